@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up tlsmon on a Debian machine as root: system packages, a venv in .venv, tlsmon and its dev tools.
+# Idempotent: a second run only checks. Used by both README commands and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+dpkg -s libpcap-dev >/dev/null 2>&1 || need_apt+=(libpcap-dev)
+dpkg -s tshark >/dev/null 2>&1 || need_apt+=(tshark)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+command -v gcc >/dev/null 2>&1 || need_apt+=(gcc python3-dev)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+stamp=.venv/.tlsmon-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+    touch "$stamp"
+fi

@@ -1,0 +1,55 @@
+"""The benchmark runner's arithmetic: counting pcap records and judging ratios against the targets."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from bench.run import ToolResult, count_pcap_records, ratios
+
+
+def ok(tool: str, packets_per_s: float) -> ToolResult:
+    return ToolResult(tool, "ok", packets_per_s=packets_per_s)
+
+
+def pcap(records: list[bytes], magic: int = 0xA1B2C3D4, order: str = "<") -> bytes:
+    out = struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 65535, 1)
+    for data in records:
+        out += struct.pack(order + "IIII", 1, 2, len(data), len(data)) + data
+    return out
+
+
+def test_counts_records_of_a_little_endian_pcap(tmp_path: Path) -> None:
+    path = tmp_path / "a.pcap"
+    path.write_bytes(pcap([b"x" * 60, b"", b"y" * 1514]))
+    assert count_pcap_records(path) == 3
+
+
+def test_counts_records_of_a_big_endian_nanosecond_pcap(tmp_path: Path) -> None:
+    path = tmp_path / "b.pcap"
+    path.write_bytes(pcap([b"x" * 54, b"z" * 70], magic=0xA1B23C4D, order=">"))
+    assert count_pcap_records(path) == 2
+
+
+def test_rejects_a_file_that_is_not_classic_pcap(tmp_path: Path) -> None:
+    path = tmp_path / "c.pcapng"
+    path.write_bytes(bytes.fromhex("0a0d0d0a") + bytes(40))
+    with pytest.raises(ValueError, match="not a classic pcap"):
+        count_pcap_records(path)
+
+
+def test_bulk_ratio_meets_its_target_at_one_and_a_half_times_suricata() -> None:
+    found = ratios("bulk", {"tlsmon": ok("tlsmon", 600_000), "suricata": ok("suricata", 400_000)})
+    assert found["suricata"] == {"ratio": 1.5, "target": 1.5, "met": True}
+
+
+def test_handshake_ratio_below_target_is_not_met() -> None:
+    found = ratios("handshake", {"tlsmon": ok("tlsmon", 100_000), "tshark": ok("tshark", 10_000)})
+    assert found["tshark"] == {"ratio": 10.0, "target": 20.0, "met": False}
+
+
+def test_ratio_is_unknown_when_tlsmon_did_not_run() -> None:
+    found = ratios("bulk", {"tlsmon": ToolResult("tlsmon", "not available"), "suricata": ok("suricata", 1.0)})
+    assert found["suricata"] == {"ratio": None, "target": 1.5, "met": None}

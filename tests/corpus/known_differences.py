@@ -1,0 +1,205 @@
+"""Every accepted disagreement between tlsmon and the corpus oracles, with its reason.
+
+A case is named by ``source`` ("zeek", "ja4" or "tshark"), the capture (corpus-relative path), for Zeek the
+baseline file (``<baseline dir>/<file>``), the connection (``orig:port>resp:port``; JA4 cases prefix the
+transport, ``tcp ...``/``quic ...``) and the field. In an entry, ``"*"`` matches anything and a trailing ``*``
+matches a prefix.
+
+What an entry does to the cases it matches:
+
+- ``expected`` set: the oracle is wrong there; tlsmon must produce ``expected`` instead (still compared).
+- ``xfail=True``: a tlsmon bug (``reason`` starts with "tlsmon bug:") or a planned feature not built yet
+  ("tlsmon todo:"); the case is an expected failure, strict, so the fix turns it into a failure that asks
+  for the entry to be removed.
+- neither: the case is out of scope or the baseline is no fair oracle; it is skipped with the reason.
+
+``test_known_differences.py`` checks that every entry still matches at least one case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    source: str
+    trace: str
+    reason: str
+    baseline: str = "*"
+    conn: str = "*"
+    field: str = "*"
+    expected: object = UNSET
+    xfail: bool = False
+
+    def matches(self, source: str, trace: str, baseline: str, conn: str, field_name: str) -> bool:
+        return (
+            self.source == source
+            and _match(self.trace, trace)
+            and _match(self.baseline, baseline)
+            and _match(self.conn, conn)
+            and _match(self.field, field_name)
+        )
+
+    @property
+    def overrides(self) -> bool:
+        return self.expected is not UNSET
+
+
+def _match(pattern: str, value: str) -> bool:
+    if pattern == "*" or pattern == value:
+        return True
+    return pattern.endswith("*") and value.startswith(pattern[:-1])
+
+
+DTLS = "DTLS over UDP not in scope of the TCP pipeline"
+QUIC = "QUIC (TLS inside QUIC CRYPTO frames over UDP) not in scope of the TCP pipeline"
+PROXY = (
+    "TLS after a proxy handshake ({}) is out of scope: the dispatcher recognises TLS at the start of a "
+    "stream or after the STARTTLS protocols of ARCHITECTURE.md, not inside proxy tunnels"
+)
+TUNNEL = (
+    "{} tunnel decapsulation is not part of the decode stage (link → IPv4/IPv6 → TCP): the inner TCP "
+    "connection is never seen (frames counted as decode.not_tcp)"
+)
+RDP = (
+    "RDP's TLS security layer (X.224 Connection Confirm selecting PROTOCOL_SSL, then TLS on 3389) is not "
+    "among the STARTTLS protocols of ARCHITECTURE.md; Zeek's RDP analyzer hands the stream to its SSL "
+    "analyzer"
+)
+HTTP_PORT = (
+    "a TLS ClientHello sent to an HTTP server on port 80: tshark dissects port 80 as HTTP only and never "
+    "sees it; tlsmon, like Zeek's DPD, recognises TLS by content"
+)
+JUNK_FIRST = (
+    "the client sends 32 junk bytes (de ad be ef ...) before its ClientHello (a Suricata unknown-protocol "
+    "test): tlsmon, like Zeek's DPD, judges a stream by its first bytes and does not call it TLS; tshark "
+    "dissects records anywhere on port 443"
+)
+DRAFT14_SERVER_HELLO = (
+    "tlsmon bug: the TLS 1.3 draft-14 ServerHello (version field 0x0304, no legacy_session_id and no "
+    "compression_method) is rejected as tls.malformed_server_hello; Zeek and tshark parse that layout"
+)
+PPPOE = (
+    "tlsmon bug: PPPoE session frames (ethertype 0x8864, here inside QinQ 0x88a8/0x8100) are not decoded: "
+    "all 86 frames are counted decode.not_ip, so the TLS connection to xp.apple.com is never seen"
+)
+# FoxIO's ja4.py and Rust tool at 0e54bc8 print '9' for a non-ASCII character at either end of the first
+# ALPN value; the JA4 spec (technical_details/JA4.md "ALPN Extension Value", clarified after FoxIO issue #16
+# and PR #277) takes the first and last characters of the value's hex form when an end byte is not ASCII
+# alphanumeric. This ClientHello's first ALPN value is b"\xba\xad": hex "baad", so "bd"; tlsmon follows the
+# spec.
+NON_ASCII_ALPN = (
+    "JA4 reference tools at 0e54bc8 map a non-ASCII ALPN end character to '9'; the JA4 spec uses the first "
+    "and last hex digits of the value (0xba..0xad → 'bd')"
+)
+NON_ASCII_ALPN_JA4_R = (
+    "t13d1516bd_002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,c030,cca8,cca9_"
+    "0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,002d,0033,4469,ff01_"
+    "0403,0804,0401,0503,0805,0501,0806,0601"
+)
+
+
+def _starttls(protocol: str) -> str:
+    return f"tlsmon todo: no {protocol} STARTTLS upgrade yet (protocols/ stage not wired into the dispatcher)"
+
+
+def _todo(source: str, trace: str, protocol: str, field: str = "*") -> Known:
+    return Known(source, trace, _starttls(protocol), field=field, xfail=True)
+
+
+Z = "zeek/Traces/"
+SV = "suricata-verify/tests/"
+
+KNOWN: tuple[Known, ...] = (
+    # --- Zeek ssl.log: out of scope
+    Known("zeek", Z + "tls/dtls1_0.pcap", DTLS),
+    Known("zeek", Z + "tls/dtls1_2.pcap", DTLS),
+    Known("zeek", Z + "tls/dtls13-wolfssl.pcap", DTLS),
+    Known("zeek", Z + "tls/dtls13-cid.pcap", DTLS),
+    Known("zeek", Z + "tls/webrtc-stun.pcap", DTLS + " (DTLS found by DPD among STUN on WebRTC)"),
+    Known("zeek", Z + "quic/*", QUIC),
+    Known("zeek", Z + "websocket/wstunnel-https.pcap",
+          "TLS inside WebSocket binary frames (wstunnel over HTTP) is out of scope; the baseline also keeps "
+          "no id columns to pair it with a connection"),
+    Known("zeek", Z + "globus-url-copy.pcap",
+          "GridFTP GSI: the TLS handshake travels base64-encoded inside FTP ADAT commands, which Zeek's FTP "
+          "analyzer decodes; not a STARTTLS upgrade of the byte stream, out of scope"),
+    Known("zeek", Z + "rdp/*", RDP),
+    # --- Zeek ssl.log: STARTTLS not built yet
+    _todo("zeek", Z + "ftp/ftp-auth-tls.pcap", "FTP AUTH TLS"),
+    _todo("zeek", Z + "ldap/ldap-starttls.pcap", "LDAP StartTLS"),
+    _todo("zeek", Z + "mysql/encrypted.pcap", "MySQL CLIENT_SSL"),
+    _todo("zeek", Z + "postgresql/psql-aws-ssl-require*", "PostgreSQL SSLRequest"),
+    _todo("zeek", Z + "tls/imap-starttls.pcap", "IMAP"),
+    _todo("zeek", Z + "tls/irc-starttls.pcap", "IRC"),
+    _todo("zeek", Z + "tls/pop3-starttls.pcap", "POP3 STLS"),
+    _todo("zeek", Z + "tls/smtp-starttls.pcap", "SMTP"),
+    _todo("zeek", Z + "tls/xmpp-starttls.pcap", "XMPP"),
+    _todo("zeek", Z + "tls/xmpp-dialback-starttls.pcap", "XMPP server-to-server"),
+    # --- JA4 goldens
+    Known("ja4", "*", QUIC, conn="quic *"),
+    Known("ja4", "ja4/pcap/https-connect.pcap", PROXY.format("HTTP CONNECT")),
+    Known("ja4", "ja4/pcap/socks-https-example.pcap", PROXY.format("SOCKS")),
+    Known("ja4", "ja4/pcap/tls-non-ascii-alpn.pcapng", NON_ASCII_ALPN, field="ja4",
+          expected="t13d1516bd_8daaf6152771_e5627efa2ab1"),
+    Known("ja4", "ja4/pcap/tls-non-ascii-alpn.pcapng", NON_ASCII_ALPN, field="ja4_r",
+          expected=NON_ASCII_ALPN_JA4_R),
+    # --- tshark hello counts: out of scope
+    Known("tshark", "ja4/pcap/https-connect.pcap", PROXY.format("HTTP CONNECT")),
+    Known("tshark", SV + "bug-2430/backwards.pcap", PROXY.format("HTTP CONNECT on 8080")),
+    Known("tshark", SV + "bug-2769/issue_no_icmp.pcap", PROXY.format("HTTP CONNECT on 8080")),
+    Known("tshark", Z + "http/connect-with-header.pcap", PROXY.format("HTTP CONNECT")),
+    Known("tshark", "ja4/pcap/socks-https-example.pcap", PROXY.format("SOCKS")),
+    Known("tshark", Z + "socks-with-ssl.pcap", PROXY.format("SOCKS")),
+    Known("tshark", Z + "tunnels/geneve-47101.pcap", TUNNEL.format("Geneve (UDP 6081)")),
+    Known("tshark", Z + "tunnels/gtp/gtp6_gtp_0x32.pcap", TUNNEL.format("GTP-U (UDP 2152)")),
+    # --- tshark hello counts: tshark is wrong
+    Known("tshark", Z + "tls/https-to-http.pcap", HTTP_PORT, field="client_hello", expected=1),
+    Known("tshark", Z + "tls/ssl-to-http-server.pcap", HTTP_PORT, field="client_hello", expected=1),
+    Known("tshark", SV + "firewall/app-layer-protocol-negated-unknown-shortcircuit/input.pcap", JUNK_FIRST,
+          field="client_hello", expected=0),
+    # --- tshark hello counts: tlsmon bugs and STARTTLS not built yet
+    Known("tshark", SV + "tls/tls13-draft14/tls13_draft14.pcap", DRAFT14_SERVER_HELLO, field="server_hello",
+          xfail=True),
+    Known("tshark", Z + "pppoe-over-qinq.pcap", PPPOE, xfail=True),
+    _todo("tshark", SV + "ldap-starttls/input.pcap", "LDAP StartTLS"),
+    _todo("tshark", SV + "pgsql/pgsql-upgrade-tls/input.pcap", "PostgreSQL SSLRequest"),
+    _todo("tshark", SV + "smtp-startssl/input.pcap", "SMTP"),
+    _todo("tshark", SV + "smtp-errors/smtperr.pcap", "SMTP", field="client_hello"),
+    _todo("tshark", Z + "ftp/ftp-auth-tls.pcap", "FTP AUTH TLS"),
+    _todo("tshark", Z + "ldap/ldap-starttls.pcap", "LDAP StartTLS"),
+    _todo("tshark", Z + "mysql/encrypted.pcap", "MySQL CLIENT_SSL"),
+    _todo("tshark", Z + "mysql/tls-1*", "MySQL CLIENT_SSL"),
+    _todo("tshark", Z + "postgresql/psql-aws-ssl-require*", "PostgreSQL SSLRequest"),
+    _todo("tshark", Z + "postgresql/psql-aws-ssl-preferred.pcap", "PostgreSQL SSLRequest"),
+    _todo("tshark", Z + "tls/imap-starttls.pcap", "IMAP"),
+    _todo("tshark", Z + "tls/pop3-starttls.pcap", "POP3 STLS"),
+    _todo("tshark", Z + "tls/smtp-starttls.pcap", "SMTP"),
+    _todo("tshark", Z + "tls/xmpp-starttls.pcap", "XMPP"),
+    _todo("tshark", Z + "tls/xmpp-dialback-starttls.pcap", "XMPP server-to-server"),
+)
+
+# TCP ClientHellos only one of FoxIO's tools fingerprinted: (capture, connection) → (the tool that did, why).
+GOLDEN_GAPS: dict[tuple[str, str], tuple[str, str]] = {
+    ("ja4/pcap/https-connect.pcap", "tcp 10.11.12.13:54723>10.9.8.7:8080"): (
+        "rust",
+        "TLS inside an HTTP CONNECT tunnel to a proxy on 8080: ja4.py only reports JA4H for the stream, the "
+        "Rust tool fingerprints the tunnelled ClientHello",
+    ),
+}
+
+
+def lookup(source: str, trace: str, baseline: str, conn: str, field_name: str) -> Known | None:
+    for known in KNOWN:
+        if known.matches(source, trace, baseline, conn, field_name):
+            return known
+    return None

@@ -1,0 +1,38 @@
+"""Column declarations: the one place a Parquet column is named, typed and described.
+
+Each stage that contributes columns to a table declares a :class:`ColumnGroup` next to the slotted dataclass
+that holds the values, with one :class:`Column` per dataclass field of the same name. The Parquet writer builds
+its Arrow schema from the groups, and ``docs/schema.md`` is generated from the same groups, so the code, the
+files and the documentation cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One Parquet column: its name, Arrow type, meaning and an example value as it would be printed."""
+
+    name: str
+    type: pa.DataType
+    description: str
+    example: str
+    nullable: bool = True
+
+    def field(self) -> pa.Field:
+        return pa.field(self.name, self.type, nullable=self.nullable, metadata={"description": self.description})
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnGroup:
+    """Columns whose values are read, by attribute name, from one record object (e.g. the TLS summary)."""
+
+    name: str
+    columns: tuple[Column, ...]
+
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]

@@ -1,0 +1,291 @@
+"""Link layer → IPv4/IPv6 → TCP header fields of one frame, by ``struct`` on the frame's bytes.
+
+Theory of operation. :meth:`Decoder.decode` returns a plain tuple (see :data:`Decoded`) for a TCP segment and
+None for anything else, counting the reason in :attr:`Decoder.counters`; malformed input never raises.
+
+The common case — Ethernet, IPv4 without options or fragmentation, TCP, all captured — is one
+``unpack_from`` of the Ethernet type, the IPv4 and the TCP header fields at fixed offsets, a few comparisons
+and the result tuple. Everything else takes the general path: the link layer (Ethernet with 802.1Q/802.1ad
+tags, Linux SLL/SLL2, raw IP, BSD loopback) yields an EtherType-like protocol and an offset; IPv4 (with
+options) or IPv6 (walking hop-by-hop, routing, destination-options, AH and Fragment headers) yields the TCP
+header's offset and the end of the segment; fragments go to a :class:`FragmentTable` and the datagram is
+decoded once complete, with ``buf`` then being the reassembled IP payload instead of the frame.
+
+Lengths: the segment ends where the IP header says (Ethernet padding is ignored), or at the end of the capture
+when the snaplen cut it (``decode.snaplen_truncated``). A zero IP length (segmentation offload, jumbograms)
+means "up to the end of the capture". Checksums are not verified: offloading makes them wrong in captures.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections import Counter
+from typing import Final
+
+from tlsmon.capture.linktypes import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_LOOP,
+    LINKTYPE_NULL,
+    RAW_IP_LINKTYPES,
+)
+from tlsmon.decode.counters import DecodeCounter as C
+from tlsmon.decode.fragments import FragmentTable
+from tlsmon.decode.numbers import (
+    BSD_AF_INET,
+    BSD_AF_INET6,
+    ETHERTYPE_IPV4,
+    ETHERTYPE_IPV6,
+    IPPROTO_AH,
+    IPPROTO_FRAGMENT,
+    IPPROTO_TCP,
+    IPV4_FRAGMENTED,
+    IPV4_MF,
+    IPV4_OFFSET_MASK,
+    IPV6_EXT_8OCTET,
+    IPV6_MF,
+    IPV6_OFFSET_MASK,
+    VLAN_ID_MASK,
+    VLAN_TPIDS,
+)
+
+# (ip_version, src, dst, sport, dport, flags, seq, ack, buf, payload_off, payload_len, vlan)
+# src/dst: IPv4 as an int (network order), IPv6 as 16 bytes;
+# the payload is buf[payload_off : payload_off + payload_len].
+Decoded = tuple[int, int | bytes, int | bytes, int, int, int, int, int, bytes, int, int, int | None]
+
+# The common frame in one unpack: Ethernet type + IPv4 version/IHL + TOS as one int (checked against
+# _FAST_HEAD under _FAST_MASK), IPv4 total length, flags/offset, protocol, src, dst, and TCP ports, seq, ack,
+# data offset, flags, at the offsets of an untagged Ethernet / IPv4-without-options / TCP frame.
+_FAST: Final = struct.Struct("!12xIH2xHxB2xIIHHIIBB").unpack_from
+_FAST_HEAD: Final = (ETHERTYPE_IPV4 << 16) | 0x4500  # EtherType IPv4, version 4, IHL 5
+_FAST_MASK: Final = 0xFFFFFF00  # ignore TOS
+_FAST_MIN_LEN: Final = 14 + 20 + 20
+_FRAGMENTED: Final = IPV4_FRAGMENTED
+_U16: Final = struct.Struct("!H").unpack_from
+_VLAN_TAG: Final = struct.Struct("!HH").unpack_from  # TCI, then the next EtherType
+_U32_BE: Final = struct.Struct("!I").unpack_from
+_U32_LE: Final = struct.Struct("<I").unpack_from
+# IPv4: version/IHL, total length, id, flags/offset, protocol, src, dst
+_IPV4: Final = struct.Struct("!BxHHHxB2xII").unpack_from
+# IPv6: version/class/label, payload length, next header, src, dst
+_IPV6: Final = struct.Struct("!IHBx16s16s").unpack_from
+_IPV6_FRAG: Final = struct.Struct("!BxHI").unpack_from  # next header, offset/flags, identification
+_TCP: Final = struct.Struct("!HHIIBB").unpack_from  # ports, seq, ack, data offset, flags
+
+_SLL_HEADER: Final = 16
+_SLL2_HEADER: Final = 20
+_ETH_HEADER: Final = 14
+_IPV4_MIN: Final = 20
+_IPV6_HEADER: Final = 40
+_TCP_MIN: Final = 20
+
+
+def format_address(addr: int | bytes) -> str:
+    """``192.0.2.1`` for an IPv4 int, the compressed text form (RFC 5952) for 16 IPv6 bytes."""
+    if isinstance(addr, int):
+        return socket.inet_ntoa(addr.to_bytes(4, "big"))
+    return socket.inet_ntop(socket.AF_INET6, addr)
+
+
+class Decoder:
+    """Decodes frames to TCP header fields; see the module docstring. One per packet stream."""
+
+    __slots__ = ("_fragments", "counters")
+
+    def __init__(self, frag_timeout_ns: int = 30_000_000_000, max_frag_bytes: int = 16 * 2**20) -> None:
+        self.counters: Counter[str] = Counter()
+        self._fragments = FragmentTable(self.counters, frag_timeout_ns, max_frag_bytes)
+
+    @property
+    def pending_fragments(self) -> int:
+        """Datagrams with fragments held, waiting for the rest."""
+        return len(self._fragments)
+
+    def decode(self, ts_ns: int, linktype: int, frame: bytes) -> Decoded | None:
+        """The TCP segment in ``frame``, or None (counted) for anything else."""
+        n = len(frame)
+        if linktype == LINKTYPE_ETHERNET and n >= _FAST_MIN_LEN:
+            head, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = _FAST(frame)
+            if head & _FAST_MASK == _FAST_HEAD and proto == IPPROTO_TCP and not frag & _FRAGMENTED:
+                end = _ETH_HEADER + total
+                thl = (doff >> 2) & 0x3C
+                poff = _ETH_HEADER + _IPV4_MIN + thl
+                if thl >= _TCP_MIN and poff <= end <= n:
+                    return (4, src, dst, sport, dport, flags, seq, ack, frame, poff, end - poff, None)
+        return self._decode_link(ts_ns, linktype, frame)
+
+    # -- link layer -------------------------------------------------------------------------------------
+    def _decode_link(self, ts_ns: int, linktype: int, frame: bytes) -> Decoded | None:
+        n = len(frame)
+        if linktype == LINKTYPE_ETHERNET:
+            if n < _ETH_HEADER:
+                return self._reject(C.TRUNCATED_LINK)
+            return self._ethertype(ts_ns, frame, _U16(frame, 12)[0], _ETH_HEADER)
+        if linktype in RAW_IP_LINKTYPES:
+            if n < 1:
+                return self._reject(C.TRUNCATED_IP)
+            version = frame[0] >> 4
+            if version == 4:
+                return self._ipv4(ts_ns, frame, 0, None)
+            if version == 6:
+                return self._ipv6(ts_ns, frame, 0, None)
+            return self._reject(C.NOT_IP)
+        if linktype == LINKTYPE_LINUX_SLL:
+            if n < _SLL_HEADER:
+                return self._reject(C.TRUNCATED_LINK)
+            return self._ethertype(ts_ns, frame, _U16(frame, 14)[0], _SLL_HEADER)
+        if linktype == LINKTYPE_LINUX_SLL2:
+            if n < _SLL2_HEADER:
+                return self._reject(C.TRUNCATED_LINK)
+            return self._ethertype(ts_ns, frame, _U16(frame, 0)[0], _SLL2_HEADER)
+        if linktype == LINKTYPE_NULL or linktype == LINKTYPE_LOOP:
+            if n < 4:
+                return self._reject(C.TRUNCATED_LINK)
+            family = _U32_BE(frame, 0)[0]
+            if linktype == LINKTYPE_NULL and family > 0xFFFF:  # the writer's host order was little-endian
+                family = _U32_LE(frame, 0)[0]
+            if family == BSD_AF_INET:
+                return self._ipv4(ts_ns, frame, 4, None)
+            if family in BSD_AF_INET6:
+                return self._ipv6(ts_ns, frame, 4, None)
+            return self._reject(C.NOT_IP)
+        if linktype == LINKTYPE_IPV4:
+            return self._ipv4(ts_ns, frame, 0, None)
+        if linktype == LINKTYPE_IPV6:
+            return self._ipv6(ts_ns, frame, 0, None)
+        return self._reject(C.UNSUPPORTED_LINK_TYPE)
+
+    def _ethertype(self, ts_ns: int, frame: bytes, etype: int, off: int) -> Decoded | None:
+        """Dispatch on an EtherType at ``off``, first stepping over 802.1Q/802.1ad tags."""
+        vlan: int | None = None
+        n = len(frame)
+        while etype in VLAN_TPIDS:
+            if n < off + 4:
+                return self._reject(C.TRUNCATED_LINK)
+            tci, etype = _VLAN_TAG(frame, off)
+            if vlan is None:
+                vlan = tci & VLAN_ID_MASK
+            off += 4
+        if etype == ETHERTYPE_IPV4:
+            return self._ipv4(ts_ns, frame, off, vlan)
+        if etype == ETHERTYPE_IPV6:
+            return self._ipv6(ts_ns, frame, off, vlan)
+        return self._reject(C.NOT_IP)
+
+    # -- IP -----------------------------------------------------------------------------------------------
+    def _ipv4(self, ts_ns: int, frame: bytes, off: int, vlan: int | None) -> Decoded | None:
+        n = len(frame)
+        if n - off < _IPV4_MIN:
+            return self._reject(C.TRUNCATED_IP)
+        vihl, total, ident, frag, proto, src, dst = _IPV4(frame, off)
+        ihl = (vihl & 0x0F) * 4
+        if vihl >> 4 != 4 or ihl < _IPV4_MIN:
+            return self._reject(C.BAD_IP_HEADER)
+        if total == 0:
+            self.counters[C.IP_LENGTH_ZERO] += 1
+            total = n - off
+        if total < ihl:
+            return self._reject(C.BAD_IP_HEADER)
+        if off + ihl > n:
+            return self._reject(C.TRUNCATED_IP)
+        start = off + ihl
+        end = off + total
+        if frag & IPV4_FRAGMENTED:
+            if proto != IPPROTO_TCP:
+                return self._reject(C.NOT_TCP)
+            if end > n:
+                return self._reject(C.FRAGMENT_TRUNCATED)
+            offset = (frag & IPV4_OFFSET_MASK) * 8
+            done = self._fragments.add(
+                ts_ns, (4, src, dst, proto, ident), offset, frame[start:end], bool(frag & IPV4_MF), proto
+            )
+            if done is None:
+                return None
+            payload = done[0]
+            return self._tcp(4, src, dst, payload, 0, len(payload), vlan)
+        if proto != IPPROTO_TCP:
+            return self._reject(C.NOT_TCP)
+        return self._tcp(4, src, dst, frame, start, end, vlan)
+
+    def _ipv6(self, ts_ns: int, frame: bytes, off: int, vlan: int | None) -> Decoded | None:
+        n = len(frame)
+        if n - off < _IPV6_HEADER:
+            return self._reject(C.TRUNCATED_IP)
+        vcl, length, nh, src, dst = _IPV6(frame, off)
+        if vcl >> 28 != 6:
+            return self._reject(C.BAD_IP_HEADER)
+        pos = off + _IPV6_HEADER
+        if length == 0:
+            self.counters[C.IP_LENGTH_ZERO] += 1
+            end = n
+        else:
+            end = pos + length
+        buf = frame
+        while nh != IPPROTO_TCP:
+            if nh in IPV6_EXT_8OCTET or nh == IPPROTO_AH:
+                if pos + 2 > min(end, len(buf)):
+                    return self._reject(C.TRUNCATED_IP if pos + 2 > len(buf) else C.BAD_IP_HEADER)
+                hlen = (buf[pos + 1] + 2) * 4 if nh == IPPROTO_AH else (buf[pos + 1] + 1) * 8
+                nh = buf[pos]
+                pos += hlen
+                if pos > end:
+                    return self._reject(C.BAD_IP_HEADER)
+            elif nh == IPPROTO_FRAGMENT:
+                if pos + 8 > min(end, len(buf)):
+                    return self._reject(C.TRUNCATED_IP if pos + 8 > len(buf) else C.BAD_IP_HEADER)
+                nh, offset_flags, ident = _IPV6_FRAG(buf, pos)
+                pos += 8
+                offset = offset_flags & IPV6_OFFSET_MASK
+                more = bool(offset_flags & IPV6_MF)
+                if offset == 0 and not more:  # an atomic fragment (RFC 6946): the datagram is whole
+                    continue
+                if end > len(buf):
+                    return self._reject(C.FRAGMENT_TRUNCATED)
+                done = self._fragments.add(ts_ns, (6, src, dst, ident), offset, buf[pos:end], more, nh)
+                if done is None:
+                    return None
+                buf, nh = done
+                pos = 0
+                end = len(buf)
+            else:
+                return self._reject(C.NOT_TCP)
+        return self._tcp(6, src, dst, buf, pos, end, vlan)
+
+    # -- TCP ----------------------------------------------------------------------------------------------
+    def _tcp(
+        self,
+        version: int,
+        src: int | bytes,
+        dst: int | bytes,
+        buf: bytes,
+        off: int,
+        end: int,
+        vlan: int | None,
+    ) -> Decoded | None:
+        """The TCP segment in ``buf[off:end]``; ``end`` is where IP says it ends, maybe beyond the capture."""
+        n = len(buf)
+        if end - off < _TCP_MIN:
+            return self._reject(C.BAD_TCP_HEADER)
+        if n - off < _TCP_MIN:
+            return self._reject(C.TRUNCATED_TCP)
+        sport, dport, seq, ack, doff, flags = _TCP(buf, off)
+        thl = (doff >> 2) & 0x3C
+        poff = off + thl
+        if thl < _TCP_MIN or poff > end:
+            return self._reject(C.BAD_TCP_HEADER)
+        if poff > n:
+            return self._reject(C.TRUNCATED_TCP)
+        if end > n:
+            self.counters[C.SNAPLEN_TRUNCATED] += 1
+            end = n
+        return (version, src, dst, sport, dport, flags, seq, ack, buf, poff, end - poff, vlan)
+
+    def _reject(self, name: C) -> Decoded | None:
+        """Count why a frame is not decoded; always None, so callers can ``return self._reject(...)``."""
+        self.counters[name] += 1
+        return None

@@ -1,0 +1,118 @@
+"""Wires the stages for any packet source: frames → decode → TCP → dispatcher/TLS → records → a sink.
+
+The engine is a library: the CLI's ``read``, live capture and batch conversion all build one and feed it
+``(ts_ns, linktype, frame)`` tuples. It owns no files: records go to a :class:`RecordSink` (Parquet for the
+CLI, memory for tests).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tlsmon.decode.packet import Decoder
+from tlsmon.dispatch import Dispatcher
+from tlsmon.records.connection import ConnSummary, conn_summary, make_uid
+from tlsmon.stream import StreamConsumer
+from tlsmon.tcp.connection import Connection
+from tlsmon.tcp.tracker import TcpTracker, TrackerConfig
+from tlsmon.tls.summary import TlsSummary
+from tlsmon.x509.store import CertificateRecord, CertificateStore
+
+
+class RecordSink(Protocol):
+    def connection(self, conn: ConnSummary, tls: TlsSummary | None) -> None: ...
+
+    def close(self, certificates: Iterator[CertificateRecord]) -> None: ...
+
+
+@dataclass(slots=True)
+class MemorySink:
+    """Keeps every record in memory: for tests and small programmatic uses."""
+
+    rows: list[tuple[ConnSummary, TlsSummary | None]] = field(default_factory=list)
+    certificates: list[CertificateRecord] = field(default_factory=list)
+
+    def connection(self, conn: ConnSummary, tls: TlsSummary | None) -> None:
+        self.rows.append((conn, tls))
+
+    def close(self, certificates: Iterator[CertificateRecord]) -> None:
+        self.certificates = list(certificates)
+
+
+@dataclass(slots=True)
+class RunStats:
+    packets: int = 0
+    tcp_packets: int = 0
+    bypassed_packets: int = 0
+    connections: int = 0
+    tls_connections: int = 0
+    evicted: int = 0
+    versions: Counter[str] = field(default_factory=Counter)
+    ciphers: Counter[str] = field(default_factory=Counter)
+    anomalies: Counter[str] = field(default_factory=Counter)
+    decode: dict[str, int] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(
+        self,
+        sink: RecordSink,
+        config: TrackerConfig | None = None,
+        on_progress: Callable[[], None] | None = None,
+    ) -> None:
+        self.sink = sink
+        self.decoder = Decoder()
+        self.certificates = CertificateStore()
+        self.stats = RunStats()
+        self._sequence = 0
+        self.tracker = TcpTracker(self.decoder, _new_dispatcher, self._on_close, config, on_progress)
+
+    def run(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
+        self.tracker.process(frames)
+
+    def close(self) -> RunStats:
+        """End every open connection, hand the sink the certificates, and return the run's figures."""
+        self.tracker.finish()
+        self.sink.close(self.certificates.records())
+        t = self.tracker.stats
+        s = self.stats
+        s.packets = t.packets
+        s.tcp_packets = t.tcp_packets
+        s.bypassed_packets = t.bypassed_packets
+        s.evicted = t.evicted
+        s.decode = dict(self.decoder.counters)
+        return s
+
+    def _on_close(self, conn: Connection) -> None:
+        dispatcher = conn.consumer
+        assert isinstance(dispatcher, Dispatcher)
+        self._sequence += 1
+        tls = dispatcher.tls_summary()
+        anomalies = list(conn.anomalies)
+        for reasm in (conn.reasm_orig, conn.reasm_resp):
+            if reasm is not None:
+                anomalies.extend(reasm.anomalies)
+        anomalies.extend(dispatcher.all_anomalies())
+        summary = conn_summary(
+            conn, make_uid(self._sequence, conn), dispatcher.app_proto, dispatcher.tls_mode, anomalies
+        )
+        stats = self.stats
+        stats.connections += 1
+        stats.anomalies.update(anomalies)
+        if tls is not None:
+            stats.tls_connections += 1
+            stats.versions[tls.version or "unknown"] += 1
+            if tls.cipher:
+                stats.ciphers[tls.cipher] += 1
+            if tls.cert_chain:
+                self.certificates.add_chain(tls.cert_chain, conn.start_ts, is_client=False)
+            if tls.client_cert_chain:
+                self.certificates.add_chain(tls.client_cert_chain, conn.start_ts, is_client=True)
+        self.sink.connection(summary, tls)
+
+
+def _new_dispatcher(conn: Connection) -> StreamConsumer:
+    return Dispatcher()

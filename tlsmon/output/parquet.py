@@ -1,0 +1,326 @@
+"""Streaming Parquet writer for one table, generic over :class:`~tlsmon.columns.ColumnGroup`.
+
+A row is made of one record object per group, given to :meth:`TableWriter.append` in group order; the value
+of each column is read from the record attribute of the same name (``None`` instead of a record makes all of
+that group's columns null). Values accumulate in one Python list per column. Every ``batch_rows`` rows the
+lists are converted to Arrow arrays of the declared types and cleared; converted batches are buffered until
+they fill a row group (``row_group_rows``) and then written, so memory is bounded by one row group whatever
+the run length.
+
+Files are ``OUT/<table>/part-<run_id>-<NNNNN>.parquet``. Each is written as ``.part-…parquet.tmp`` in the
+same directory, fsynced, and renamed into place only when complete, so a reader globbing ``*.parquet`` never
+sees a half-written file. ``file_rows`` rotates to a new file after that many rows. A table without rows still
+gets one valid file holding the schema, so readers can always rely on one being there.
+
+A value that does not fit its column type is a bug upstream. It must not cost the rest of the batch: the rows
+holding such values are dropped, the others written, and :class:`ColumnValueError` names the table, column and
+value (the engine catches and reports it; the writer stays usable).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
+from pathlib import Path
+from types import TracebackType
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tlsmon.columns import ColumnGroup
+
+COMPRESSION = "zstd"
+DEFAULT_BATCH_ROWS = 8192
+DEFAULT_ROW_GROUP_ROWS = 131072
+
+_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError)
+
+
+class ColumnValueError(ValueError):
+    """Values of a batch did not fit their column; the offending rows were dropped, the others written."""
+
+    def __init__(
+        self, table: str, column: str, type_: pa.DataType, value: object, reason: str, dropped: int
+    ) -> None:
+        self.table = table
+        self.column = column
+        self.value = value
+        self.dropped = dropped
+        super().__init__(
+            f"table {table!r}: column {column!r} ({type_}) cannot hold {value!r}: {reason} "
+            f"({dropped} row(s) dropped)"
+        )
+
+
+def new_run_id() -> str:
+    """A UTC timestamp plus pid and random bits: unique across concurrent and successive runs."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return f"{stamp}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def _getter(names: list[str]) -> Callable[[object], tuple[object, ...]]:
+    """The named attributes as a tuple (``attrgetter`` alone returns a bare value for one name)."""
+    get = attrgetter(*names)
+    if len(names) == 1:
+        return lambda rec: (get(rec),)
+    return get
+
+
+class _BadRows:
+    """The first conversion failure found in a batch, and the rows to drop because of it."""
+
+    __slots__ = ("column", "reason", "rows", "value")
+
+    def __init__(self, column: int, rows: list[int], value: object, reason: str) -> None:
+        self.column = column
+        self.rows = rows
+        self.value = value
+        self.reason = reason
+
+
+class TableWriter:
+    """Writes rows of one table to rotating, atomically renamed, zstd-compressed Parquet files."""
+
+    __slots__ = (
+        "_cols",
+        "_dir",
+        "_file_rows",
+        "_file_written",
+        "_flush_at",
+        "_getters",
+        "_group_cols",
+        "_group_nulls",
+        "_index",
+        "_max_file_rows",
+        "_paths",
+        "_pending",
+        "_row_group_rows",
+        "_run_id",
+        "_schema",
+        "_table",
+        "_tables",
+        "_tmp_path",
+        "_writer",
+        "batch_rows",
+        "closed",
+        "rows",
+    )
+
+    def __init__(
+        self,
+        out_dir: str | os.PathLike[str],
+        table: str,
+        groups: Sequence[ColumnGroup],
+        metadata: Mapping[str, str],
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        file_rows: int | None = None,
+        row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
+    ) -> None:
+        if batch_rows < 1 or row_group_rows < 1 or (file_rows is not None and file_rows < 1):
+            raise ValueError("batch_rows, row_group_rows and file_rows must be positive")
+        names = [c.name for g in groups for c in g.columns]
+        if not names:
+            raise ValueError(f"table {table!r}: no columns")
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"table {table!r}: duplicate column names {duplicates}")
+        self._table = table
+        self._dir = Path(out_dir) / table
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._schema = pa.schema(
+            [c.field() for g in groups for c in g.columns], metadata={**metadata, "table": table}
+        )
+        self._cols: list[list[object]] = [[] for _ in names]
+        self._getters = [_getter(g.names()) for g in groups]
+        self._group_cols: list[list[list[object]]] = []
+        start = 0
+        for g in groups:
+            self._group_cols.append(self._cols[start : start + len(g.columns)])
+            start += len(g.columns)
+        self._group_nulls = [(None,) * len(g.columns) for g in groups]
+        self.batch_rows = batch_rows
+        self._row_group_rows = row_group_rows
+        self._max_file_rows = file_rows
+        self._run_id = new_run_id()
+        self._index = 0
+        self._pending = 0  # rows in the column lists
+        self._tables: list[pa.Table] = []  # converted batches not yet written
+        self._file_rows = 0  # rows converted for the current file (written or buffered)
+        self._file_written = 0
+        self._flush_at = self._rows_before_flush()
+        self._writer: pq.ParquetWriter | None = None
+        self._tmp_path: Path | None = None
+        self._paths: list[Path] = []
+        self.rows = 0
+        self.closed = False
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self._schema
+
+    @property
+    def paths(self) -> list[Path]:
+        """Files completed (renamed into place) so far."""
+        return list(self._paths)
+
+    def append(self, *records: object | None) -> None:
+        """Add one row: one record per group, in group order; ``None`` makes that group's columns null."""
+        if self.closed:
+            raise ValueError(f"table {self._table!r}: append after close")
+        if len(records) != len(self._getters):
+            expected = len(self._getters)
+            raise TypeError(f"table {self._table!r}: expected {expected} records, got {len(records)}")
+        # Read every group before appending any value, so a wrong record type cannot misalign the columns.
+        rows = [
+            nulls if rec is None else get(rec)
+            for rec, get, nulls in zip(records, self._getters, self._group_nulls, strict=True)
+        ]
+        for values, cols in zip(rows, self._group_cols, strict=True):
+            for col, value in zip(cols, values, strict=True):
+                col.append(value)
+        self.rows += 1
+        self._pending += 1
+        if self._pending >= self._flush_at:
+            self._flush_batch()
+
+    def close(self) -> list[Path]:
+        """Write what is left, finish the current file (or an empty one) and return all final paths."""
+        if self.closed:
+            return self.paths
+        self.closed = True
+        try:
+            self._flush_batch()
+        finally:
+            if self._tables or self._writer is not None or not self._paths:
+                self._finish_file()
+        return self.paths
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- batches -------------------------------------------------------------------------------------------
+
+    def _flush_batch(self) -> None:
+        """Convert the column lists to an Arrow table, buffer it, and write/rotate as the limits say."""
+        if not self._pending:
+            return
+        table, bad, dropped = self._convert()
+        for col in self._cols:
+            col.clear()
+        self._pending = 0
+        self.rows -= dropped
+        if table is not None and table.num_rows:
+            self._tables.append(table)
+            self._file_rows += table.num_rows
+            if self._max_file_rows is not None and self._file_rows >= self._max_file_rows:
+                self._finish_file()
+            elif self._file_rows - self._file_written >= self._row_group_rows:
+                self._write_buffered()
+        self._flush_at = self._rows_before_flush()
+        if bad is not None:
+            field = self._schema.field(bad.column)
+            raise ColumnValueError(self._table, field.name, field.type, bad.value, bad.reason, dropped)
+
+    def _rows_before_flush(self) -> int:
+        """A batch ends at ``batch_rows`` or where the file reaches ``file_rows``, whichever comes first."""
+        if self._max_file_rows is None:
+            return self.batch_rows
+        return min(self.batch_rows, self._max_file_rows - self._file_rows)
+
+    def _convert(self) -> tuple[pa.Table | None, _BadRows | None, int]:
+        """The pending rows as a table, less those that do not fit; the first misfit; rows dropped."""
+        cols = self._cols
+        first: _BadRows | None = None
+        dropped = 0
+        while True:
+            arrays, bad = self._arrays(cols)
+            if bad is None:
+                table = pa.Table.from_arrays(arrays, schema=self._schema) if cols and cols[0] else None
+                return table, first, dropped
+            first = first or bad
+            drop = set(bad.rows)
+            dropped += len(drop)
+            cols = [[v for i, v in enumerate(col) if i not in drop] for col in cols]
+
+    def _arrays(self, cols: list[list[object]]) -> tuple[list[pa.Array | pa.ChunkedArray], _BadRows | None]:
+        arrays: list[pa.Array | pa.ChunkedArray] = []
+        for i, (field, values) in enumerate(zip(self._schema, cols, strict=True)):
+            try:
+                array = pa.array(values, type=field.type)
+            except _CONVERSION_ERRORS as exc:
+                return arrays, self._find_bad(i, values, f"{type(exc).__name__}: {exc}")
+            if not field.nullable and array.null_count:
+                rows = [r for r, v in enumerate(values) if v is None]
+                return arrays, _BadRows(i, rows, None, "null in a non-nullable column")
+            arrays.append(array)
+        return arrays, None
+
+    def _find_bad(self, column: int, values: list[object], reason: str) -> _BadRows:
+        """The rows of one column whose values fail on their own; all rows if none does (cannot isolate)."""
+        type_ = self._schema.field(column).type
+        rows: list[int] = []
+        first: object = None
+        for r, value in enumerate(values):
+            try:
+                pa.array([value], type=type_)
+            except _CONVERSION_ERRORS as exc:
+                if not rows:
+                    first, reason = value, f"{type(exc).__name__}: {exc}"
+                rows.append(r)
+        if not rows:
+            return _BadRows(column, list(range(len(values))), "<batch>", reason)
+        return _BadRows(column, rows, first, reason)
+
+    # --- files ---------------------------------------------------------------------------------------------
+
+    def _open_file(self) -> pq.ParquetWriter:
+        name = f"part-{self._run_id}-{self._index:05d}.parquet"
+        self._tmp_path = self._dir / f".{name}.tmp"
+        self._writer = pq.ParquetWriter(self._tmp_path, self._schema, compression=COMPRESSION)
+        return self._writer
+
+    def _write_buffered(self, final: bool = False) -> None:
+        """Write the buffered batches as whole row groups; the remainder stays buffered unless ``final``."""
+        writer = self._writer or self._open_file()
+        if not self._tables:
+            return
+        table = pa.concat_tables(self._tables)
+        size = self._row_group_rows
+        count = table.num_rows if final else table.num_rows - table.num_rows % size
+        self._tables = [table.slice(count)] if count < table.num_rows else []
+        if count:
+            writer.write_table(table.slice(0, count), row_group_size=size)
+            self._file_written += count
+
+    def _finish_file(self) -> None:
+        """Write the buffered rows, close and fsync the temporary file, rename it into place."""
+        self._write_buffered(final=True)
+        assert self._writer is not None and self._tmp_path is not None
+        self._writer.close()
+        tmp = self._tmp_path
+        final = tmp.with_name(tmp.name[1 : -len(".tmp")])
+        _fsync_path(tmp)
+        os.replace(tmp, final)
+        _fsync_path(self._dir)
+        self._paths.append(final)
+        self._writer = None
+        self._tmp_path = None
+        self._index += 1
+        self._file_rows = 0
+        self._file_written = 0
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
