@@ -88,10 +88,6 @@ DRAFT14_SERVER_HELLO = (
     "tlsmon bug: the TLS 1.3 draft-14 ServerHello (version field 0x0304, no legacy_session_id and no "
     "compression_method) is rejected as tls.malformed_server_hello; Zeek and tshark parse that layout"
 )
-PPPOE = (
-    "tlsmon bug: PPPoE session frames (ethertype 0x8864, here inside QinQ 0x88a8/0x8100) are not decoded: "
-    "all 86 frames are counted decode.not_ip, so the TLS connection to xp.apple.com is never seen"
-)
 # FoxIO's ja4.py and Rust tool at 0e54bc8 print '9' for a non-ASCII character at either end of the first
 # ALPN value; the JA4 spec (technical_details/JA4.md "ALPN Extension Value", clarified after FoxIO issue #16
 # and PR #277) takes the first and last characters of the value's hex form when an end byte is not ASCII
@@ -170,7 +166,6 @@ KNOWN: tuple[Known, ...] = (
     # --- tshark hello counts: tlsmon bugs and STARTTLS not built yet
     Known("tshark", SV + "tls/tls13-draft14/tls13_draft14.pcap", DRAFT14_SERVER_HELLO, field="server_hello",
           xfail=True),
-    Known("tshark", Z + "pppoe-over-qinq.pcap", PPPOE, xfail=True),
     _todo("tshark", SV + "ldap-starttls/input.pcap", "LDAP StartTLS"),
     _todo("tshark", SV + "pgsql/pgsql-upgrade-tls/input.pcap", "PostgreSQL SSLRequest"),
     _todo("tshark", SV + "smtp-startssl/input.pcap", "SMTP"),

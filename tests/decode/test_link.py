@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from scapy.contrib.mpls import MPLS
 from scapy.layers.inet import UDP
-from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q
+from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
+from scapy.layers.ppp import PPP, PPPoE
 
 from tests.decode.packets import ETH, PAYLOAD, bsd_af, expected4, expected6, ip4, ip6, tcp
 from tlsmon.decode import Decoder
 
 SEGMENT4 = bytes(ip4() / tcp())
+
+
+def ether(etype: int) -> Ether:
+    return Ether(dst="00:00:00:00:00:02", src="00:00:00:00:00:01", type=etype)
+
+
 SEGMENT6 = bytes(ip6() / tcp())
 
 
@@ -82,9 +90,7 @@ def test_qinq_keeps_the_outer_vlan_id(outer_tpid: int) -> None:
 
 
 def test_vlan_tagged_ipv6_in_sll() -> None:
-    frame = bytes(
-        CookedLinux(pkttype=0, lladdrtype=1, lladdrlen=6, proto=0x8100) / Dot1Q(vlan=7) / ip6() / tcp()
-    )
+    frame = bytes(CookedLinux(pkttype=0, lladdrtype=1, lladdrlen=6, proto=0x8100) / Dot1Q(vlan=7) / ip6() / tcp())
     assert Decoder().decode(0, 113, frame) == expected6(frame, 16 + 4 + 60, vlan=7)
 
 
@@ -117,3 +123,36 @@ def test_unsupported_link_type_is_counted() -> None:
     decoder = Decoder()
     assert decoder.decode(0, 105, SEGMENT4) is None
     assert decoder.counters == {"decode.unsupported_link_type": 1}
+
+
+def test_pppoe_session_carries_ipv4() -> None:
+    frame = bytes(ether(0x8864) / PPPoE(sessionid=0x11) / PPP(proto=0x0021) / ip4() / tcp())
+    assert Decoder().decode(0, 1, frame) == expected4(frame, 14 + 8 + 40)
+
+
+def test_pppoe_inside_qinq_keeps_the_outer_vlan() -> None:
+    frame = bytes(
+        ether(0x88A8)
+        / Dot1AD(vlan=100)
+        / Dot1Q(vlan=7, type=0x8864)
+        / PPPoE(sessionid=1)
+        / PPP(proto=0x0057)
+        / ip6()
+        / tcp()
+    )
+    decoded = Decoder().decode(0, 1, frame)
+    assert decoded is not None
+    assert decoded[11] == 100
+    assert decoded[:9] == expected6(frame, 14 + 8 + 8 + 60)[:9]
+
+
+def test_mpls_label_stack_then_ipv4() -> None:
+    frame = bytes(ether(0x8847) / MPLS(label=16, s=0) / MPLS(label=17, s=1) / ip4() / tcp())
+    assert Decoder().decode(0, 1, frame) == expected4(frame, 14 + 8 + 40)
+
+
+def test_pppoe_carrying_lcp_is_not_ip() -> None:
+    decoder = Decoder()
+    frame = bytes(ether(0x8864) / PPPoE() / PPP(proto=0xC021) / b"\x01\x01\x00\x04")
+    assert decoder.decode(0, 1, frame) is None
+    assert decoder.counters["decode.not_ip"] == 1

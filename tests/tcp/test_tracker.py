@@ -113,7 +113,7 @@ def test_finished_consumer_puts_the_connection_in_bypass() -> None:
     ]
     tracker, _, (consumer,) = run(pkts, finish_after=1)
     assert consumer.events == [("data", True, b"abc")]
-    conn = next(iter(tracker.table.values()))
+    (conn,) = tracker.connections()
     assert conn.bypass
     assert (conn.orig_bytes, conn.resp_bytes) == (7, 4)
     assert tracker.stats.bypassed_packets == 2
@@ -122,7 +122,7 @@ def test_finished_consumer_puts_the_connection_in_bypass() -> None:
 def test_fin_from_both_sides_ends_the_connection_and_late_acks_count_in_it() -> None:
     pkts = [*handshake(), c2s(3, FIN | ACK, 101), s2c(4, FIN | ACK, 901), c2s(5, ACK, 102)]
     tracker, closed, _ = run(pkts)
-    assert len(tracker.table) == 1  # lingering
+    assert len(tracker.connections()) == 1  # lingering
     tracker.finish()
     (conn,) = closed
     assert conn.end_reason == "fin"
@@ -148,8 +148,13 @@ def test_new_syn_on_a_closed_four_tuple_starts_a_new_connection() -> None:
 def test_idle_connection_ends_with_timeout_at_the_next_sweep() -> None:
     config = TrackerConfig(idle_timeout_ns=60 * SEC, sweep_interval_ns=SEC, check_every_packets=1)
     other = seg(0, CLIENT, 50001, SERVER, 443, SYN, 7)
-    pkts = [*handshake(), other, seg(30 * SEC, CLIENT, 50001, SERVER, 443, ACK, 8),
-            seg(61 * SEC, CLIENT, 50001, SERVER, 443, ACK, 8), seg(62 * SEC, CLIENT, 50001, SERVER, 443, ACK, 8)]
+    pkts = [
+        *handshake(),
+        other,
+        seg(30 * SEC, CLIENT, 50001, SERVER, 443, ACK, 8),
+        seg(61 * SEC, CLIENT, 50001, SERVER, 443, ACK, 8),
+        seg(62 * SEC, CLIENT, 50001, SERVER, 443, ACK, 8),
+    ]
     _, closed, _ = run(pkts, config=config)
     assert [(c.orig_p, c.end_reason) for c in closed] == [(50000, "timeout")]
 
@@ -184,3 +189,25 @@ def test_every_connection_ends_exactly_once_at_end_of_input() -> None:
     assert sorted(c.orig_p for c in closed) == [50000, 50001, 50002, 50003, 50004]
     assert all(c.end_reason == "eof" for c in closed)
     assert all(r.ended for r in consumers)
+
+
+def test_global_buffer_cap_turns_the_hole_into_a_gap_and_names_it() -> None:
+    config = TrackerConfig(max_buffered_total=10)
+    pkts = [*handshake(), c2s(3, ACK | PSH, 104, b"0123456789AB"), c2s(4, ACK | PSH, 101, b"xyz")]
+    tracker, _, (consumer,) = run(pkts, config=config)
+    assert consumer.events == [("gap", True, 3), ("data", True, b"0123456789AB")]
+    (conn,) = tracker.connections()
+    assert conn.anomalies == ["tcp.global_buffer_cap"]
+    assert tracker.stats.buffer_cap_flushes == 1
+
+
+def test_buffered_bytes_are_released_when_a_connection_is_bypassed() -> None:
+    config = TrackerConfig(max_buffered_total=10)
+    first = [*handshake(), c2s(3, ACK | PSH, 110, b"held"), c2s(4, ACK | PSH, 101, b"abc")]
+    second = [
+        seg(5, CLIENT, 50001, SERVER, 443, SYN, 7),
+        seg(6, CLIENT, 50001, SERVER, 443, ACK | PSH, 20, b"12345678"),
+    ]
+    tracker, _, _ = run([*first, *second], finish_after=1, config=config)
+    assert tracker.stats.buffer_cap_flushes == 0
+    assert [c.anomalies for c in tracker.connections()] == [[], []]

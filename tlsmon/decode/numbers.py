@@ -10,6 +10,13 @@ ETHERTYPE_IPV6: Final = 0x86DD
 ETHERTYPE_VLAN: Final = 0x8100  # IEEE 802.1Q customer tag
 ETHERTYPE_QINQ: Final = 0x88A8  # IEEE 802.1ad service tag
 ETHERTYPE_QINQ_OLD: Final = 0x9100  # pre-802.1ad vendor QinQ tag, still seen on the wire
+ETHERTYPE_PPPOE_SESSION: Final = 0x8864  # RFC 2516 PPPoE session stage
+ETHERTYPE_MPLS: Final = 0x8847  # RFC 3032 MPLS unicast
+ETHERTYPE_MPLS_MULTICAST: Final = 0x8848
+PPP_IPV4: Final = 0x0021  # PPP protocol numbers (RFC 1332, RFC 5072)
+PPP_IPV6: Final = 0x0057
+PPPOE_HEADER_LEN: Final = 6  # version/type, code, session id, length
+MPLS_BOTTOM_OF_STACK: Final = 0x100  # the S bit in a label stack entry
 VLAN_TPIDS: Final = frozenset({ETHERTYPE_VLAN, ETHERTYPE_QINQ, ETHERTYPE_QINQ_OLD})
 VLAN_ID_MASK: Final = 0x0FFF  # the VID is the low 12 bits of the TCI
 

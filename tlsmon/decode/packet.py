@@ -40,6 +40,9 @@ from tlsmon.decode.numbers import (
     BSD_AF_INET6,
     ETHERTYPE_IPV4,
     ETHERTYPE_IPV6,
+    ETHERTYPE_MPLS,
+    ETHERTYPE_MPLS_MULTICAST,
+    ETHERTYPE_PPPOE_SESSION,
     IPPROTO_AH,
     IPPROTO_FRAGMENT,
     IPPROTO_TCP,
@@ -49,6 +52,10 @@ from tlsmon.decode.numbers import (
     IPV6_EXT_8OCTET,
     IPV6_MF,
     IPV6_OFFSET_MASK,
+    MPLS_BOTTOM_OF_STACK,
+    PPP_IPV4,
+    PPP_IPV6,
+    PPPOE_HEADER_LEN,
     VLAN_ID_MASK,
     VLAN_TPIDS,
 )
@@ -59,12 +66,17 @@ from tlsmon.decode.numbers import (
 Decoded = tuple[int, int | bytes, int | bytes, int, int, int, int, int, bytes, int, int, int | None]
 
 # The common frame in one unpack: Ethernet type + IPv4 version/IHL + TOS as one int (checked against
-# _FAST_HEAD under _FAST_MASK), IPv4 total length, flags/offset, protocol, src, dst, and TCP ports, seq, ack,
+# FAST_HEAD under FAST_MASK), IPv4 total length, flags/offset, protocol, src, dst, and TCP ports, seq, ack,
 # data offset, flags, at the offsets of an untagged Ethernet / IPv4-without-options / TCP frame.
-_FAST: Final = struct.Struct("!12xIH2xHxB2xIIHHIIBB").unpack_from
-_FAST_HEAD: Final = (ETHERTYPE_IPV4 << 16) | 0x4500  # EtherType IPv4, version 4, IHL 5
-_FAST_MASK: Final = 0xFFFFFF00  # ignore TOS
-_FAST_MIN_LEN: Final = 14 + 20 + 20
+# Public because the TCP tracker's bypass lane uses the same unpack inline (see tcp/tracker.py).
+FAST_ETH_IPV4_TCP: Final = struct.Struct("!12xIH2xHxB2xIIHHIIBB").unpack_from
+FAST_HEAD: Final = (ETHERTYPE_IPV4 << 16) | 0x4500  # EtherType IPv4, version 4, IHL 5
+FAST_MASK: Final = 0xFFFFFF00  # ignore TOS
+FAST_MIN_LEN: Final = 14 + 20 + 20
+_FAST: Final = FAST_ETH_IPV4_TCP
+_FAST_HEAD: Final = FAST_HEAD
+_FAST_MASK: Final = FAST_MASK
+_FAST_MIN_LEN: Final = FAST_MIN_LEN
 _FRAGMENTED: Final = IPV4_FRAGMENTED
 _U16: Final = struct.Struct("!H").unpack_from
 _VLAN_TAG: Final = struct.Struct("!HH").unpack_from  # TCI, then the next EtherType
@@ -174,6 +186,41 @@ class Decoder:
         if etype == ETHERTYPE_IPV4:
             return self._ipv4(ts_ns, frame, off, vlan)
         if etype == ETHERTYPE_IPV6:
+            return self._ipv6(ts_ns, frame, off, vlan)
+        if etype == ETHERTYPE_PPPOE_SESSION:
+            return self._pppoe(ts_ns, frame, off, vlan)
+        if etype == ETHERTYPE_MPLS or etype == ETHERTYPE_MPLS_MULTICAST:
+            return self._mpls(ts_ns, frame, off, vlan)
+        return self._reject(C.NOT_IP)
+
+    def _pppoe(self, ts_ns: int, frame: bytes, off: int, vlan: int | None) -> Decoded | None:
+        """PPPoE session header, then the PPP protocol field: IPv4 or IPv6 follow (DSL access networks)."""
+        if len(frame) < off + PPPOE_HEADER_LEN + 2:
+            return self._reject(C.TRUNCATED_LINK)
+        (proto,) = _U16(frame, off + PPPOE_HEADER_LEN)
+        off += PPPOE_HEADER_LEN + 2
+        if proto == PPP_IPV4:
+            return self._ipv4(ts_ns, frame, off, vlan)
+        if proto == PPP_IPV6:
+            return self._ipv6(ts_ns, frame, off, vlan)
+        return self._reject(C.NOT_IP)
+
+    def _mpls(self, ts_ns: int, frame: bytes, off: int, vlan: int | None) -> Decoded | None:
+        """An MPLS label stack; after the bottom label the IP version nibble says what follows."""
+        n = len(frame)
+        while True:
+            if n < off + 4:
+                return self._reject(C.TRUNCATED_LINK)
+            (entry,) = _U32_BE(frame, off)
+            off += 4
+            if entry & MPLS_BOTTOM_OF_STACK:
+                break
+        if off >= n:
+            return self._reject(C.TRUNCATED_LINK)
+        version = frame[off] >> 4
+        if version == 4:
+            return self._ipv4(ts_ns, frame, off, vlan)
+        if version == 6:
             return self._ipv6(ts_ns, frame, off, vlan)
         return self._reject(C.NOT_IP)
 

@@ -75,7 +75,7 @@ CONN_COLUMNS = ColumnGroup(
                "upper case for the originator: S syn, H syn-ack, A ack, D data, F fin, R rst, G gap.",
                "ShADadFf", nullable=False),
         Column("end_reason", pa.string(), "Why the record was written: fin (both sides), rst, timeout (idle), "
-               "eof (input ended), evicted (connection cap), reused (new SYN on the same 4-tuple).", "fin",
+               "eof (input ended), evicted (connection cap).", "fin",
                nullable=False),
         Column("app_proto", pa.string(), "Application protocol detected by content: 'tls', or null when none "
                "was recognised.", "tls"),

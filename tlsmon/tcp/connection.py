@@ -1,4 +1,10 @@
-"""One TCP connection's state, kept small: the hot path touches only counters and the bypass flag."""
+"""One TCP connection's state, kept small: the hot path touches only one direction's counters.
+
+The connection table maps each direction's 4-tuple (sender address, sender port, receiver address, receiver
+port) to that direction's :class:`Half`, so a packet finds its connection *and* its direction with one dict
+lookup and no comparisons. Each half carries the bypass flag (set on both at once) and its own packet, byte and
+last-seen counters, which are the only fields a bypassed packet updates.
+"""
 
 from __future__ import annotations
 
@@ -14,32 +20,39 @@ END_RST = "rst"
 END_TIMEOUT = "timeout"  # idle for longer than the configured timeout
 END_EOF = "eof"  # still open when the input ended
 END_EVICTED = "evicted"  # removed to respect the cap on concurrent connections
-END_REUSED = "reused"  # a new SYN arrived on the 4-tuple of a closed connection
+
+
+class Half:
+    """One direction of a connection: what its sender sent."""
+
+    __slots__ = ("bypass", "bytes", "conn", "fin", "is_orig", "key", "last_ts", "pkts", "reasm")
+
+    def __init__(self, conn: Connection, is_orig: bool, key: tuple[object, ...], ts: int) -> None:
+        self.conn = conn
+        self.is_orig = is_orig
+        self.key = key
+        self.bypass = False
+        self.pkts = 0
+        self.bytes = 0
+        self.last_ts = ts
+        self.fin = False
+        self.reasm: Reassembler | None = None
 
 
 class Connection:
     __slots__ = (
         "anomalies",
-        "bypass",
         "closed_ts",
         "consumer",
         "end_reason",
-        "fin_orig",
-        "fin_resp",
         "history",
         "ip_version",
-        "key",
-        "last_ts",
-        "orig_bytes",
+        "orig",
         "orig_h",
         "orig_p",
-        "orig_pkts",
-        "reasm_orig",
-        "reasm_resp",
-        "resp_bytes",
+        "resp",
         "resp_h",
         "resp_p",
-        "resp_pkts",
         "rst",
         "start_ts",
         "syn_seen",
@@ -48,7 +61,6 @@ class Connection:
 
     def __init__(
         self,
-        key: tuple[object, ...],
         ts: int,
         ip_version: int,
         orig_h: int | bytes,
@@ -57,28 +69,60 @@ class Connection:
         resp_p: int,
         vlan: int | None,
     ) -> None:
-        self.key = key
         self.start_ts = ts
-        self.last_ts = ts
         self.ip_version = ip_version
         self.orig_h = orig_h
         self.orig_p = orig_p
         self.resp_h = resp_h
         self.resp_p = resp_p
         self.vlan = vlan
-        self.orig_pkts = 0
-        self.resp_pkts = 0
-        self.orig_bytes = 0
-        self.resp_bytes = 0
+        self.orig = Half(self, True, (orig_h, orig_p, resp_h, resp_p), ts)
+        self.resp = Half(self, False, (resp_h, resp_p, orig_h, orig_p), ts)
         self.history = ""
-        self.bypass = False
         self.syn_seen = False
-        self.fin_orig = False
-        self.fin_resp = False
         self.rst = False
         self.closed_ts: int | None = None
         self.end_reason = END_EOF
         self.anomalies: list[str] = []
         self.consumer: StreamConsumer | None = None
-        self.reasm_orig: Reassembler | None = None
-        self.reasm_resp: Reassembler | None = None
+
+    # Read-side views used when the record is built; the hot path writes the halves directly.
+    @property
+    def bypass(self) -> bool:
+        return self.orig.bypass
+
+    @property
+    def last_ts(self) -> int:
+        return max(self.orig.last_ts, self.resp.last_ts)
+
+    @property
+    def orig_pkts(self) -> int:
+        return self.orig.pkts
+
+    @property
+    def resp_pkts(self) -> int:
+        return self.resp.pkts
+
+    @property
+    def orig_bytes(self) -> int:
+        return self.orig.bytes
+
+    @property
+    def resp_bytes(self) -> int:
+        return self.resp.bytes
+
+    @property
+    def reasm_orig(self) -> Reassembler | None:
+        return self.orig.reasm
+
+    @property
+    def reasm_resp(self) -> Reassembler | None:
+        return self.resp.reasm
+
+    @property
+    def fin_orig(self) -> bool:
+        return self.orig.fin
+
+    @property
+    def fin_resp(self) -> bool:
+        return self.resp.fin

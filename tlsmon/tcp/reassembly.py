@@ -84,9 +84,7 @@ class Reassembler:
         "missed_bytes",
     )
 
-    def __init__(
-        self, is_orig: bool, consumer: StreamConsumer, max_buffered: int = DEFAULT_MAX_BUFFERED
-    ) -> None:
+    def __init__(self, is_orig: bool, consumer: StreamConsumer, max_buffered: int = DEFAULT_MAX_BUFFERED) -> None:
         self._is_orig = is_orig
         self._consumer = consumer
         self.max_buffered = max_buffered

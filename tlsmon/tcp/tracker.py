@@ -2,8 +2,9 @@
 
 Theory of operation
 -------------------
-Every decoded TCP segment is looked up in one dict keyed by the 4-tuple in a canonical order (the smaller
-(address, port) first), so both directions of a connection find the same entry with one lookup.
+Every decoded TCP segment is looked up in one dict keyed by its own 4-tuple (sender first). Both directions of
+a connection are in the table, each under its own key, pointing at that direction's :class:`Half`; one lookup
+gives the connection and the direction.
 
 A connection is *bypassed* once its consumer (the protocol dispatcher) says nothing later in the stream can
 change its record — typically when the TLS handshake is over. A bypassed connection's packets cost the decode,
@@ -25,16 +26,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from tlsmon.decode.packet import Decoded, Decoder
+from tlsmon.capture.linktypes import LINKTYPE_ETHERNET
+from tlsmon.decode.numbers import IPPROTO_TCP, IPV4_FRAGMENTED
+from tlsmon.decode.packet import FAST_ETH_IPV4_TCP, FAST_HEAD, FAST_MASK, FAST_MIN_LEN, Decoded, Decoder
 from tlsmon.stream import StreamConsumer
 from tlsmon.tcp.connection import (
-    END_EOF,
     END_EVICTED,
     END_FIN,
-    END_REUSED,
     END_RST,
     END_TIMEOUT,
     Connection,
+    Half,
 )
 from tlsmon.tcp.ports import is_service_port
 from tlsmon.tcp.reassembly import Reassembler
@@ -47,6 +49,10 @@ _SYN_FIN_RST = _FIN | _SYN | _RST
 
 _SECOND = 1_000_000_000
 
+# Out-of-order data held across all connections exceeded max_buffered_total: one direction's holes were
+# declared gaps early to free memory (Suricata's stream.reassembly memcap, counted per connection here).
+ANOMALY_GLOBAL_BUFFER_CAP = "tcp.global_buffer_cap"
+
 
 @dataclass(slots=True)
 class TrackerConfig:
@@ -54,6 +60,7 @@ class TrackerConfig:
     linger_ns: int = 5 * _SECOND  # how long a closed connection still absorbs its stray packets
     max_connections: int = 1_000_000
     max_buffered_per_direction: int = 256 * 1024
+    max_buffered_total: int = 256 * 2**20  # out-of-order bytes held across all connections
     sweep_interval_ns: int = 10 * _SECOND  # packet-time interval between idle sweeps
     check_every_packets: int = 16384  # how often the loop looks at the clock (sweeps, progress)
 
@@ -64,6 +71,7 @@ class TrackerStats:
     tcp_packets: int = 0  # frames that decoded to a TCP segment
     connections: int = 0  # connections created
     evicted: int = 0  # connections removed early to respect max_connections
+    buffer_cap_flushes: int = 0  # directions flushed early to respect max_buffered_total
     bypassed_packets: int = 0
     counters: dict[str, int] = field(default_factory=dict)
 
@@ -82,14 +90,15 @@ class TcpTracker:
         self.on_close = on_close
         self.config = config or TrackerConfig()
         self.on_progress = on_progress
-        self.table: dict[tuple[object, ...], Connection] = {}
+        self.table: dict[tuple[object, ...], Half] = {}
         self.stats = TrackerStats()
         self._next_sweep_ts: int | None = None
-        self._last_ts = 0
+        self._held_bytes = 0  # out-of-order bytes held by all reassemblers
 
     # -- the per-packet loop ------------------------------------------------------------------------
     def process(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
         decode = self.decoder.decode
+        fast_unpack = FAST_ETH_IPV4_TCP
         get = self.table.get
         slow = self._slow
         stats = self.stats
@@ -105,57 +114,66 @@ class TcpTracker:
                     check_at = n + every
                     stats.packets = n
                     self._periodic(ts)
+                if linktype == LINKTYPE_ETHERNET and len(frame) >= FAST_MIN_LEN:
+                    # Bypass lane: a whole Ethernet/IPv4/TCP data segment of a bypassed connection is
+                    # counted without building the decoded tuple. Anything else falls through to decode().
+                    head, total, frag, proto, src, dst, sport, dport, _, _, doff, flags = fast_unpack(frame)
+                    if (
+                        head & FAST_MASK == FAST_HEAD
+                        and proto == IPPROTO_TCP
+                        and not frag & IPV4_FRAGMENTED
+                        and not flags & _SYN_FIN_RST
+                    ):
+                        half = get((src, sport, dst, dport))
+                        if half is not None and half.bypass:
+                            plen = total - 20 - ((doff >> 2) & 0x3C)
+                            if plen >= 0 and total + 14 <= len(frame):
+                                half.pkts += 1
+                                half.bytes += plen
+                                half.last_ts = ts
+                                fast += 1
+                                tcp += 1
+                                continue
                 d = decode(ts, linktype, frame)
                 if d is None:
                     continue
                 tcp += 1
-                src = d[1]
-                dst = d[2]
-                sport = d[3]
-                dport = d[4]
-                if src < dst or (src == dst and sport < dport):  # type: ignore[operator]  # same IP version
-                    key = (src, sport, dst, dport)
-                else:
-                    key = (dst, dport, src, sport)
-                conn = get(key)
-                if conn is not None and conn.bypass and not d[5] & _SYN_FIN_RST:
-                    if sport == conn.orig_p and src == conn.orig_h:
-                        conn.orig_pkts += 1
-                        conn.orig_bytes += d[10]
-                    else:
-                        conn.resp_pkts += 1
-                        conn.resp_bytes += d[10]
-                    conn.last_ts = ts
+                _, src, dst, sport, dport, flags, _, _, _, _, plen, _ = d
+                key = (src, sport, dst, dport)
+                half = get(key)
+                if half is not None and half.bypass and not flags & _SYN_FIN_RST:
+                    half.pkts += 1
+                    half.bytes += plen
+                    half.last_ts = ts
                     fast += 1
                     continue
-                slow(conn, key, ts, d)
+                slow(half, key, ts, d)
         finally:
             stats.packets = n
             stats.tcp_packets += tcp
             stats.bypassed_packets += fast
 
     # -- everything that is not a bypassed data packet -------------------------------------------------
-    def _slow(self, conn: Connection | None, key: tuple[object, ...], ts: int, d: Decoded) -> None:
+    def _slow(self, half: Half | None, key: tuple[object, ...], ts: int, d: Decoded) -> None:
         ip_version, src, dst, sport, dport, flags, seq, ack, buf, poff, plen, vlan = d
-        self._last_ts = ts
-        if conn is not None and conn.closed_ts is not None and flags & (_SYN | _ACK) == _SYN:
-            conn.end_reason = conn.end_reason if conn.end_reason != END_EOF else END_REUSED
-            self._finalize(conn)
-            conn = None
-        if conn is None:
-            conn = self._create(key, ts, ip_version, src, dst, sport, dport, flags, vlan)
-        is_orig = sport == conn.orig_p and src == conn.orig_h
-        conn.last_ts = ts
-        if is_orig:
-            conn.orig_pkts += 1
-            conn.orig_bytes += plen
-        else:
-            conn.resp_pkts += 1
-            conn.resp_bytes += plen
+        if half is not None and half.conn.closed_ts is not None and flags & (_SYN | _ACK) == _SYN:
+            self._finalize(half.conn)
+            half = None
+        if half is None:
+            half = self._create(ts, ip_version, src, dst, sport, dport, flags, vlan, key)
+        conn = half.conn
+        is_orig = half.is_orig
+        peer = conn.resp if is_orig else conn.orig
+        half.pkts += 1
+        half.bytes += plen
+        half.last_ts = ts
         _add_history(conn, is_orig, flags, plen)
 
-        if not conn.bypass and conn.closed_ts is None:
-            reasm = self._reassembler(conn, is_orig)
+        if not half.bypass and conn.closed_ts is None:
+            reasm = half.reasm
+            if reasm is None:
+                reasm = half.reasm = self._new_reassembler(conn, is_orig)
+            held = reasm.buffered_bytes + (peer.reasm.buffered_bytes if peer.reasm is not None else 0)
             if flags & _SYN:
                 reasm.syn(seq)
                 conn.syn_seen = True
@@ -163,11 +181,14 @@ class TcpTracker:
                     reasm.segment(seq + 1, buf, poff, plen, bool(flags & _FIN))
             elif plen or flags & _FIN:
                 reasm.segment(seq, buf, poff, plen, bool(flags & _FIN))
-            if flags & _ACK:
+            if flags & _ACK and peer.reasm is not None:
                 # Bytes the peer acknowledges but we never saw are a gap now (Zeek's missed_bytes).
-                peer = conn.reasm_resp if is_orig else conn.reasm_orig
-                if peer is not None:
-                    peer.ack(ack)
+                peer.reasm.ack(ack)
+            held = reasm.buffered_bytes + (peer.reasm.buffered_bytes if peer.reasm is not None else 0) - held
+            if held:
+                self._held_bytes += held
+                if self._held_bytes > self.config.max_buffered_total:
+                    self._release_memory(conn, reasm)
             consumer = conn.consumer
             if consumer is not None and consumer.finished:
                 self._bypass(conn)
@@ -176,16 +197,12 @@ class TcpTracker:
             conn.rst = True
             self._close(conn, ts, END_RST)
         elif flags & _FIN:
-            if is_orig:
-                conn.fin_orig = True
-            else:
-                conn.fin_resp = True
-            if conn.fin_orig and conn.fin_resp:
+            half.fin = True
+            if peer.fin:
                 self._close(conn, ts, END_FIN)
 
     def _create(
         self,
-        key: tuple[object, ...],
         ts: int,
         ip_version: int,
         src: int | bytes,
@@ -194,40 +211,41 @@ class TcpTracker:
         dport: int,
         flags: int,
         vlan: int | None,
-    ) -> Connection:
+        key: tuple[object, ...],
+    ) -> Half:
         table = self.table
-        if len(table) >= self.config.max_connections:
-            oldest = next(iter(table.values()))
+        if len(table) >= 2 * self.config.max_connections:
+            oldest = next(iter(table.values())).conn
             oldest.end_reason = END_EVICTED
             self.stats.evicted += 1
             self._finalize(oldest)
         if _sender_is_originator(flags, sport, dport):
-            conn = Connection(key, ts, ip_version, src, sport, dst, dport, vlan)
+            conn = Connection(ts, ip_version, src, sport, dst, dport, vlan)
         else:
-            conn = Connection(key, ts, ip_version, dst, dport, src, sport, vlan)
+            conn = Connection(ts, ip_version, dst, dport, src, sport, vlan)
         conn.consumer = self.consumer_factory(conn)
-        table[key] = conn
+        table[conn.orig.key] = conn.orig
+        table[conn.resp.key] = conn.resp
         self.stats.connections += 1
-        return conn
-
-    def _reassembler(self, conn: Connection, is_orig: bool) -> Reassembler:
-        if is_orig:
-            if conn.reasm_orig is None:
-                conn.reasm_orig = self._new_reassembler(conn, True)
-            return conn.reasm_orig
-        if conn.reasm_resp is None:
-            conn.reasm_resp = self._new_reassembler(conn, False)
-        return conn.reasm_resp
+        return conn.orig if conn.orig.key == key else conn.resp
 
     def _new_reassembler(self, conn: Connection, is_orig: bool) -> Reassembler:
         assert conn.consumer is not None
         return Reassembler(is_orig, conn.consumer, self.config.max_buffered_per_direction)
 
+    def _release_memory(self, conn: Connection, reasm: Reassembler) -> None:
+        """Over the global cap: this direction's holes become gaps now and its held bytes are delivered."""
+        self._held_bytes -= reasm.buffered_bytes
+        reasm.flush()
+        conn.anomalies.append(ANOMALY_GLOBAL_BUFFER_CAP)
+        self.stats.buffer_cap_flushes += 1
+
     def _bypass(self, conn: Connection) -> None:
-        conn.bypass = True
-        for reasm in (conn.reasm_orig, conn.reasm_resp):
-            if reasm is not None:
-                reasm.stop()
+        for half in (conn.orig, conn.resp):
+            half.bypass = True
+            if half.reasm is not None:
+                self._held_bytes -= half.reasm.buffered_bytes
+                half.reasm.stop()
 
     def _close(self, conn: Connection, ts: int, reason: str) -> None:
         if conn.closed_ts is not None:
@@ -240,13 +258,16 @@ class TcpTracker:
         """Hand the consumer everything still buffered, holes reported as gaps."""
         if conn.bypass:
             return
-        for reasm in (conn.reasm_orig, conn.reasm_resp):
-            if reasm is not None:
-                reasm.flush()
+        for half in (conn.orig, conn.resp):
+            if half.reasm is not None:
+                self._held_bytes -= half.reasm.buffered_bytes
+                half.reasm.flush()
 
     def _finalize(self, conn: Connection) -> None:
-        if self.table.get(conn.key) is conn:
-            del self.table[conn.key]
+        table = self.table
+        for half in (conn.orig, conn.resp):
+            if table.get(half.key) is half:
+                del table[half.key]
         if conn.closed_ts is None:
             self._flush(conn)
         if conn.consumer is not None:
@@ -269,19 +290,25 @@ class TcpTracker:
         idle_before = now - cfg.idle_timeout_ns
         linger_before = now - cfg.linger_ns
         expired = [
-            c
-            for c in self.table.values()
-            if (c.closed_ts is not None and c.closed_ts < linger_before) or c.last_ts < idle_before
+            h.conn
+            for h in self.table.values()
+            if h.is_orig
+            and ((h.conn.closed_ts is not None and h.conn.closed_ts < linger_before) or h.conn.last_ts < idle_before)
         ]
         for conn in expired:
             if conn.closed_ts is None:
                 conn.end_reason = END_TIMEOUT
             self._finalize(conn)
 
+    def connections(self) -> list[Connection]:
+        """The connections in the table now (open or lingering after their close), oldest first."""
+        return [h.conn for h in self.table.values() if h.is_orig]
+
     def finish(self) -> None:
         """End of input: every connection still in the table ends now, oldest first."""
-        for conn in list(self.table.values()):
-            self._finalize(conn)
+        for half in list(self.table.values()):
+            if half.is_orig:
+                self._finalize(half.conn)
 
 
 def _sender_is_originator(flags: int, sport: int, dport: int) -> bool:
