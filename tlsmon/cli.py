@@ -19,6 +19,7 @@ from rich.table import Table
 from tlsmon import __version__
 from tlsmon.capture import CaptureError, CaptureSource
 from tlsmon.engine import Engine, RunStats
+from tlsmon.output.parquet import ColumnValueError
 from tlsmon.output.schemadoc import render_schema_markdown
 from tlsmon.output.sink import ParquetSink
 from tlsmon.records.tables import TABLES
@@ -80,8 +81,10 @@ def _cmd_read(args: argparse.Namespace) -> int:
         err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
     for name in args.files:
-        if not Path(name).is_file():
-            print(f"tlsmon: {name}: no such file", file=sys.stderr)
+        path = Path(name)
+        if not path.is_file():
+            reason = "is a directory" if path.is_dir() else "no such file"
+            print(f"tlsmon: {name}: {reason}", file=sys.stderr)
             return EXIT_ERROR
     try:
         source = CaptureSource(args.files, bpf=args.filter, on_warning=warn)
@@ -92,10 +95,13 @@ def _cmd_read(args: argparse.Namespace) -> int:
         idle_timeout_ns=int(args.idle_timeout * 1e9),
         max_connections=args.max_connections,
     )
-    sink = ParquetSink(args.output)
+    try:
+        sink = ParquetSink(args.output)
+    except OSError as exc:
+        print(f"tlsmon: {args.output}: cannot write output ({exc.strerror or exc})", file=sys.stderr)
+        return EXIT_ERROR
     show_progress = not args.quiet and sys.stderr.isatty()
     started = time.perf_counter()
-    status = EXIT_OK
     if show_progress:
         from tlsmon.progress import ByteProgress
 
@@ -105,7 +111,11 @@ def _cmd_read(args: argparse.Namespace) -> int:
     else:
         engine = Engine(sink, config)
         status = _run(engine, source)
-    stats = engine.close()
+    try:
+        stats = engine.close()
+    except (OSError, ColumnValueError) as exc:
+        print(f"tlsmon: {args.output}: writing output failed ({exc})", file=sys.stderr)
+        return EXIT_ERROR
     elapsed = time.perf_counter() - started
     if status == EXIT_OK and warnings:
         status = EXIT_DAMAGED_INPUT
@@ -115,10 +125,14 @@ def _cmd_read(args: argparse.Namespace) -> int:
 
 
 def _run(engine: Engine, source: CaptureSource) -> int:
+    """Feed the engine; a bad input file is one line on stderr, and the records so far are still written."""
     try:
         engine.run(source)
     except CaptureError as exc:
         print(f"tlsmon: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except (OSError, ColumnValueError) as exc:
+        print(f"tlsmon: writing output failed ({exc})", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
 

@@ -2,7 +2,8 @@
 
 Theory of operation: the analyzer fills one :class:`TlsSummary` per TCP connection while it reads the
 handshake; the records stage reads its attributes by the names in :data:`TLS_COLUMNS` (one column per field,
-same name, same order). Columns that Zeek's ssl.log has keep Zeek's name and spelling (``version``,
+same name, same order, except the DER lists ``cert_chain``/``client_cert_chain``, which go to the certificates
+table once per distinct certificate). Columns that Zeek's ssl.log has keep Zeek's name and spelling (``version``,
 ``cipher``, ``curve``, ``server_name``, ``resumed``, ``last_alert``, ``next_protocol``, ``established``,
 ``ssl_history``, ``cert_chain_fps``, ``client_cert_chain_fps``); the others are plain snake_case. Codes are
 kept next to names so a query never depends on a name table. Absent values are None (null), lists default to
@@ -84,6 +85,7 @@ class TlsSummary:
     ccs_orig: bool = False
     ccs_resp: bool = False
     cert_chain_fps: list[str] = field(default_factory=list)
+    # The DERs themselves are not columns: each distinct certificate is stored once, in the certificates table.
     cert_chain: list[bytes] = field(default_factory=list)
     client_cert_chain_fps: list[str] = field(default_factory=list)
     client_cert_chain: list[bytes] = field(default_factory=list)
@@ -262,18 +264,11 @@ TLS_COLUMNS = ColumnGroup(
             "[3f2a…]",
         ),
         Column(
-            "cert_chain",
-            pa.list_(pa.binary()),
-            "Server certificate DERs, in order (moved to the certificates table by the output stage)",
-            "[30820…]",
-        ),
-        Column(
             "client_cert_chain_fps",
             pa.list_(pa.string()),
             "SHA-256 (hex) of each client certificate DER",
             "[]",
         ),
-        Column("client_cert_chain", pa.list_(pa.binary()), "Client certificate DERs, in order", "[]"),
         Column(
             "forward_secrecy",
             pa.bool_(),
