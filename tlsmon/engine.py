@@ -15,6 +15,7 @@ from typing import Protocol
 from tlsmon.decode.packet import Decoder
 from tlsmon.dispatch import Dispatcher
 from tlsmon.records.connection import ConnSummary, conn_summary, make_uid
+from tlsmon.records.tables import ConnectionRecord
 from tlsmon.stream import StreamConsumer
 from tlsmon.tcp.connection import Connection
 from tlsmon.tcp.tracker import TcpTracker, TrackerConfig
@@ -23,7 +24,7 @@ from tlsmon.x509.store import CertificateRecord, CertificateStore
 
 
 class RecordSink(Protocol):
-    def connection(self, conn: ConnSummary, tls: TlsSummary | None) -> None: ...
+    def connection(self, record: ConnectionRecord) -> None: ...
 
     def close(self, certificates: Iterator[CertificateRecord]) -> None: ...
 
@@ -32,11 +33,16 @@ class RecordSink(Protocol):
 class MemorySink:
     """Keeps every record in memory: for tests and small programmatic uses."""
 
-    rows: list[tuple[ConnSummary, TlsSummary | None]] = field(default_factory=list)
+    records: list[ConnectionRecord] = field(default_factory=list)
     certificates: list[CertificateRecord] = field(default_factory=list)
 
-    def connection(self, conn: ConnSummary, tls: TlsSummary | None) -> None:
-        self.rows.append((conn, tls))
+    @property
+    def rows(self) -> list[tuple[ConnSummary, TlsSummary | None]]:
+        """The (conn, tls) parts of every record: the form most tests want."""
+        return [(r.conn, r.tls) for r in self.records]
+
+    def connection(self, record: ConnectionRecord) -> None:
+        self.records.append(record)
 
     def close(self, certificates: Iterator[CertificateRecord]) -> None:
         self.certificates = list(certificates)
@@ -111,7 +117,7 @@ class Engine:
                 self.certificates.add_chain(tls.cert_chain, conn.start_ts, is_client=False)
             if tls.client_cert_chain:
                 self.certificates.add_chain(tls.client_cert_chain, conn.start_ts, is_client=True)
-        self.sink.connection(summary, tls)
+        self.sink.connection(ConnectionRecord(summary, tls))
 
 
 def _new_dispatcher(conn: Connection) -> StreamConsumer:

@@ -10,9 +10,7 @@ import certifi
 
 from tlsmon import __version__
 from tlsmon.output.parquet import TableWriter
-from tlsmon.records.connection import ConnSummary
-from tlsmon.records.tables import CERTIFICATES, CONNECTIONS, SCHEMA_VERSION
-from tlsmon.tls.summary import TlsSummary
+from tlsmon.records.tables import CERTIFICATES, CONNECTIONS, SCHEMA_VERSION, ConnectionRecord
 from tlsmon.x509.store import CertificateRecord
 
 
@@ -32,8 +30,8 @@ class ParquetSink:
         self._metadata = metadata
         self.files: list[Path] = []
 
-    def connection(self, conn: ConnSummary, tls: TlsSummary | None) -> None:
-        self._connections.append(conn, tls)
+    def connection(self, record: ConnectionRecord) -> None:
+        self._connections.append(*record.parts())
 
     def close(self, certificates: Iterator[CertificateRecord]) -> None:
         self.files.extend(self._connections.close())

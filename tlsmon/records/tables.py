@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tlsmon.columns import ColumnGroup
-from tlsmon.records.connection import CONN_COLUMNS
-from tlsmon.tls.summary import TLS_COLUMNS
+from tlsmon.records.connection import CONN_COLUMNS, ConnSummary
+from tlsmon.tls.summary import TLS_COLUMNS, TlsSummary
 from tlsmon.x509.store import CERT_COLUMNS
 
 #: Bumped whenever a column is renamed, removed or changes type (adding a column does not bump it).
 SCHEMA_VERSION = "1"
 
 CONNECTIONS: tuple[ColumnGroup, ...] = (CONN_COLUMNS, TLS_COLUMNS)
+
+
+@dataclass(slots=True)
+class ConnectionRecord:
+    """One row of the connections table: one part per group of :data:`CONNECTIONS`, None when absent."""
+
+    conn: ConnSummary
+    tls: TlsSummary | None
+
+    def parts(self) -> tuple[object | None, ...]:
+        """The parts in the order of :data:`CONNECTIONS`."""
+        return (self.conn, self.tls)
+
+
 CERTIFICATES: tuple[ColumnGroup, ...] = (CERT_COLUMNS,)
 
 TABLES: dict[str, tuple[ColumnGroup, ...]] = {
