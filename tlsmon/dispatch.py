@@ -1,57 +1,110 @@
-"""Choose a connection's analyzer from the first bytes of its stream, by content, on any port.
+"""Choose a connection's analyzer from its first bytes, by content, on any port; hand STARTTLS over to TLS.
 
 The dispatcher is the StreamConsumer the TCP stage talks to. It holds the first bytes of each direction until
-they say what the protocol is, then hands them, in the order they arrived, to the chosen analyzer and forwards
-everything after. A connection whose first bytes are not TLS is of no further interest here (STARTTLS
-protocols are recognised in a later stage), so the dispatcher reports itself finished and the connection is
-bypassed.
+they say what the protocol is — TLS from the first byte (implicit TLS), or a plaintext protocol that may
+upgrade — then replays them, in arrival order, to the chosen analyzer and forwards everything after.
+
+When a plaintext analyzer reports the switch (the server accepted STARTTLS), a TLS analyzer takes over at the
+exact next byte of each direction: the analyzer's ``trailing`` bytes first, then the rest of the stream. The
+row then carries both phases: the STARTTLS columns from the plaintext part, the TLS columns from the rest.
+
+A connection whose first bytes no probe claims is of no further interest: the dispatcher reports itself
+finished and the connection is bypassed. So is one whose analyzer says nothing more can change the row.
 """
 
 from __future__ import annotations
 
+from tlsmon.protocols.base import ProtocolAnalyzer
+from tlsmon.protocols.events import Event
+from tlsmon.protocols.registry import identify
+from tlsmon.protocols.summary import StartTlsSummary
 from tlsmon.tls.analyzer import TlsAnalyzer
 from tlsmon.tls.probe import looks_like_tls
 from tlsmon.tls.summary import TlsSummary
 
 TLS_MODE_NONE = "none"
 TLS_MODE_IMPLICIT = "implicit"
+TLS_MODE_STARTTLS = "starttls"
 
-# More than this many undecided bytes in one direction means the probe will not decide: give up.
-_MAX_PROBE_BYTES = 64
+# Undecided bytes held per direction before giving up: a full first line of any protocol fits.
+_MAX_PROBE_BYTES = 1024
+# The TLS record-header probe needs only the first bytes.
+_TLS_PROBE_BYTES = 64
+
+# The client's first bytes were a TLS record while the server spoke a plaintext protocol.
+ANOMALY_TLS_WITHOUT_UPGRADE = "starttls.client_tls_without_upgrade"
 
 
 class Dispatcher:
-    __slots__ = ("_held", "_orig_prefix", "_resp_prefix", "anomalies", "app_proto", "finished", "tls")
+    __slots__ = (
+        "_held",
+        "_orig_no",
+        "_orig_prefix",
+        "_orig_started",
+        "_resp_no",
+        "_resp_prefix",
+        "_server_port",
+        "anomalies",
+        "app_proto",
+        "finished",
+        "proto",
+        "starttls",
+        "tls",
+        "tls_mode",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, server_port: int = 0) -> None:
         self.finished = False
         self.anomalies: list[str] = []
         self.app_proto: str | None = None
+        self.tls_mode = TLS_MODE_NONE
         self.tls: TlsAnalyzer | None = None
+        self.proto: ProtocolAnalyzer | None = None
+        self.starttls: StartTlsSummary | None = None
+        self._server_port = server_port
         self._held: list[tuple[bool, bytes]] = []
         self._orig_prefix = b""
         self._resp_prefix = b""
-
-    @property
-    def tls_mode(self) -> str:
-        return TLS_MODE_IMPLICIT if self.tls is not None else TLS_MODE_NONE
+        self._orig_no = False
+        self._resp_no = False
+        self._orig_started = False  # the client sent bytes since the plaintext protocol was identified
 
     def tls_summary(self) -> TlsSummary | None:
         return self.tls.summary if self.tls is not None else None
 
     def all_anomalies(self) -> list[str]:
-        if self.tls is None:
-            return self.anomalies
-        return self.anomalies + self.tls.anomalies
+        found = list(self.anomalies)
+        if self.starttls is not None:
+            found += self.starttls.anomalies
+        if self.tls is not None:
+            found += self.tls.anomalies
+        return found
 
+    # -- StreamConsumer --------------------------------------------------------------------------------
     def data(self, is_orig: bool, data: bytes) -> None:
-        tls = self.tls
-        if tls is not None:
-            tls.data(is_orig, data)
-            self.finished = tls.finished
-            return
-        if self.finished:
-            return
+        if self.tls is not None:
+            self.tls.data(is_orig, data)
+            self.finished = self.tls.finished
+        elif self.proto is not None:
+            self._to_plaintext(is_orig, data)
+        elif not self.finished:
+            self._probe(is_orig, data)
+
+    def gap(self, is_orig: bool, length: int) -> None:
+        if self.tls is not None:
+            self.tls.gap(is_orig, length)
+            self.finished = self.tls.finished
+        elif self.proto is not None:
+            self._plaintext(self.proto.gap(is_orig, length))
+        elif not self.finished:
+            self._give_up()
+
+    def end(self) -> None:
+        if self.tls is not None:
+            self.tls.end()
+
+    # -- choosing ---------------------------------------------------------------------------------------
+    def _probe(self, is_orig: bool, data: bytes) -> None:
         self._held.append((is_orig, data))
         if is_orig:
             self._orig_prefix += data
@@ -59,37 +112,72 @@ class Dispatcher:
         else:
             self._resp_prefix += data
             prefix = self._resp_prefix
-        verdict = looks_like_tls(prefix[:_MAX_PROBE_BYTES])
-        if verdict is None and len(prefix) < _MAX_PROBE_BYTES:
+        tls = looks_like_tls(prefix[:_TLS_PROBE_BYTES])
+        if tls:
+            self.app_proto = "tls"
+            self.tls_mode = TLS_MODE_IMPLICIT
+            self._start_tls(self._take_held())
             return
-        if verdict:
-            self._start_tls()
+        found = identify(is_orig, prefix, self._server_port)
+        if found.protocol is not None:
+            self.app_proto = found.protocol.name
+            self.proto = found.protocol.analyzer()
+            self.starttls = StartTlsSummary()
+            for held_orig, chunk in self._take_held():
+                self.data(held_orig, chunk)
+            return
+        undecided = (tls is None or found.need_more) and len(prefix) < _MAX_PROBE_BYTES
+        if undecided:
+            return
+        if is_orig:
+            self._orig_no = True
         else:
+            self._resp_no = True
+        if (self._orig_no and self._resp_no) or len(prefix) >= _MAX_PROBE_BYTES:
             self._give_up()
 
-    def _start_tls(self) -> None:
-        tls = TlsAnalyzer()
-        self.tls = tls
-        self.app_proto = "tls"
+    def _take_held(self) -> list[tuple[bool, bytes]]:
         held = self._held
         self._held = []
         self._orig_prefix = self._resp_prefix = b""
-        for is_orig, chunk in held:
-            tls.data(is_orig, chunk)
-        self.finished = tls.finished
+        return held
 
     def _give_up(self) -> None:
         self.finished = True
-        self._held = []
-        self._orig_prefix = self._resp_prefix = b""
+        self._take_held()
 
-    def gap(self, is_orig: bool, length: int) -> None:
-        if self.tls is not None:
-            self.tls.gap(is_orig, length)
-            self.finished = self.tls.finished
-        elif not self.finished:
-            self._give_up()
+    # -- plaintext, then maybe TLS ----------------------------------------------------------------------------
+    def _to_plaintext(self, is_orig: bool, data: bytes) -> None:
+        proto = self.proto
+        assert proto is not None
+        if is_orig and not self._orig_started:
+            self._orig_started = True
+            if looks_like_tls(data[:_TLS_PROBE_BYTES]):
+                # The client opened with TLS although the server greeted in plaintext (a TLS client pointed
+                # at a plaintext port): keep the handshake it offered, as tshark and Zeek's DPD would.
+                self.anomalies.append(ANOMALY_TLS_WITHOUT_UPGRADE)
+                self.proto = None
+                self.tls_mode = TLS_MODE_IMPLICIT
+                self._start_tls([(True, data)])
+                return
+        self._plaintext(proto.feed(is_orig, data))
 
-    def end(self) -> None:
-        if self.tls is not None:
-            self.tls.end()
+    def _plaintext(self, events: list[Event]) -> None:
+        proto = self.proto
+        assert proto is not None and self.starttls is not None
+        for event in events:
+            self.starttls.apply(event)
+        if proto.switched:
+            self.tls_mode = TLS_MODE_STARTTLS
+            self.proto = None
+            self._start_tls([(True, proto.trailing(True)), (False, proto.trailing(False))])
+        elif proto.done:
+            self.finished = True
+
+    def _start_tls(self, chunks: list[tuple[bool, bytes]]) -> None:
+        tls = TlsAnalyzer()
+        self.tls = tls
+        for is_orig, chunk in chunks:
+            if chunk:
+                tls.data(is_orig, chunk)
+        self.finished = tls.finished

@@ -117,8 +117,8 @@ class Engine:
                 self.certificates.add_chain(tls.cert_chain, conn.start_ts, is_client=False)
             if tls.client_cert_chain:
                 self.certificates.add_chain(tls.client_cert_chain, conn.start_ts, is_client=True)
-        self.sink.connection(ConnectionRecord(summary, tls))
+        self.sink.connection(ConnectionRecord(summary, dispatcher.starttls, tls))
 
 
 def _new_dispatcher(conn: Connection) -> StreamConsumer:
-    return Dispatcher()
+    return Dispatcher(conn.resp_p)

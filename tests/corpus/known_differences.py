@@ -138,7 +138,6 @@ KNOWN: tuple[Known, ...] = (
     _todo("zeek", Z + "tls/imap-starttls.pcap", "IMAP"),
     _todo("zeek", Z + "tls/irc-starttls.pcap", "IRC"),
     _todo("zeek", Z + "tls/pop3-starttls.pcap", "POP3 STLS"),
-    _todo("zeek", Z + "tls/smtp-starttls.pcap", "SMTP"),
     _todo("zeek", Z + "tls/xmpp-starttls.pcap", "XMPP"),
     _todo("zeek", Z + "tls/xmpp-dialback-starttls.pcap", "XMPP server-to-server"),
     # --- JA4 goldens
@@ -168,8 +167,6 @@ KNOWN: tuple[Known, ...] = (
           xfail=True),
     _todo("tshark", SV + "ldap-starttls/input.pcap", "LDAP StartTLS"),
     _todo("tshark", SV + "pgsql/pgsql-upgrade-tls/input.pcap", "PostgreSQL SSLRequest"),
-    _todo("tshark", SV + "smtp-startssl/input.pcap", "SMTP"),
-    _todo("tshark", SV + "smtp-errors/smtperr.pcap", "SMTP", field="client_hello"),
     _todo("tshark", Z + "ftp/ftp-auth-tls.pcap", "FTP AUTH TLS"),
     _todo("tshark", Z + "ldap/ldap-starttls.pcap", "LDAP StartTLS"),
     _todo("tshark", Z + "mysql/encrypted.pcap", "MySQL CLIENT_SSL"),
@@ -178,7 +175,6 @@ KNOWN: tuple[Known, ...] = (
     _todo("tshark", Z + "postgresql/psql-aws-ssl-preferred.pcap", "PostgreSQL SSLRequest"),
     _todo("tshark", Z + "tls/imap-starttls.pcap", "IMAP"),
     _todo("tshark", Z + "tls/pop3-starttls.pcap", "POP3 STLS"),
-    _todo("tshark", Z + "tls/smtp-starttls.pcap", "SMTP"),
     _todo("tshark", Z + "tls/xmpp-starttls.pcap", "XMPP"),
     _todo("tshark", Z + "tls/xmpp-dialback-starttls.pcap", "XMPP server-to-server"),
 )

@@ -43,47 +43,120 @@ class ConnSummary:
 CONN_COLUMNS = ColumnGroup(
     "conn",
     (
-        Column("uid", pa.string(), "Connection id, Zeek style ('C' + 17 base62 characters); stable for the same "
-               "input files in the same order.", "CHhAvVGS1DHFjwGM9", nullable=False),
-        Column("ts_start", _TS, "Timestamp of the connection's first packet (UTC, ns).",
-               "2024-05-01 12:00:00.123456789+00:00", nullable=False),
-        Column("ts_end", _TS, "Timestamp of the connection's last packet (UTC, ns).",
-               "2024-05-01 12:00:03.5+00:00", nullable=False),
-        Column("orig_h", pa.string(), "Originator (client) address: sender of the SYN, or for connections "
-               "picked up mid-stream the side that sent to the well-known port (Zeek's id.orig_h).",
-               "192.0.2.10", nullable=False),
+        Column(
+            "uid",
+            pa.string(),
+            "Connection id, Zeek style ('C' + 17 base62 characters); stable for the same "
+            "input files in the same order.",
+            "CHhAvVGS1DHFjwGM9",
+            nullable=False,
+        ),
+        Column(
+            "ts_start",
+            _TS,
+            "Timestamp of the connection's first packet (UTC, ns).",
+            "2024-05-01 12:00:00.123456789+00:00",
+            nullable=False,
+        ),
+        Column(
+            "ts_end",
+            _TS,
+            "Timestamp of the connection's last packet (UTC, ns).",
+            "2024-05-01 12:00:03.5+00:00",
+            nullable=False,
+        ),
+        Column(
+            "orig_h",
+            pa.string(),
+            "Originator (client) address: sender of the SYN, or for connections "
+            "picked up mid-stream the side that sent to the well-known port (Zeek's id.orig_h).",
+            "192.0.2.10",
+            nullable=False,
+        ),
         Column("orig_p", pa.uint16(), "Originator port (Zeek's id.orig_p).", "52344", nullable=False),
-        Column("resp_h", pa.string(), "Responder (server) address (Zeek's id.resp_h).", "198.51.100.7",
-               nullable=False),
+        Column("resp_h", pa.string(), "Responder (server) address (Zeek's id.resp_h).", "198.51.100.7", nullable=False),
         Column("resp_p", pa.uint16(), "Responder port (Zeek's id.resp_p).", "443", nullable=False),
         Column("ip_version", pa.uint8(), "4 or 6.", "4", nullable=False),
-        Column("vlan", pa.uint16(), "Outermost 802.1Q VLAN id of the connection's first packet; null when "
-               "untagged.", "100"),
+        Column(
+            "vlan", pa.uint16(), "Outermost 802.1Q VLAN id of the connection's first packet; null when untagged.", "100"
+        ),
         Column("orig_pkts", pa.uint64(), "Packets sent by the originator.", "14", nullable=False),
         Column("resp_pkts", pa.uint64(), "Packets sent by the responder.", "12", nullable=False),
-        Column("orig_bytes", pa.uint64(), "TCP payload bytes sent by the originator, retransmissions "
-               "included.", "2231", nullable=False),
-        Column("resp_bytes", pa.uint64(), "TCP payload bytes sent by the responder, retransmissions "
-               "included.", "6120", nullable=False),
-        Column("orig_missed_bytes", pa.uint64(), "Originator stream bytes never seen (holes reported as "
-               "gaps) while the connection was being reassembled.", "0", nullable=False),
-        Column("resp_missed_bytes", pa.uint64(), "Responder stream bytes never seen while reassembling.", "1448",
-               nullable=False),
-        Column("missed_bytes", pa.uint64(), "orig_missed_bytes + resp_missed_bytes (Zeek's conn.log "
-               "missed_bytes).", "1448", nullable=False),
-        Column("history", pa.string(), "TCP history as in Zeek's conn.log, each letter once per direction, "
-               "upper case for the originator: S syn, H syn-ack, A ack, D data, F fin, R rst, G gap.",
-               "ShADadFf", nullable=False),
-        Column("end_reason", pa.string(), "Why the record was written: fin (both sides), rst, timeout (idle), "
-               "eof (input ended), evicted (connection cap).", "fin",
-               nullable=False),
-        Column("app_proto", pa.string(), "Application protocol detected by content: 'tls', or null when none "
-               "was recognised.", "tls"),
-        Column("tls_mode", pa.string(), "'implicit' when TLS starts at the first byte, 'starttls' after a "
-               "plaintext upgrade, 'none' when the connection never used TLS.", "implicit", nullable=False),
-        Column("anomalies", pa.list_(pa.string()), "Named anomalies seen on the connection "
-               "(stage.snake_case, e.g. tls.record_too_long, tcp.overlap_mismatch), in the order they occurred.",
-               "['tcp.overlap_mismatch']", nullable=False),
+        Column(
+            "orig_bytes",
+            pa.uint64(),
+            "TCP payload bytes sent by the originator, retransmissions included.",
+            "2231",
+            nullable=False,
+        ),
+        Column(
+            "resp_bytes",
+            pa.uint64(),
+            "TCP payload bytes sent by the responder, retransmissions included.",
+            "6120",
+            nullable=False,
+        ),
+        Column(
+            "orig_missed_bytes",
+            pa.uint64(),
+            "Originator stream bytes never seen (holes reported as gaps) while the connection was being reassembled.",
+            "0",
+            nullable=False,
+        ),
+        Column(
+            "resp_missed_bytes",
+            pa.uint64(),
+            "Responder stream bytes never seen while reassembling.",
+            "1448",
+            nullable=False,
+        ),
+        Column(
+            "missed_bytes",
+            pa.uint64(),
+            "orig_missed_bytes + resp_missed_bytes (Zeek's conn.log missed_bytes).",
+            "1448",
+            nullable=False,
+        ),
+        Column(
+            "history",
+            pa.string(),
+            "TCP history as in Zeek's conn.log, each letter once per direction, "
+            "upper case for the originator: S syn, H syn-ack, A ack, D data, F fin, R rst, G gap.",
+            "ShADadFf",
+            nullable=False,
+        ),
+        Column(
+            "end_reason",
+            pa.string(),
+            "Why the record was written: fin (both sides), rst, timeout (idle), "
+            "eof (input ended), evicted (connection cap).",
+            "fin",
+            nullable=False,
+        ),
+        Column(
+            "app_proto",
+            pa.string(),
+            "Application protocol detected by content: 'tls' for TLS from the first byte, the "
+            "plaintext protocol (smtp, imap …) for STARTTLS-capable ones, or null when none "
+            "was recognised.",
+            "tls",
+        ),
+        Column(
+            "tls_mode",
+            pa.string(),
+            "'implicit' when TLS starts at the first byte, 'starttls' after a "
+            "plaintext upgrade, 'none' when the connection never used TLS.",
+            "implicit",
+            nullable=False,
+        ),
+        Column(
+            "anomalies",
+            pa.list_(pa.string()),
+            "Named anomalies seen on the connection "
+            "(stage.snake_case, e.g. tls.record_too_long, tcp.overlap_mismatch), in the order they occurred.",
+            "['tcp.overlap_mismatch']",
+            nullable=False,
+        ),
     ),
 )
 
@@ -101,9 +174,7 @@ def make_uid(sequence: int, conn: Connection) -> str:
     return "C" + "".join(chars)
 
 
-def conn_summary(
-    conn: Connection, uid: str, app_proto: str | None, tls_mode: str, anomalies: list[str]
-) -> ConnSummary:
+def conn_summary(conn: Connection, uid: str, app_proto: str | None, tls_mode: str, anomalies: list[str]) -> ConnSummary:
     orig_missed = conn.reasm_orig.missed_bytes if conn.reasm_orig is not None else 0
     resp_missed = conn.reasm_resp.missed_bytes if conn.reasm_resp is not None else 0
     history = conn.history

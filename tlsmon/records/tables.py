@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tlsmon.columns import ColumnGroup
+from tlsmon.protocols.summary import STARTTLS_COLUMNS, StartTlsSummary
 from tlsmon.records.connection import CONN_COLUMNS, ConnSummary
 from tlsmon.tls.summary import TLS_COLUMNS, TlsSummary
 from tlsmon.x509.store import CERT_COLUMNS
@@ -12,7 +13,7 @@ from tlsmon.x509.store import CERT_COLUMNS
 #: Bumped whenever a column is renamed, removed or changes type (adding a column does not bump it).
 SCHEMA_VERSION = "1"
 
-CONNECTIONS: tuple[ColumnGroup, ...] = (CONN_COLUMNS, TLS_COLUMNS)
+CONNECTIONS: tuple[ColumnGroup, ...] = (CONN_COLUMNS, STARTTLS_COLUMNS, TLS_COLUMNS)
 
 
 @dataclass(slots=True)
@@ -20,11 +21,12 @@ class ConnectionRecord:
     """One row of the connections table: one part per group of :data:`CONNECTIONS`, None when absent."""
 
     conn: ConnSummary
+    starttls: StartTlsSummary | None
     tls: TlsSummary | None
 
     def parts(self) -> tuple[object | None, ...]:
         """The parts in the order of :data:`CONNECTIONS`."""
-        return (self.conn, self.tls)
+        return (self.conn, self.starttls, self.tls)
 
 
 CERTIFICATES: tuple[ColumnGroup, ...] = (CERT_COLUMNS,)

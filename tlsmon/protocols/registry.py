@@ -1,0 +1,45 @@
+"""Which plaintext protocol a connection speaks, from its first bytes; the port is only a hint.
+
+Each protocol module offers ``probe(is_orig, data, server_port) -> bool | None`` (None: not enough bytes yet)
+and an analyzer class. Content decides: the study found HTTPS on 110 and 993 and Apple push on 5223, so a
+mail port that speaks something else must not be labelled as mail. The port breaks ties that content cannot
+(a bare ``220`` greeting is both SMTP's and FTP's). Adding a protocol is one module and one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tlsmon.protocols import smtp
+from tlsmon.protocols.base import ProtocolAnalyzer
+
+Probe = Callable[[bool, bytes, int], "bool | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    name: str
+    probe: Probe
+    analyzer: Callable[[], ProtocolAnalyzer]
+
+
+PROTOCOLS: tuple[Protocol, ...] = (Protocol("smtp", smtp.probe, smtp.SmtpAnalyzer),)
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    protocol: Protocol | None  # the protocol that claimed the bytes
+    need_more: bool  # no claim yet, but some probe needs more bytes to decide
+
+
+def identify(is_orig: bool, data: bytes, server_port: int) -> Identification:
+    """Ask every protocol's probe about the first bytes of one direction."""
+    need_more = False
+    for proto in PROTOCOLS:
+        verdict = proto.probe(is_orig, data, server_port)
+        if verdict:
+            return Identification(proto, False)
+        if verdict is None:
+            need_more = True
+    return Identification(None, need_more)

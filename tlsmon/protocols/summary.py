@@ -1,0 +1,143 @@
+"""The STARTTLS part of a connection row: :class:`StartTlsSummary`, folded from analyzer events.
+
+Every column is nullable: connections that never spoke a plaintext protocol have nulls in all of them. A
+boolean is null when the connection showed nothing to decide it (e.g. ``starttls_offered`` stays null when no
+capability list was seen, which is different from a list without STARTTLS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from tlsmon.columns import Column, ColumnGroup
+from tlsmon.protocols.events import (
+    Anomaly,
+    AuthMechanismsOffered,
+    CapabilitiesOffered,
+    Detail,
+    Event,
+    PlaintextAuth,
+    StartTlsAccepted,
+    StartTlsOffered,
+    StartTlsRejected,
+    StartTlsRequested,
+)
+
+RESULT_ACCEPTED = "accepted"
+RESULT_REFUSED = "refused"
+RESULT_NO_REPLY = "no-reply"
+
+
+@dataclass(slots=True)
+class StartTlsSummary:
+    starttls_offered: bool | None = None
+    starttls_required: bool | None = None
+    starttls_command_seen: bool = False
+    starttls_command: str | None = None
+    starttls_reply: str | None = None
+    starttls_result: str | None = None
+    server_capabilities: list[str] = field(default_factory=list)
+    auth_mechs_offered: list[str] = field(default_factory=list)
+    plaintext_auth_command: str | None = None
+    xmpp_stream_type: str | None = None
+    imap_logindisabled: bool | None = None
+    pop3_apop: bool | None = None
+    anomalies: list[str] = field(default_factory=list)
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, CapabilitiesOffered):
+            if self.starttls_offered is None:
+                self.starttls_offered = False
+            for token in event.tokens:
+                if token not in self.server_capabilities:
+                    self.server_capabilities.append(token)
+        elif isinstance(event, StartTlsOffered):
+            self.starttls_offered = True
+            self.starttls_required = bool(self.starttls_required) or event.required
+        elif isinstance(event, AuthMechanismsOffered):
+            for mech in event.mechanisms:
+                if mech not in self.auth_mechs_offered:
+                    self.auth_mechs_offered.append(mech)
+        elif isinstance(event, StartTlsRequested):
+            self.starttls_command_seen = True
+            self.starttls_command = event.command
+            self.starttls_result = RESULT_NO_REPLY
+        elif isinstance(event, StartTlsAccepted):
+            self.starttls_reply = event.reply
+            self.starttls_result = RESULT_ACCEPTED
+        elif isinstance(event, StartTlsRejected):
+            self.starttls_reply = event.reply
+            self.starttls_result = RESULT_REFUSED
+        elif isinstance(event, PlaintextAuth):
+            if self.plaintext_auth_command is None:
+                self.plaintext_auth_command = event.command
+        elif isinstance(event, Detail):
+            setattr(self, event.column, event.value)
+        elif isinstance(event, Anomaly):
+            self.anomalies.append(event.name)
+
+
+STARTTLS_COLUMNS = ColumnGroup(
+    "starttls",
+    (
+        Column(
+            "starttls_offered",
+            pa.bool_(),
+            "The server advertised STARTTLS (or the protocol's equivalent) in "
+            "an automatic capability reply; null when no capability reply was seen.",
+            "true",
+        ),
+        Column(
+            "starttls_required",
+            pa.bool_(),
+            "The server said the upgrade is mandatory (XMPP <required/>, IMAP LOGINDISABLED); null when not offered.",
+            "false",
+        ),
+        Column("starttls_command_seen", pa.bool_(), "The client sent the upgrade command.", "true"),
+        Column(
+            "starttls_command",
+            pa.string(),
+            "The upgrade command verb as the protocol spells it: STARTTLS, "
+            "STLS, AUTH TLS, X-ANONYMOUSTLS, <starttls/>, SSLRequest, StartTLS (LDAP), CLIENT_SSL.",
+            "STARTTLS",
+        ),
+        Column(
+            "starttls_reply",
+            pa.string(),
+            "The server's answer to the upgrade command: reply code, tag status "
+            "or element (220, OK, +OK, <proceed/>, S, 0).",
+            "220",
+        ),
+        Column(
+            "starttls_result",
+            pa.string(),
+            "accepted, refused, or no-reply (command seen, no answer before the connection ended).",
+            "accepted",
+        ),
+        Column(
+            "server_capabilities",
+            pa.list_(pa.string()),
+            "Tokens of the server's automatic capability "
+            "replies before TLS, in order, each once (EHLO keywords, IMAP CAPABILITY, POP3 CAPA, FTP FEAT …).",
+            "['PIPELINING', 'SIZE 10240000', 'STARTTLS', 'AUTH PLAIN LOGIN']",
+        ),
+        Column(
+            "auth_mechs_offered",
+            pa.list_(pa.string()),
+            "SASL mechanisms the server offered before TLS.",
+            "['PLAIN', 'LOGIN']",
+        ),
+        Column(
+            "plaintext_auth_command",
+            pa.string(),
+            "The first authentication command the client sent before "
+            "any TLS, verb and mechanism only, never its arguments (AUTH PLAIN, LOGIN, USER).",
+            "AUTH PLAIN",
+        ),
+        Column("xmpp_stream_type", pa.string(), "XMPP only: c2s (jabber:client) or s2s (jabber:server).", "c2s"),
+        Column("imap_logindisabled", pa.bool_(), "IMAP only: the pre-TLS capability list had LOGINDISABLED.", "true"),
+        Column("pop3_apop", pa.bool_(), "POP3 only: the greeting carried an APOP timestamp <…@…>.", "false"),
+    ),
+)

@@ -1,0 +1,72 @@
+"""A per-direction receive buffer for line protocols (SMTP, IMAP, POP3, FTP, NNTP, IRC, ManageSieve).
+
+Theory of operation (after h11's ``_receivebuffer``): bytes are appended as they arrive; :meth:`next_line`
+returns one complete line without its terminator, or None when no complete line is buffered yet. The search
+for the terminator resumes where the last search stopped, so a long line arriving byte by byte is not
+rescanned. A line longer than ``max_line`` is a protocol violation on the wire: the buffer reports it once
+through :attr:`overflowed` and discards bytes up to the next line end, so one bad line cannot grow memory.
+
+Lines end at LF; a CR before it is dropped (RFC 5321 §2.3.8 requires CRLF, but servers and clients sending bare
+LF are common enough that Zeek and Suricata accept them too). :meth:`take_rest` hands over every byte not yet
+returned as a line: the hand-off point for a STARTTLS upgrade, where the rest of the stream is TLS.
+"""
+
+from __future__ import annotations
+
+# RFC 5321 §4.5.3.1.4 limits an SMTP command line to 512 octets and a reply line to 512; IMAP lines can carry
+# long capability lists. 8 KiB covers every legitimate line of the protocols here with a wide margin.
+DEFAULT_MAX_LINE = 8192
+
+
+class LineBuffer:
+    __slots__ = ("_buf", "_discarding", "_searched", "max_line", "overflowed")
+
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        self._buf = bytearray()
+        self._searched = 0
+        self._discarding = False
+        self.max_line = max_line
+        self.overflowed = 0  # lines that exceeded max_line
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+
+    def next_line(self) -> bytes | None:
+        buf = self._buf
+        while True:
+            end = buf.find(b"\n", self._searched)
+            if end < 0:
+                if len(buf) > self.max_line:
+                    if not self._discarding:
+                        self.overflowed += 1
+                        self._discarding = True
+                    del buf[:]
+                self._searched = len(buf)
+                return None
+            line = bytes(buf[:end])
+            del buf[: end + 1]
+            self._searched = 0
+            if self._discarding:
+                self._discarding = False
+                continue
+            if len(line) > self.max_line:
+                self.overflowed += 1
+                continue
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            return line
+
+    def resync(self) -> None:
+        """After lost bytes: drop everything up to and including the next line end."""
+        self._discarding = True
+
+    def take_rest(self) -> bytes:
+        """Every byte not yet returned as a line; the buffer is empty afterwards."""
+        rest = bytes(self._buf)
+        del self._buf[:]
+        self._searched = 0
+        self._discarding = False
+        return rest
