@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from tlsmon.protocols.base import ProtocolAnalyzer
 from tlsmon.protocols.events import Event
@@ -35,7 +36,7 @@ def split(chunks: Chunks, cuts: Sequence[int]) -> list[tuple[bool, bytes]]:
     out: list[tuple[bool, bytes]] = []
     for i, (is_orig, data) in enumerate(chunks):
         points = sorted({c % len(data) for c in cuts[i :: len(chunks)] if data} | {0, len(data)})
-        out += [(is_orig, data[a:b]) for a, b in zip(points, points[1:], strict=False) if b > a]
+        out += [(is_orig, data[a:b]) for a, b in pairwise(points) if b > a]
     return out
 
 
