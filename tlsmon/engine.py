@@ -20,7 +20,9 @@ from tlsmon.stream import StreamConsumer
 from tlsmon.tcp.connection import Connection
 from tlsmon.tcp.tracker import TcpTracker, TrackerConfig
 from tlsmon.tls.summary import TlsSummary
+from tlsmon.x509.connection import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
+from tlsmon.x509.validate import Validator
 
 
 class RecordSink(Protocol):
@@ -68,10 +70,12 @@ class Engine:
         sink: RecordSink,
         config: TrackerConfig | None = None,
         on_progress: Callable[[], None] | None = None,
+        validator: Validator | None = None,
     ) -> None:
         self.sink = sink
         self.decoder = Decoder()
         self.certificates = CertificateStore()
+        self.x509 = ConnectionCertificates(self.certificates, validator)
         self.stats = RunStats()
         self._sequence = 0
         self.tracker = TcpTracker(self.decoder, _new_dispatcher, self._on_close, config, on_progress)
@@ -102,6 +106,13 @@ class Engine:
             if reasm is not None:
                 anomalies.extend(reasm.anomalies)
         anomalies.extend(dispatcher.all_anomalies())
+        x509 = None
+        if tls is not None:
+            x509 = self.x509.summarize(
+                tls.cert_chain, tls.client_cert_chain, tls.server_name, tls.ocsp_response, conn.start_ts
+            )
+            if x509 is not None:
+                anomalies.extend(x509.anomalies)
         summary = conn_summary(
             conn, make_uid(self._sequence, conn), dispatcher.app_proto, dispatcher.tls_mode, anomalies
         )
@@ -113,11 +124,7 @@ class Engine:
             stats.versions[tls.version or "unknown"] += 1
             if tls.cipher:
                 stats.ciphers[tls.cipher] += 1
-            if tls.cert_chain:
-                self.certificates.add_chain(tls.cert_chain, conn.start_ts, is_client=False)
-            if tls.client_cert_chain:
-                self.certificates.add_chain(tls.client_cert_chain, conn.start_ts, is_client=True)
-        self.sink.connection(ConnectionRecord(summary, dispatcher.starttls, tls))
+        self.sink.connection(ConnectionRecord(summary, dispatcher.starttls, tls, x509))
 
 
 def _new_dispatcher(conn: Connection) -> StreamConsumer:

@@ -79,6 +79,10 @@ HTTP_PORT = (
     "a TLS ClientHello sent to an HTTP server on port 80: tshark dissects port 80 as HTTP only and never "
     "sees it; tlsmon, like Zeek's DPD, recognises TLS by content"
 )
+IRC_STARTTLS = (
+    "IRC STARTTLS (670) then TLS on 6667: tshark has no IRC STARTTLS support and sees no handshake; tlsmon "
+    "follows the upgrade, and Zeek's ssl.log for the same trace has the handshake"
+)
 JUNK_FIRST = (
     "the client sends 32 junk bytes (de ad be ef ...) before its ClientHello (a Suricata unknown-protocol "
     "test): tlsmon, like Zeek's DPD, judges a stream by its first bytes and does not call it TLS; tshark "
@@ -131,15 +135,6 @@ KNOWN: tuple[Known, ...] = (
           "analyzer decodes; not a STARTTLS upgrade of the byte stream, out of scope"),
     Known("zeek", Z + "rdp/*", RDP),
     # --- Zeek ssl.log: STARTTLS not built yet
-    _todo("zeek", Z + "ftp/ftp-auth-tls.pcap", "FTP AUTH TLS"),
-    _todo("zeek", Z + "ldap/ldap-starttls.pcap", "LDAP StartTLS"),
-    _todo("zeek", Z + "mysql/encrypted.pcap", "MySQL CLIENT_SSL"),
-    _todo("zeek", Z + "postgresql/psql-aws-ssl-require*", "PostgreSQL SSLRequest"),
-    _todo("zeek", Z + "tls/imap-starttls.pcap", "IMAP"),
-    _todo("zeek", Z + "tls/irc-starttls.pcap", "IRC"),
-    _todo("zeek", Z + "tls/pop3-starttls.pcap", "POP3 STLS"),
-    _todo("zeek", Z + "tls/xmpp-starttls.pcap", "XMPP"),
-    _todo("zeek", Z + "tls/xmpp-dialback-starttls.pcap", "XMPP server-to-server"),
     # --- JA4 goldens
     Known("ja4", "*", QUIC, conn="quic *"),
     Known("ja4", "ja4/pcap/https-connect.pcap", PROXY.format("HTTP CONNECT")),
@@ -162,21 +157,11 @@ KNOWN: tuple[Known, ...] = (
     Known("tshark", Z + "tls/ssl-to-http-server.pcap", HTTP_PORT, field="client_hello", expected=1),
     Known("tshark", SV + "firewall/app-layer-protocol-negated-unknown-shortcircuit/input.pcap", JUNK_FIRST,
           field="client_hello", expected=0),
+    Known("tshark", Z + "tls/irc-starttls.pcap", IRC_STARTTLS, field="client_hello", expected=1),
+    Known("tshark", Z + "tls/irc-starttls.pcap", IRC_STARTTLS, field="server_hello", expected=1),
     # --- tshark hello counts: tlsmon bugs and STARTTLS not built yet
     Known("tshark", SV + "tls/tls13-draft14/tls13_draft14.pcap", DRAFT14_SERVER_HELLO, field="server_hello",
           xfail=True),
-    _todo("tshark", SV + "ldap-starttls/input.pcap", "LDAP StartTLS"),
-    _todo("tshark", SV + "pgsql/pgsql-upgrade-tls/input.pcap", "PostgreSQL SSLRequest"),
-    _todo("tshark", Z + "ftp/ftp-auth-tls.pcap", "FTP AUTH TLS"),
-    _todo("tshark", Z + "ldap/ldap-starttls.pcap", "LDAP StartTLS"),
-    _todo("tshark", Z + "mysql/encrypted.pcap", "MySQL CLIENT_SSL"),
-    _todo("tshark", Z + "mysql/tls-1*", "MySQL CLIENT_SSL"),
-    _todo("tshark", Z + "postgresql/psql-aws-ssl-require*", "PostgreSQL SSLRequest"),
-    _todo("tshark", Z + "postgresql/psql-aws-ssl-preferred.pcap", "PostgreSQL SSLRequest"),
-    _todo("tshark", Z + "tls/imap-starttls.pcap", "IMAP"),
-    _todo("tshark", Z + "tls/pop3-starttls.pcap", "POP3 STLS"),
-    _todo("tshark", Z + "tls/xmpp-starttls.pcap", "XMPP"),
-    _todo("tshark", Z + "tls/xmpp-dialback-starttls.pcap", "XMPP server-to-server"),
 )
 
 # TCP ClientHellos only one of FoxIO's tools fingerprinted: (capture, connection) → (the tool that did, why).

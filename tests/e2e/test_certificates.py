@@ -23,7 +23,7 @@ class Expected:
     times_seen: int = 0
     host_cert: bool = False
     client_cert: bool = False
-    leaf: bool = False
+    server_cert: bool = False
     first_seen: int | None = None
     last_seen: int | None = None
 
@@ -39,9 +39,9 @@ def _expected(name: str) -> dict[str, Expected]:
             for position, fp in enumerate(chain):
                 x = table.setdefault(fp, Expected())
                 x.times_seen += 1
-                x.host_cert |= not is_client
+                x.server_cert |= not is_client
                 x.client_cert |= is_client
-                x.leaf |= position == 0
+                x.host_cert |= position == 0  # Zeek's x509.log meaning: an end-entity certificate
                 x.first_seen = ts if x.first_seen is None else min(x.first_seen, ts)
                 x.last_seen = ts if x.last_seen is None else max(x.last_seen, ts)
     return table
@@ -77,7 +77,7 @@ def test_times_seen(name: str, fp: str) -> None:
 @pytest.mark.parametrize(("name", "fp"), _params())
 def test_roles(name: str, fp: str) -> None:
     r, x = _records(name)[fp], _expected(name)[fp]
-    assert (r.host_cert, r.client_cert, r.leaf) == (x.host_cert, x.client_cert, x.leaf)
+    assert (r.host_cert, r.client_cert, r.server_cert) == (x.host_cert, x.client_cert, x.server_cert)
 
 
 @pytest.mark.parametrize(("name", "fp"), _params())

@@ -121,8 +121,14 @@ def test_malformed_reply_line_is_named() -> None:
     assert out.events == [Anomaly("smtp.malformed_reply")]
 
 
-def test_data_command_ends_the_interest_in_the_session() -> None:
-    out = feed(SmtpAnalyzer, [GREETING, (C, b"HELO a\r\n"), (S, b"250 ok\r\n"), (C, b"DATA\r\n")])
+def test_data_answered_354_ends_the_interest_in_the_session() -> None:
+    out = feed(SmtpAnalyzer, [GREETING, (C, b"HELO a\r\n"), (S, b"250 ok\r\n"), (C, b"DATA\r\n"), (S, b"354 go\r\n")])
+    assert out.done
+
+
+def test_ehlo_and_quit_in_one_segment_keep_the_capabilities() -> None:
+    out = feed(SmtpAnalyzer, [GREETING, (C, b"EHLO a\r\nQUIT\r\n"), EHLO_REPLY, (S, b"221 bye\r\n")])
+    assert out.events == [CapabilitiesOffered(CAPS), StartTlsOffered(), AuthMechanismsOffered(("PLAIN", "LOGIN"))]
     assert out.done
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import pyarrow as pa
 
@@ -25,8 +26,14 @@ ZEEK_NAMES = (
 )
 
 
-def test_columns_are_the_summary_fields_in_order() -> None:
-    assert TLS_COLUMNS.names() == [f.name for f in dataclasses.fields(TlsSummary)]
+# The DERs go to the certificates table, one row per distinct certificate, never into connection rows.
+NOT_COLUMNS = ("cert_chain", "client_cert_chain")
+
+
+def test_columns_are_the_summary_fields_in_order_except_the_ders() -> None:
+    fields = [f.name for f in dataclasses.fields(TlsSummary)]
+    assert TLS_COLUMNS.names() == [name for name in fields if name not in NOT_COLUMNS]
+    assert set(NOT_COLUMNS) <= set(fields)
 
 
 def test_zeek_columns_keep_zeek_names() -> None:
@@ -64,7 +71,8 @@ def test_filled_summary_converts_to_arrow() -> None:
     assert row["client_ciphers"] == [0x1301, 0xC02F]
     assert row["client_alpn"] == ["h2"]
     assert row["next_protocol"] == "h2"
-    assert row["cert_chain"] == [b"der"]
+    assert analyzer.summary.cert_chain == [b"der"]
+    assert row["cert_chain_fps"] == [hashlib.sha256(b"der").hexdigest()]
     assert row["alerts"] == [
         {"direction": "resp", "level": 2, "description": 40, "name": "handshake_failure"}
     ]

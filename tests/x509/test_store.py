@@ -13,6 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from tlsmon.output.parquet import TableWriter
+from tlsmon.x509 import store as store_module
+from tlsmon.x509.certs import ParsedCertificate
 from tlsmon.x509.store import CERT_COLUMNS, CertificateRecord, CertificateStore
 
 
@@ -36,14 +38,14 @@ LEAF_SHA256 = hashlib.sha256(LEAF).hexdigest()
 
 def test_fingerprints_are_sha256_and_sha1_hex_of_the_der() -> None:
     store = CertificateStore()
-    assert store.add_chain([ISRG_X1], 10, is_client=False) == [ISRG_X1_SHA256]
+    assert [r.fingerprint for r in store.add_chain([ISRG_X1], 10, is_client=False)] == [ISRG_X1_SHA256]
     [rec] = store.records()
     assert (rec.fingerprint, rec.sha1, rec.der) == (ISRG_X1_SHA256, ISRG_X1_SHA1, ISRG_X1)
 
 
-def test_add_chain_returns_fingerprints_in_chain_order() -> None:
+def test_add_chain_returns_records_in_chain_order() -> None:
     store = CertificateStore()
-    fps = store.add_chain([LEAF, ISRG_X1], 10, is_client=False)
+    fps = [r.fingerprint for r in store.add_chain([LEAF, ISRG_X1], 10, is_client=False)]
     assert fps == [LEAF_SHA256, ISRG_X1_SHA256]
 
 
@@ -72,7 +74,8 @@ def test_first_and_last_seen_are_the_extremes_even_out_of_order() -> None:
 
 def test_certificate_repeated_within_one_chain_counts_once() -> None:
     store = CertificateStore()
-    assert store.add_chain([ISRG_X1, ISRG_X1], 10, is_client=False) == [ISRG_X1_SHA256, ISRG_X1_SHA256]
+    chain = store.add_chain([ISRG_X1, ISRG_X1], 10, is_client=False)
+    assert [r.fingerprint for r in chain] == [ISRG_X1_SHA256, ISRG_X1_SHA256]
     [rec] = store.records()
     assert rec.times_seen == 1
 
@@ -81,15 +84,39 @@ def test_roles_accumulate_over_chains() -> None:
     store = CertificateStore()
     store.add_chain([LEAF, ISRG_X1], 10, is_client=False)
     store.add_chain([ISRG_X1], 20, is_client=True)
-    roles = {r.fingerprint: (r.host_cert, r.client_cert, r.leaf) for r in store.records()}
+    roles = {r.fingerprint: (r.host_cert, r.client_cert, r.server_cert) for r in store.records()}
     assert roles == {LEAF_SHA256: (True, False, True), ISRG_X1_SHA256: (True, True, True)}
 
 
-def test_intermediate_position_is_not_leaf() -> None:
+def test_host_cert_is_zeeks_end_entity_flag_not_the_servers_side() -> None:
+    # Zeek's x509.log: host_cert marks the first certificate of a chain, whoever sent it.
     store = CertificateStore()
     store.add_chain([LEAF, ISRG_X1], 10, is_client=True)
-    leaf_flags = {r.fingerprint: r.leaf for r in store.records()}
-    assert leaf_flags == {LEAF_SHA256: True, ISRG_X1_SHA256: False}
+    flags = {r.fingerprint: (r.host_cert, r.client_cert, r.server_cert) for r in store.records()}
+    assert flags == {LEAF_SHA256: (True, True, False), ISRG_X1_SHA256: (False, True, False)}
+
+
+def test_each_distinct_der_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[bytes] = []
+    real_parse = store_module.parse_certificate
+
+    def counting_parse(der: bytes) -> tuple[ParsedCertificate, object]:
+        parsed.append(der)
+        return real_parse(der)
+
+    monkeypatch.setattr(store_module, "parse_certificate", counting_parse)
+    store = CertificateStore()
+    for ts in range(3):
+        store.add_chain([LEAF, ISRG_X1], ts, is_client=False)
+    assert parsed == [LEAF, ISRG_X1]
+
+
+def test_record_keeps_the_parsed_fields_and_the_certificate_object() -> None:
+    store = CertificateStore()
+    root, junk = store.add_chain([ISRG_X1, LEAF], 10, is_client=False)
+    subject = "CN=ISRG Root X1,O=Internet Security Research Group,C=US"
+    assert (root.parsed.certificate_subject, root.cert is not None) == (subject, True)
+    assert (junk.parsed.parse_error is not None, junk.cert) == (True, None)
 
 
 def test_records_come_in_first_seen_order() -> None:
@@ -111,7 +138,7 @@ def test_each_distinct_der_is_hashed_once(monkeypatch: pytest.MonkeyPatch) -> No
     store = CertificateStore()
     for ts in range(5):
         store.add_chain([LEAF, ISRG_X1], ts, is_client=False)
-    assert hashed == [LEAF, ISRG_X1]
+    assert [data for data in hashed if data in (LEAF, ISRG_X1)] == [LEAF, ISRG_X1]  # (parsing hashes the key)
 
 
 def test_get_finds_a_record_by_der() -> None:
@@ -124,7 +151,8 @@ def test_get_finds_a_record_by_der() -> None:
 
 def test_cert_columns_match_the_record_fields() -> None:
     assert CERT_COLUMNS.name == "cert"
-    assert CERT_COLUMNS.names() == [f.name for f in fields(CertificateRecord)]
+    assert CERT_COLUMNS.names() == [f.name for f in fields(CertificateRecord)][: len(CERT_COLUMNS.columns)]
+    assert [f.name for f in fields(CertificateRecord)][len(CERT_COLUMNS.columns) :] == ["parsed", "cert"]
 
 
 def test_records_write_to_parquet_through_cert_columns(tmp_path: Path) -> None:
@@ -138,4 +166,4 @@ def test_records_write_to_parquet_through_cert_columns(tmp_path: Path) -> None:
     assert table.column("fingerprint").to_pylist() == [LEAF_SHA256, ISRG_X1_SHA256]
     assert table.column("der").to_pylist() == [LEAF, ISRG_X1]
     assert table.column("first_seen").cast("int64").to_pylist() == [1_700_000_000_000_000_001] * 2
-    assert table.column("leaf").to_pylist() == [True, False]
+    assert table.column("host_cert").to_pylist() == [True, False]

@@ -37,5 +37,5 @@ class ParquetSink:
         self.files.extend(self._connections.close())
         writer = TableWriter(self.out_dir, "certificates", CERTIFICATES, self._metadata)
         for cert in certificates:
-            writer.append(cert)
+            writer.append(cert, cert.parsed)
         self.files.extend(writer.close())

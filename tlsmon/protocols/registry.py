@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tlsmon.protocols import smtp
+from tlsmon.protocols import ftp, imap, irc, ldap, mysql, nntp, pop3, postgresql, sieve, smtp, xmpp
 from tlsmon.protocols.base import ProtocolAnalyzer
 
 Probe = Callable[[bool, bytes, int], "bool | None"]
@@ -24,7 +24,19 @@ class Protocol:
     analyzer: Callable[[], ProtocolAnalyzer]
 
 
-PROTOCOLS: tuple[Protocol, ...] = (Protocol("smtp", smtp.probe, smtp.SmtpAnalyzer),)
+PROTOCOLS: tuple[Protocol, ...] = (
+    Protocol("smtp", smtp.probe, smtp.SmtpAnalyzer),
+    Protocol("imap", imap.probe, imap.ImapAnalyzer),
+    Protocol("pop3", pop3.probe, pop3.Pop3Analyzer),
+    Protocol("ftp", ftp.probe, ftp.FtpAnalyzer),
+    Protocol("nntp", nntp.probe, nntp.NntpAnalyzer),
+    Protocol("sieve", sieve.probe, sieve.SieveAnalyzer),
+    Protocol("xmpp", xmpp.probe, xmpp.XmppAnalyzer),
+    Protocol("irc", irc.probe, irc.IrcAnalyzer),
+    Protocol("ldap", ldap.probe, ldap.LdapAnalyzer),
+    Protocol("postgresql", postgresql.probe, postgresql.PostgresqlAnalyzer),
+    Protocol("mysql", mysql.probe, mysql.MysqlAnalyzer),
+)
 
 
 @dataclass(frozen=True, slots=True)

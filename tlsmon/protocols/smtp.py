@@ -8,8 +8,9 @@ replies. An EHLO's 250 reply lists the server's extensions; those keywords are t
 any other answer (454, 501, 502 …) is a refusal and plaintext continues.
 
 Privacy: only command verbs are looked at. ``AUTH`` keeps its mechanism name; MAIL, RCPT and DATA arguments
-are never read. ``done`` at DATA/BDAT (the message body follows, and nothing in it can change the row) and at
-QUIT.
+are never read. ``done`` when DATA is answered 354 or at BDAT (the message body follows, and nothing in it can
+change the row), and when QUIT is answered — on the answer, so that replies still due (a pipelined EHLO + QUIT)
+are read first.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ PORTS = frozenset({25, 587, 2525})  # SMTP relay, SUBMISSION (RFC 6409), a commo
 
 _GREETING = "<greeting>"
 _UPGRADE_VERBS = frozenset({"STARTTLS", "X-ANONYMOUSTLS"})
-_BODY_VERBS = frozenset({"DATA", "BDAT"})
 _READY = "220"  # RFC 3207 §4: "220 Ready to start TLS"
+_START_MAIL_INPUT = "354"  # RFC 5321 §4.2.2: the message body follows
 
 
 class SmtpAnomaly(StrEnum):
@@ -65,8 +66,8 @@ class SmtpAnalyzer(LineProtocol):
             self.hold_client()
         elif verb == "AUTH":
             self._emit(PlaintextAuth(_auth_command(line)))
-        elif verb in _BODY_VERBS or verb == "QUIT":
-            self.done = True
+        elif verb == "BDAT":
+            self.done = True  # the binary chunk follows the command line at once: no more lines to read
 
     # -- server --------------------------------------------------------------------------------------
     def server_line(self, line: bytes) -> None:
@@ -86,6 +87,8 @@ class SmtpAnalyzer(LineProtocol):
             self._extensions(lines[1:])
         elif command in _UPGRADE_VERBS:
             self._upgrade_answer(code)
+        elif (command == "DATA" and code == _START_MAIL_INPUT) or command == "QUIT":
+            self.done = True
 
     def _extensions(self, lines: list[bytes]) -> None:
         tokens = [line[4:].decode("ascii", "replace").strip() for line in lines]

@@ -106,8 +106,9 @@ STARTTLS_COLUMNS = ColumnGroup(
         Column(
             "starttls_reply",
             pa.string(),
-            "The server's answer to the upgrade command: reply code, tag status "
-            "or element (220, OK, +OK, <proceed/>, S, 0).",
+            "The server's answer to the upgrade command: SMTP/FTP/NNTP/IRC reply code (220, 454, 234, 382, "
+            "670, 691), IMAP/Sieve status (OK, NO, BAD), POP3 +OK/-ERR, XMPP <proceed/>/<failure/>, LDAP "
+            "resultCode (0 = success), PostgreSQL S/N/E (G for GSSENCRequest), MySQL TLS/ERR.",
             "220",
         ),
         Column(
@@ -133,7 +134,9 @@ STARTTLS_COLUMNS = ColumnGroup(
             "plaintext_auth_command",
             pa.string(),
             "The first authentication command the client sent before "
-            "any TLS, verb and mechanism only, never its arguments (AUTH PLAIN, LOGIN, USER).",
+            "any TLS, verb and mechanism only, never its arguments: AUTH PLAIN, LOGIN, USER, AUTHENTICATE "
+            "SCRAM-SHA-1, bindRequest simple, SASLInitialResponse SCRAM-SHA-256, HandshakeResponse "
+            "mysql_native_password.",
             "AUTH PLAIN",
         ),
         Column("xmpp_stream_type", pa.string(), "XMPP only: c2s (jabber:client) or s2s (jabber:server).", "c2s"),

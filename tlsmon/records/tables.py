@@ -8,12 +8,14 @@ from tlsmon.columns import ColumnGroup
 from tlsmon.protocols.summary import STARTTLS_COLUMNS, StartTlsSummary
 from tlsmon.records.connection import CONN_COLUMNS, ConnSummary
 from tlsmon.tls.summary import TLS_COLUMNS, TlsSummary
+from tlsmon.x509.certs import PARSED_COLUMNS
+from tlsmon.x509.connection import X509_COLUMNS, X509Summary
 from tlsmon.x509.store import CERT_COLUMNS
 
 #: Bumped whenever a column is renamed, removed or changes type (adding a column does not bump it).
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: certificates' host_cert takes Zeek's meaning (first in a chain); leaf → server_cert
 
-CONNECTIONS: tuple[ColumnGroup, ...] = (CONN_COLUMNS, STARTTLS_COLUMNS, TLS_COLUMNS)
+CONNECTIONS: tuple[ColumnGroup, ...] = (CONN_COLUMNS, STARTTLS_COLUMNS, TLS_COLUMNS, X509_COLUMNS)
 
 
 @dataclass(slots=True)
@@ -23,13 +25,14 @@ class ConnectionRecord:
     conn: ConnSummary
     starttls: StartTlsSummary | None
     tls: TlsSummary | None
+    x509: X509Summary | None = None
 
     def parts(self) -> tuple[object | None, ...]:
         """The parts in the order of :data:`CONNECTIONS`."""
-        return (self.conn, self.starttls, self.tls)
+        return (self.conn, self.starttls, self.tls, self.x509)
 
 
-CERTIFICATES: tuple[ColumnGroup, ...] = (CERT_COLUMNS,)
+CERTIFICATES: tuple[ColumnGroup, ...] = (CERT_COLUMNS, PARSED_COLUMNS)
 
 TABLES: dict[str, tuple[ColumnGroup, ...]] = {
     "connections": CONNECTIONS,

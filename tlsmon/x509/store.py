@@ -4,11 +4,13 @@ Connections refer to certificates by fingerprint (SHA-256 of the DER, lower-case
 ``fingerprint``); the DER itself is kept once per run, here. :meth:`CertificateStore.add_chain` is called
 with each chain seen on the wire. The store is a dict keyed by the DER bytes, so a certificate already seen
 costs one dict lookup (the bytes object caches its hash) and is never hashed with SHA again; a new one is
-hashed once.
+hashed once and parsed once (:func:`tlsmon.x509.certs.parse_certificate`; the parsed fields are the
+record's second column group, :data:`~tlsmon.x509.certs.PARSED_COLUMNS`).
 
 Each record keeps when the certificate was first and last seen (the smallest and largest timestamps, since
-chains may be reported out of capture order), in how many chains it appeared, and in which roles: a server
-chain (``host_cert``), a client chain (``client_cert``) and the leaf position of any chain (``leaf``).
+chains may be reported out of capture order), in how many chains it appeared, and in which roles, with Zeek's
+x509.log meanings: ``host_cert`` is the end-entity (first) certificate of some chain, of a server or a client;
+``client_cert`` was sent by a client, in any position. ``server_cert`` (not in Zeek) was sent by a server.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
+from cryptography import x509
 
 from tlsmon.columns import Column, ColumnGroup
+from tlsmon.x509.certs import ParsedCertificate, parse_certificate
 
 _TS_UTC = pa.timestamp("ns", tz="UTC")
 
@@ -36,7 +40,9 @@ class CertificateRecord:
     times_seen: int
     host_cert: bool
     client_cert: bool
-    leaf: bool
+    server_cert: bool
+    parsed: ParsedCertificate
+    cert: x509.Certificate | None  # cryptography's object, for validation; None when it could not load
 
 
 CERT_COLUMNS = ColumnGroup(
@@ -88,21 +94,22 @@ CERT_COLUMNS = ColumnGroup(
         Column(
             "host_cert",
             pa.bool_(),
-            "Seen in a chain sent by a server (Zeek x509.log `host_cert`)",
+            "Seen first in some chain (server's or client's), i.e. as an end-entity certificate "
+            "(Zeek x509.log `host_cert`)",
             "true",
             nullable=False,
         ),
         Column(
             "client_cert",
             pa.bool_(),
-            "Seen in a chain sent by a client (Zeek x509.log `client_cert`)",
+            "Seen in a chain sent by a client, in any position (Zeek x509.log `client_cert`)",
             "false",
             nullable=False,
         ),
         Column(
-            "leaf",
+            "server_cert",
             pa.bool_(),
-            "Seen first in some chain, i.e. as the end-entity certificate of that chain",
+            "Seen in a chain sent by a server, in any position",
             "true",
             nullable=False,
         ),
@@ -118,15 +125,16 @@ class CertificateStore:
     def __init__(self) -> None:
         self._by_der: dict[bytes, CertificateRecord] = {}
 
-    def add_chain(self, ders: Sequence[bytes], ts_ns: int, is_client: bool) -> list[str]:
-        """Record a chain seen at ``ts_ns``; return its certificates' fingerprints in chain order."""
-        fingerprints: list[str] = []
+    def add_chain(self, ders: Sequence[bytes], ts_ns: int, is_client: bool) -> list[CertificateRecord]:
+        """Record a chain seen at ``ts_ns``; return its certificates' records in chain order."""
+        chain: list[CertificateRecord] = []
         counted: set[str] = set()
         by_der = self._by_der
         for position, der in enumerate(ders):
             rec = by_der.get(der)
             if rec is None:
                 der = bytes(der)  # never keep a view on a larger buffer
+                parsed, cert = parse_certificate(der)
                 rec = CertificateRecord(
                     fingerprint=hashlib.sha256(der).hexdigest(),
                     sha1=hashlib.sha1(der).hexdigest(),
@@ -136,11 +144,13 @@ class CertificateStore:
                     times_seen=0,
                     host_cert=False,
                     client_cert=False,
-                    leaf=False,
+                    server_cert=False,
+                    parsed=parsed,
+                    cert=cert,
                 )
                 by_der[der] = rec
             fingerprint = rec.fingerprint
-            fingerprints.append(fingerprint)
+            chain.append(rec)
             if fingerprint not in counted:  # a certificate repeated within one chain counts once
                 counted.add(fingerprint)
                 rec.times_seen += 1
@@ -151,10 +161,10 @@ class CertificateStore:
             if is_client:
                 rec.client_cert = True
             else:
-                rec.host_cert = True
+                rec.server_cert = True
             if position == 0:
-                rec.leaf = True
-        return fingerprints
+                rec.host_cert = True
+        return chain
 
     def get(self, der: bytes) -> CertificateRecord | None:
         """The record of a DER certificate, if it was seen."""

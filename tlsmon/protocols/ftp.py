@@ -1,0 +1,202 @@
+"""FTP control connection (RFC 959), FEAT (RFC 2389), AUTH TLS (RFC 2228, RFC 4217).
+
+Theory of operation: replies are matched, in order, to what they answer — a queue holds the greeting and each
+client command not yet answered. A reply is one line ``ddd text`` or a multi-line block that opens with
+``ddd-`` and ends at the first line starting ``ddd `` (RFC 959 §4.2: the lines between may hold anything,
+FEAT's features start with a space). A ``1yz`` reply is preliminary (RFC 959 §4.2.1): the command stays
+queued for its final reply.
+
+The 211 answer to FEAT lists the server's features; they are the row's capabilities, and ``AUTH TLS`` (or
+the older ``AUTH SSL``, ``TLS-C``, ``TLS-P``, RFC 4217 §6) among them is the STARTTLS offer. The client's
+``AUTH TLS`` / ``AUTH SSL`` holds the client direction; ``234`` switches both directions to TLS at the next
+byte (RFC 4217 §4), any other final reply (``431``, ``500``, ``502``, ``504``, ``534`` …) is a refusal and
+plaintext continues.
+
+Privacy: only command verbs are looked at, plus the mechanism name of ``AUTH``. ``USER`` is recorded as the
+plaintext login verb, never its argument. ``done`` at ``QUIT``, and once the client logged in without TLS
+(``230``) and the FEAT list has been seen: nothing later can change the row. A logged-in session without FEAT
+is followed on (FEAT commonly comes after login); control connections are small.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from enum import StrEnum
+from typing import ClassVar
+
+from tlsmon.protocols.base import LineProtocol
+from tlsmon.protocols.events import (
+    AuthMechanismsOffered,
+    CapabilitiesOffered,
+    PlaintextAuth,
+    StartTlsAccepted,
+    StartTlsOffered,
+    StartTlsRejected,
+    StartTlsRequested,
+)
+from tlsmon.protocols.text import is_token, verb_of
+
+PORTS = frozenset({21})  # 990 is implicit FTPS: TLS from the first byte, no analyzer needed
+
+_GREETING = "<greeting>"
+# RFC 4217 §4 and §6: TLS and TLS-C name TLS on the control connection; SSL and TLS-P are legacy names that
+# servers still accept (TLS-P also protects data connections).
+TLS_MECHANISMS = frozenset({"TLS", "SSL", "TLS-C", "TLS-P"})
+_READY = "234"  # RFC 2228 §4 / RFC 4217 §4: "234 Security data exchange complete" — TLS follows
+# RFC 959 §5.4: the connection-establishment replies (120 is preliminary and never reaches the queue).
+_GREETING_CODES = frozenset({"220", "421"})
+_LOGGED_IN = "230"  # RFC 959 §4.2.2: "User logged in, proceed"
+_LOGIN_VERBS = frozenset({"USER", "PASS", "ACCT"})
+# Telnet commands (IAC and what follows, RFC 854) precede ABOR and other urgent commands (RFC 959 §4.1.3).
+_TELNET = bytes(range(0xF0, 0x100))
+# Lines kept of one multi-line reply: FEAT lists run to a few dozen features (RFC 2389 has no limit); a reply
+# longer than this is counted, its further lines dropped.
+MAX_REPLY_LINES = 256
+
+
+class FtpAnomaly(StrEnum):
+    # A final reply arrived while no command (nor the greeting) was waiting for one.
+    REPLY_WITHOUT_COMMAND = "ftp.reply_without_command"
+    # A reply line that is not three digits followed by ' ', '-' or the line end (RFC 959 §4.2).
+    MALFORMED_REPLY = "ftp.malformed_reply"
+    # A multi-line reply longer than MAX_REPLY_LINES lines; the rest of its lines are not kept.
+    REPLY_TOO_LONG = "ftp.reply_too_long"
+    # The client sent bytes after AUTH TLS before the server's 234 (RFC 4217 §4: the TLS negotiation starts
+    # right after the reply; plaintext pipelined past it is the STARTTLS command-injection shape).
+    DATA_AFTER_AUTH_TLS = "ftp.data_after_auth_tls"
+
+
+class FtpAnalyzer(LineProtocol):
+    name: ClassVar[str] = "ftp"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending: deque[str] = deque([_GREETING])
+        self._multi: bytes | None = None  # the code of the multi-line reply being read
+        self._reply_lines: list[bytes] = []
+        self._overflowed = False
+        self._logged_in = False
+        self._feat_seen = False
+
+    # -- client --------------------------------------------------------------------------------------
+    def client_line(self, line: bytes) -> None:
+        line = line.lstrip(_TELNET)
+        verb = verb_of(line)
+        if verb == "AUTH":
+            mech = _mechanism(line)
+            if mech in TLS_MECHANISMS:
+                command = f"AUTH {mech}"
+                self._pending.append(command)
+                self._emit(StartTlsRequested(command))
+                self.hold_client()
+                return
+            self._emit(PlaintextAuth(f"AUTH {mech}" if mech else "AUTH"))
+        elif verb == "USER":
+            self._emit(PlaintextAuth(verb))
+        elif verb == "QUIT":
+            self.done = True
+        self._pending.append(verb)
+
+    # -- server --------------------------------------------------------------------------------------
+    def server_line(self, line: bytes) -> None:
+        if self._multi is not None:
+            if line[:3] == self._multi and line[3:4] in (b" ", b""):
+                self._multi = None
+                self._overflowed = False
+                lines, self._reply_lines = self._reply_lines, []
+                self._reply(line[:3].decode(), lines)
+            elif len(self._reply_lines) < MAX_REPLY_LINES:
+                self._reply_lines.append(line)
+            elif not self._overflowed:
+                self._overflowed = True
+                self._anomaly(FtpAnomaly.REPLY_TOO_LONG)
+            return
+        if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b" ", b"-", b""):
+            self._anomaly(FtpAnomaly.MALFORMED_REPLY)
+            return
+        if line[3:4] == b"-":
+            self._multi = line[:3]
+            return
+        self._reply(line[:3].decode(), [])
+
+    def _reply(self, code: str, lines: list[bytes]) -> None:
+        if code[0] == "1":
+            return
+        if not self._pending:
+            self._anomaly(FtpAnomaly.REPLY_WITHOUT_COMMAND)
+            return
+        command = self._pending.popleft()
+        if command == _GREETING and code not in _GREETING_CODES and self._pending:
+            # The capture began after the greeting: this reply answers the first command.
+            command = self._pending.popleft()
+        if command == "FEAT" and code == "211":
+            self._features(lines)
+        elif command.startswith("AUTH "):
+            self._upgrade_answer(code)
+        elif command in _LOGIN_VERBS and code == _LOGGED_IN:
+            self._logged_in = True
+        if self._logged_in and self._feat_seen:
+            self.done = True
+
+    def _features(self, lines: list[bytes]) -> None:
+        self._feat_seen = True
+        tokens = tuple(t for t in (line.decode("ascii", "replace").strip() for line in lines) if t)
+        self._emit(CapabilitiesOffered(tokens))
+        for token in tokens:
+            keyword, _, params = token.partition(" ")
+            if keyword.upper() != "AUTH":
+                continue
+            # RFC 4217 §6: "AUTH" SP mechanism *(";" mechanism); some servers separate by spaces.
+            mechs = [m.upper() for m in params.replace(";", " ").split() if is_token(m)]
+            if any(m in TLS_MECHANISMS for m in mechs):
+                self._emit(StartTlsOffered())
+            others = tuple(m for m in mechs if m not in TLS_MECHANISMS)
+            if others:
+                self._emit(AuthMechanismsOffered(others))
+
+    def _upgrade_answer(self, code: str) -> None:
+        if code == _READY:
+            self._emit(StartTlsAccepted(code))
+            self.switch()
+            if self._trailing_client:
+                self._anomaly(FtpAnomaly.DATA_AFTER_AUTH_TLS)
+        else:
+            self._emit(StartTlsRejected(code))
+            self.release_client()
+
+
+def _mechanism(line: bytes) -> str:
+    """The ``AUTH`` argument, upper case, when it is a plausible mechanism name; '' otherwise."""
+    parts = line.split(None, 2)
+    if len(parts) < 2:
+        return ""
+    mech = parts[1].decode("ascii", "replace").upper()
+    return mech if is_token(mech) else ""
+
+
+# Client commands that only FTP sends first (RFC 2389 FEAT, RFC 4217 AUTH TLS); USER, SYST and the like are
+# shared with other protocols or too plain to decide without the port.
+_CLIENT_OPENERS = frozenset({"FEAT"})
+_CLIENT_PORT_OPENERS = frozenset({"USER", "SYST", "OPTS", "PASV", "EPSV", "PWD"})
+
+
+def probe(is_orig: bool, data: bytes, server_port: int) -> bool | None:
+    """Is this FTP? True/False, or None while the first line is incomplete and could still be FTP."""
+    end = data.find(b"\n")
+    if end < 0:
+        if is_orig:
+            return None if data[:1].isalpha() and len(data) < 64 else False
+        head = data[:3]
+        return None if b"220".startswith(head) or b"120".startswith(head) else False
+    line = data[:end].rstrip(b"\r")
+    if is_orig:
+        verb = verb_of(line.lstrip(_TELNET))
+        if verb == "AUTH":
+            return _mechanism(line) in TLS_MECHANISMS
+        return verb in _CLIENT_OPENERS or (verb in _CLIENT_PORT_OPENERS and server_port in PORTS)
+    if line[:3] not in (b"220", b"120") or line[3:4] not in (b" ", b"-", b""):
+        return False
+    upper = line.upper()
+    if b"SMTP" in upper:
+        return False
+    return b"FTP" in upper or b"FILEZILLA" in upper or server_port in PORTS

@@ -1,0 +1,352 @@
+"""One certificate, parsed once: Zeek's x509.log fields plus what the study needs, :data:`PARSED_COLUMNS`.
+
+:func:`parse_certificate` is called once per distinct DER (the store caches by the DER bytes). It never raises:
+a DER that cryptography cannot load gives a :class:`ParsedCertificate` holding only ``parse_error``; a
+certificate whose extensions cryptography refuses (OpenSSL is more lenient) keeps its other fields, the
+strict parser's message in ``extensions_error``, and the SANs and basic constraints read by the lenient
+:mod:`tlsmon.x509.der` walker, as Zeek would still log them.
+
+Value spellings follow Zeek (which prints with OpenSSL): serial as upper-case hex of the magnitude with an
+even number of digits (``i2a_ASN1_INTEGER``), names as ``X509_NAME_print_ex`` RFC 2253 strings
+(:mod:`tlsmon.x509.names`), algorithms by OpenSSL's long names and curves by its group names
+(:mod:`tlsmon.x509.oids`), ``key_type`` ``rsa``/``dsa``/``ecdsa`` (other key types by OpenSSL's type name,
+e.g. ``ED25519``, ``ML-DSA-44``), ``key_length`` in bits of the modulus, of DSA's p, of the EC group order, or
+OpenSSL's figure for the others. Weak key: RSA/DSA below 2048 bits, EC below 224 (NIST SP 800-57 and the CA/B
+Forum minimums); weak signature: MD2/MD4/MD5/SHA-1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.x509.oid import AuthorityInformationAccessOID
+
+from tlsmon.columns import Column, ColumnGroup
+from tlsmon.x509 import der
+from tlsmon.x509.names import format_name
+from tlsmon.x509.oids import CURVE_NAMES, KEY_USAGE_BITS, WEAK_SIGNATURE_OIDS, algorithm_name, eku_name
+
+_TS_UTC = pa.timestamp("ns", tz="UTC")
+_STRINGS = pa.list_(pa.string())
+
+MIN_RSA_DSA_BITS = 2048
+MIN_EC_BITS = 224
+
+# Tor's link certificates (tor's tortls.c): random www.<base32>.net subject, www.<base32>.com issuer, nothing else.
+_TOR_SUBJECT = re.compile(r"www\.[a-z2-7]{8,20}\.net")
+_TOR_ISSUER = re.compile(r"www\.[a-z2-7]{8,20}\.com")
+
+# OpenSSL's EVP_PKEY_get_bits for key types without a modulus or group order.
+_FIXED_KEY_BITS: dict[type, int] = {
+    ed25519.Ed25519PublicKey: 253,
+    x25519.X25519PublicKey: 253,
+    ed448.Ed448PublicKey: 456,
+    x448.X448PublicKey: 448,
+}
+
+
+@dataclass(slots=True)
+class ParsedCertificate:
+    """What cryptography (and the lenient DER walker) read from one DER certificate."""
+
+    parse_error: str | None = None
+    extensions_error: str | None = None
+    certificate_version: int | None = None
+    certificate_serial: str | None = None
+    certificate_subject: str | None = None
+    certificate_issuer: str | None = None
+    certificate_not_valid_before: int | None = None
+    certificate_not_valid_after: int | None = None
+    certificate_key_alg: str | None = None
+    certificate_sig_alg: str | None = None
+    certificate_key_type: str | None = None
+    certificate_key_length: int | None = None
+    certificate_exponent: str | None = None
+    certificate_curve: str | None = None
+    san_dns: list[str] = field(default_factory=list)
+    san_uri: list[str] = field(default_factory=list)
+    san_email: list[str] = field(default_factory=list)
+    san_ip: list[str] = field(default_factory=list)
+    basic_constraints_ca: bool | None = None
+    basic_constraints_path_len: int | None = None
+    spki_sha256: str | None = None
+    key_usage: list[str] = field(default_factory=list)
+    extended_key_usage: list[str] = field(default_factory=list)
+    ocsp_urls: list[str] = field(default_factory=list)
+    ca_issuers_urls: list[str] = field(default_factory=list)
+    crl_urls: list[str] = field(default_factory=list)
+    sct_count: int | None = None
+    policy_oids: list[str] = field(default_factory=list)
+    common_names: list[str] = field(default_factory=list)
+    self_issued: bool | None = None
+    self_signed: bool | None = None
+    weak_key: bool | None = None
+    weak_sig: bool | None = None
+    tor_like: bool | None = None
+
+
+def parse_certificate(der_bytes: bytes) -> tuple[ParsedCertificate, x509.Certificate | None]:
+    """The parsed fields of a DER certificate, and cryptography's object (None when it cannot load it)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. negative serials: logged as they are, like Zeek does
+            cert = x509.load_der_x509_certificate(der_bytes)
+            parsed = _parse(cert)
+    except Exception as exc:  # cryptography raises ValueError, but any failure must keep the run going
+        return ParsedCertificate(parse_error=_message(exc)), None
+    return parsed, cert
+
+
+def _parse(cert: x509.Certificate) -> ParsedCertificate:
+    p = ParsedCertificate()
+    p.certificate_version = cert.version.value + 1
+    p.certificate_serial = format_serial(cert.serial_number)
+    p.certificate_subject = format_name(cert.subject)
+    p.certificate_issuer = format_name(cert.issuer)
+    p.certificate_not_valid_before = _ns(cert.not_valid_before_utc.timestamp())
+    p.certificate_not_valid_after = _ns(cert.not_valid_after_utc.timestamp())
+    p.certificate_key_alg = algorithm_name(cert.public_key_algorithm_oid)
+    p.certificate_sig_alg = algorithm_name(cert.signature_algorithm_oid)
+    p.common_names = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    tbs = cert.tbs_certificate_bytes
+    try:
+        p.spki_sha256 = hashlib.sha256(der.spki(tbs)).hexdigest()
+    except der.DerError:
+        p.spki_sha256 = None
+    _key_fields(cert, p)
+    try:
+        extensions = list(cert.extensions)
+    except Exception as exc:
+        p.extensions_error = _message(exc)
+        _lenient_extensions(tbs, p)
+    else:
+        _extension_fields(extensions, p)
+    p.self_issued = cert.subject == cert.issuer
+    p.self_signed = p.self_issued and _signed_by(cert, cert)
+    p.weak_sig = _weak_signature(cert)
+    p.tor_like = is_tor_like(cert)
+    return p
+
+
+def format_serial(serial: int) -> str:
+    """OpenSSL's ``i2a_ASN1_INTEGER``: upper-case hex of the magnitude in whole bytes, '-' if negative."""
+    magnitude = abs(serial)
+    text = f"{magnitude:X}"
+    if len(text) % 2:
+        text = "0" + text
+    return ("-" if serial < 0 else "") + text
+
+
+def _key_fields(cert: x509.Certificate, p: ParsedCertificate) -> None:
+    try:
+        key = cert.public_key()
+    except Exception:  # unsupported algorithm or malformed key: Zeek leaves these fields unset too
+        return
+    if isinstance(key, rsa.RSAPublicKey):
+        p.certificate_key_type = "rsa"
+        p.certificate_key_length = key.key_size
+        p.certificate_exponent = str(key.public_numbers().e)
+        p.weak_key = key.key_size < MIN_RSA_DSA_BITS
+    elif isinstance(key, dsa.DSAPublicKey):
+        p.certificate_key_type = "dsa"
+        p.certificate_key_length = key.key_size
+        p.weak_key = key.key_size < MIN_RSA_DSA_BITS
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        p.certificate_key_type = "ecdsa"
+        p.certificate_key_length = key.curve.key_size
+        p.certificate_curve = CURVE_NAMES.get(key.curve.name, key.curve.name)
+        p.weak_key = key.curve.key_size < MIN_EC_BITS
+    else:
+        p.certificate_key_type = algorithm_name(cert.public_key_algorithm_oid)
+        p.certificate_key_length = _other_key_bits(key)
+        p.weak_key = False
+
+
+def _other_key_bits(key: object) -> int | None:
+    for key_type, bits in _FIXED_KEY_BITS.items():
+        if isinstance(key, key_type):
+            return bits
+    public_bytes = getattr(key, "public_bytes_raw", None)  # ML-DSA: OpenSSL counts the encoded key's bits
+    if callable(public_bytes):
+        try:
+            raw = public_bytes()
+        except Exception:
+            return None
+        if isinstance(raw, bytes):
+            return 8 * len(raw)
+    return None
+
+
+def _extension_fields(extensions: list[x509.Extension[x509.ExtensionType]], p: ParsedCertificate) -> None:
+    p.sct_count = 0
+    for ext in extensions:
+        value = ext.value
+        if isinstance(value, x509.SubjectAlternativeName):
+            p.san_dns = [str(v) for v in value.get_values_for_type(x509.DNSName)]
+            p.san_uri = [str(v) for v in value.get_values_for_type(x509.UniformResourceIdentifier)]
+            p.san_email = [str(v) for v in value.get_values_for_type(x509.RFC822Name)]
+            p.san_ip = [str(v) for v in value.get_values_for_type(x509.IPAddress)]
+        elif isinstance(value, x509.BasicConstraints):
+            p.basic_constraints_ca = value.ca
+            p.basic_constraints_path_len = value.path_length
+        elif isinstance(value, x509.KeyUsage):
+            p.key_usage = _key_usage(value)
+        elif isinstance(value, x509.ExtendedKeyUsage):
+            p.extended_key_usage = [eku_name(oid) for oid in value]
+        elif isinstance(value, x509.AuthorityInformationAccess):
+            for desc in value:
+                if isinstance(desc.access_location, x509.UniformResourceIdentifier):
+                    if desc.access_method == AuthorityInformationAccessOID.OCSP:
+                        p.ocsp_urls.append(desc.access_location.value)
+                    elif desc.access_method == AuthorityInformationAccessOID.CA_ISSUERS:
+                        p.ca_issuers_urls.append(desc.access_location.value)
+        elif isinstance(value, x509.CRLDistributionPoints):
+            for point in value:
+                for name in point.full_name or ():
+                    if isinstance(name, x509.UniformResourceIdentifier):
+                        p.crl_urls.append(name.value)
+        elif isinstance(value, x509.PrecertificateSignedCertificateTimestamps):
+            p.sct_count = len(value)
+        elif isinstance(value, x509.CertificatePolicies):
+            p.policy_oids = [info.policy_identifier.dotted_string for info in value]
+
+
+def _key_usage(value: x509.KeyUsage) -> list[str]:
+    names = [name for attr, name in KEY_USAGE_BITS if getattr(value, attr)]
+    if value.key_agreement:  # the last two bits are only defined with keyAgreement (RFC 5280 §4.2.1.3)
+        if value.encipher_only:
+            names.append("encipherOnly")
+        if value.decipher_only:
+            names.append("decipherOnly")
+    return names
+
+
+def _lenient_extensions(tbs: bytes, p: ParsedCertificate) -> None:
+    try:
+        raw = der.raw_extensions(tbs)
+    except der.DerError:
+        return
+    for ext in raw:
+        try:
+            if ext.oid == der.OID_SUBJECT_ALT_NAME:
+                san = der.subject_alt_names(ext.value)
+                p.san_dns, p.san_uri, p.san_email, p.san_ip = san.dns, san.uri, san.email, san.ip
+            elif ext.oid == der.OID_BASIC_CONSTRAINTS:
+                p.basic_constraints_ca, p.basic_constraints_path_len = der.basic_constraints(ext.value)
+        except (der.DerError, ValueError):
+            continue
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer``'s name and key fit ``cert``'s issuer and signature."""
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except Exception:  # InvalidSignature, unsupported algorithm, mismatched names
+        return False
+    return True
+
+
+def _weak_signature(cert: x509.Certificate) -> bool:
+    if cert.signature_algorithm_oid.dotted_string in WEAK_SIGNATURE_OIDS:
+        return True
+    try:
+        digest = cert.signature_hash_algorithm  # RSASSA-PSS names its hash in the parameters
+    except Exception:
+        return False
+    return isinstance(digest, hashes.MD5 | hashes.SHA1)
+
+
+def is_tor_like(cert: x509.Certificate) -> bool:
+    """Subject ``CN=www.<base32>.net`` and issuer ``CN=www.<base32>.com``, each with no other attribute."""
+    return _only_cn_matching(cert.subject, _TOR_SUBJECT) and _only_cn_matching(cert.issuer, _TOR_ISSUER)
+
+
+def _only_cn_matching(name: x509.Name, pattern: re.Pattern[str]) -> bool:
+    attrs = list(name)
+    if len(attrs) != 1 or attrs[0].oid != x509.NameOID.COMMON_NAME:
+        return False
+    value = attrs[0].value
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def _ns(seconds: float) -> int:
+    return round(seconds) * 1_000_000_000
+
+
+def _message(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+PARSED_COLUMNS = ColumnGroup(
+    "x509_cert",
+    (
+        Column("parse_error", pa.string(), "Why cryptography could not load the DER (the row then holds only the "
+               "DER, its hashes and where it was seen); null when it loaded",
+               "error parsing asn1 value: ParseError { kind: ShortData … }"),
+        Column("extensions_error", pa.string(), "Why cryptography refused the extensions (e.g. a DER violation "
+               "OpenSSL tolerates); the SAN and basic-constraints columns then come from a lenient reader and "
+               "the other extension columns are empty", "error parsing asn1 value: … EncodedDefault …"),
+        Column("certificate_version", pa.uint8(), "X.509 version, 1-based (Zeek `certificate.version`)", "3"),
+        Column("certificate_serial", pa.string(), "Serial number: upper-case hex, whole bytes, '-' when negative "
+               "(Zeek `certificate.serial`)", "99FAA8037A4EB2FAEF84EB5E55D5B8C8"),
+        Column("certificate_subject", pa.string(), "Subject as an RFC 2253 string with OpenSSL's attribute names "
+               "and escaping (Zeek `certificate.subject`)", "CN=*.taleo.net,OU=Web,O=Taleo Inc.,C=US"),
+        Column("certificate_issuer", pa.string(), "Issuer, same format (Zeek `certificate.issuer`)",
+               "CN=COMODO High-Assurance Secure Server CA,O=COMODO CA Limited,C=GB"),
+        Column("certificate_not_valid_before", _TS_UTC, "Start of validity (Zeek `certificate.not_valid_before`)",
+               "2011-05-03 00:00:00+00:00"),
+        Column("certificate_not_valid_after", _TS_UTC, "End of validity (Zeek `certificate.not_valid_after`)",
+               "2016-07-04 23:59:59+00:00"),
+        Column("certificate_key_alg", pa.string(), "Public-key algorithm, OpenSSL long name (Zeek "
+               "`certificate.key_alg`)", "rsaEncryption"),
+        Column("certificate_sig_alg", pa.string(), "Signature algorithm, OpenSSL long name (Zeek "
+               "`certificate.sig_alg`)", "sha256WithRSAEncryption"),
+        Column("certificate_key_type", pa.string(), "rsa, dsa, ecdsa, or OpenSSL's key type name for others "
+               "(Zeek `certificate.key_type`)", "ecdsa"),
+        Column("certificate_key_length", pa.uint32(), "Key size in bits (RSA modulus, DSA p, EC group order; "
+               "Zeek `certificate.key_length`)", "2048"),
+        Column("certificate_exponent", pa.string(), "RSA public exponent, decimal (Zeek `certificate.exponent`)",
+               "65537"),
+        Column("certificate_curve", pa.string(), "EC key's curve, OpenSSL group name (Zeek `certificate.curve`)",
+               "prime256v1"),
+        Column("san_dns", _STRINGS, "SubjectAltName DNS names, in certificate order (Zeek `san.dns`)",
+               "['*.taleo.net', 'taleo.net']"),
+        Column("san_uri", _STRINGS, "SubjectAltName URIs (Zeek `san.uri`)", "[]"),
+        Column("san_email", _STRINGS, "SubjectAltName e-mail addresses (Zeek `san.email`)", "[]"),
+        Column("san_ip", _STRINGS, "SubjectAltName IP addresses, canonical text (Zeek `san.ip`)", "['192.0.2.1']"),
+        Column("basic_constraints_ca", pa.bool_(), "BasicConstraints cA; null without the extension (Zeek "
+               "`basic_constraints.ca`)", "true"),
+        Column("basic_constraints_path_len", pa.int32(), "BasicConstraints pathLenConstraint (Zeek "
+               "`basic_constraints.path_len`)", "0"),
+        Column("spki_sha256", pa.string(), "SHA-256 of the SubjectPublicKeyInfo as encoded in the certificate, "
+               "lower-case hex: equal across certificates that share a key (key reuse)",
+               "4e2f…"),
+        Column("key_usage", _STRINGS, "KeyUsage bits set, RFC 5280 names", "['digitalSignature', "
+               "'keyEncipherment']"),
+        Column("extended_key_usage", _STRINGS, "ExtendedKeyUsage purposes, OpenSSL short names or dotted OIDs",
+               "['serverAuth', 'clientAuth']"),
+        Column("ocsp_urls", _STRINGS, "AuthorityInformationAccess OCSP responder URLs",
+               "['http://ocsp.comodoca.com']"),
+        Column("ca_issuers_urls", _STRINGS, "AuthorityInformationAccess CA-issuers URLs",
+               "['http://crt.comodoca.com/COMODOHigh-AssuranceSecureServerCA.crt']"),
+        Column("crl_urls", _STRINGS, "CRLDistributionPoints URLs", "['http://crl.comodoca.com/x.crl']"),
+        Column("sct_count", pa.uint16(), "Embedded SignedCertificateTimestamps (RFC 6962); null when the "
+               "extensions could not be read", "2"),
+        Column("policy_oids", _STRINGS, "CertificatePolicies policy identifiers, dotted", "['2.23.140.1.2.1']"),
+        Column("self_issued", pa.bool_(), "Subject equals issuer", "false"),
+        Column("self_signed", pa.bool_(), "Self-issued and its signature verifies with its own key", "false"),
+        Column("weak_key", pa.bool_(), "RSA or DSA key below 2048 bits, or EC key below 224 bits; null when the "
+               "key could not be read", "false"),
+        Column("weak_sig", pa.bool_(), "Signed with MD2, MD4, MD5 or SHA-1", "true"),
+        Column("tor_like", pa.bool_(), "Looks like a Tor link certificate: subject exactly "
+               "CN=www.[a-z2-7]{8,20}.net, issuer exactly CN=www.[a-z2-7]{8,20}.com", "false"),
+    ),
+)

@@ -1,0 +1,147 @@
+"""The certificate part of a connection row: :class:`X509Summary` and its columns, :data:`X509_COLUMNS`.
+
+The engine calls :meth:`ConnectionCertificates.summarize` once per TLS connection, when it closes (never per
+packet). It adds the chains to the run's :class:`~tlsmon.x509.store.CertificateStore` (parsing each new DER
+once), validates the server's and the client's chain (:class:`~tlsmon.x509.validate.Validator`, cached per
+chain and day), matches the SNI against the leaf (:mod:`tlsmon.x509.hostname`), flags a weak or Tor-like
+leaf, and reads the stapled OCSP response (:mod:`tlsmon.x509.ocsp`). A connection without certificates or
+OCSP response gets no part (all its columns null).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from tlsmon.columns import Column, ColumnGroup
+from tlsmon.x509.anomalies import X509Anomaly
+from tlsmon.x509.hostname import sni_matches
+from tlsmon.x509.ocsp import read_stapled
+from tlsmon.x509.store import CertificateRecord, CertificateStore
+from tlsmon.x509.validate import ChainInput, Validator
+
+_TS_UTC = pa.timestamp("ns", tz="UTC")
+
+
+@dataclass(slots=True)
+class X509Summary:
+    validation_status: str | None = None
+    validity_class: str | None = None
+    validity_class_cached: str | None = None
+    sni_matches_cert: bool | None = None
+    leaf_tor_like: bool | None = None
+    leaf_weak_key: bool | None = None
+    leaf_weak_sig: bool | None = None
+    ocsp_status: str | None = None
+    ocsp_response_status: str | None = None
+    ocsp_this_update: int | None = None
+    ocsp_next_update: int | None = None
+    ocsp_matches_leaf: bool | None = None
+    client_validation_status: str | None = None
+    client_validity_class: str | None = None
+    client_validity_class_cached: str | None = None
+    anomalies: list[str] = field(default_factory=list)  # added to the connection's anomalies, not a column
+
+
+class ConnectionCertificates:
+    """Per-run certificate work for connections: the store, the validator and their caches."""
+
+    __slots__ = ("store", "validator")
+
+    def __init__(self, store: CertificateStore, validator: Validator | None = None) -> None:
+        self.store = store
+        self.validator = validator if validator is not None else Validator()
+
+    def summarize(
+        self,
+        server_chain: Sequence[bytes],
+        client_chain: Sequence[bytes],
+        server_name: str | None,
+        ocsp_response: bytes | None,
+        ts_ns: int,
+    ) -> X509Summary | None:
+        """The certificate columns of a connection that started at ``ts_ns``; None when it has nothing."""
+        if not server_chain and not client_chain and ocsp_response is None:
+            return None
+        out = X509Summary()
+        server = self.store.add_chain(server_chain, ts_ns, is_client=False) if server_chain else []
+        client = self.store.add_chain(client_chain, ts_ns, is_client=True) if client_chain else []
+        if any(rec.cert is None for rec in (*server, *client)):
+            out.anomalies.append(X509Anomaly.CERTIFICATE_UNPARSEABLE)
+        if server:
+            plain, cached = self.validator.validate(_chain_input(server), ts_ns, is_client=False)
+            out.validation_status = plain.status
+            out.validity_class = plain.validity_class
+            out.validity_class_cached = cached.validity_class
+            leaf = server[0].parsed
+            out.leaf_tor_like = leaf.tor_like
+            out.leaf_weak_key = leaf.weak_key
+            out.leaf_weak_sig = leaf.weak_sig
+            if server_name and leaf.parse_error is None:
+                out.sni_matches_cert = sni_matches(server_name, leaf.san_dns, leaf.common_names, leaf.san_ip)
+        if client:
+            plain, cached = self.validator.validate(_chain_input(client), ts_ns, is_client=True)
+            out.client_validation_status = plain.status
+            out.client_validity_class = plain.validity_class
+            out.client_validity_class_cached = cached.validity_class
+        if ocsp_response is not None:
+            leaf_cert = server[0].cert if server else None
+            issuer = server[1].cert if len(server) > 1 else None
+            stapled = read_stapled(ocsp_response, leaf_cert, issuer)
+            out.ocsp_response_status = stapled.response_status
+            out.ocsp_status = stapled.cert_status
+            out.ocsp_this_update = stapled.this_update
+            out.ocsp_next_update = stapled.next_update
+            out.ocsp_matches_leaf = stapled.matches_leaf
+            if stapled.anomaly is not None:
+                out.anomalies.append(stapled.anomaly)
+        return out
+
+
+def _chain_input(records: list[CertificateRecord]) -> ChainInput:
+    leaf = records[0].parsed
+    return ChainInput(
+        fingerprints=tuple(r.fingerprint for r in records),
+        certs=tuple(r.cert for r in records),
+        san_dns=tuple(leaf.san_dns),
+        san_ip=tuple(leaf.san_ip),
+        self_signed_leaf=bool(leaf.self_signed),
+    )
+
+
+_CLASSES = "verifiable, expired, not-yet-valid, self-signed or broken (rules in docs/certificates.md)"
+
+X509_COLUMNS = ColumnGroup(
+    "x509",
+    (
+        Column("validation_status", pa.string(), "Server chain checked against the Mozilla root store (certifi) "
+               "at the connection's start time, hostname aside: 'ok' or the verifier's message (Zeek "
+               "`validation_status`)", "ok"),
+        Column("validity_class", pa.string(), f"Server chain's class: {_CLASSES}", "verifiable"),
+        Column("validity_class_cached", pa.string(), "Server chain's class when the intermediates of chains "
+               "that verified earlier in the run are also offered (Zeek validate-certs' intermediate cache)",
+               "verifiable"),
+        Column("sni_matches_cert", pa.bool_(), "The SNI matches the leaf's SAN DNS names (its CN without any), "
+               "RFC 6125 wildcards; null without SNI or parseable leaf", "true"),
+        Column("leaf_tor_like", pa.bool_(), "The server's leaf looks like a Tor link certificate "
+               "(CN=www.<base32>.net issued by CN=www.<base32>.com, no other attributes)", "false"),
+        Column("leaf_weak_key", pa.bool_(), "The server's leaf has an RSA/DSA key below 2048 bits or an EC key "
+               "below 224 bits", "false"),
+        Column("leaf_weak_sig", pa.bool_(), "The server's leaf is signed with MD2, MD4, MD5 or SHA-1", "false"),
+        Column("ocsp_status", pa.string(), "Stapled OCSP response's certificate status: good, revoked or unknown "
+               "(Zeek `ocsp_status` spelling); signature not checked", "good"),
+        Column("ocsp_response_status", pa.string(), "Stapled OCSP responseStatus (RFC 6960 names: successful, "
+               "tryLater …)", "successful"),
+        Column("ocsp_this_update", _TS_UTC, "Stapled OCSP response's thisUpdate", "2014-04-23 21:33:41+00:00"),
+        Column("ocsp_next_update", _TS_UTC, "Stapled OCSP response's nextUpdate", "2014-04-30 21:33:41+00:00"),
+        Column("ocsp_matches_leaf", pa.bool_(), "The stapled response is about the server's leaf (serial and "
+               "issuer hashes of its CertID)", "true"),
+        Column("client_validation_status", pa.string(), "Client chain checked like the server's, for client "
+               "authentication: 'ok' or the verifier's message", "ok"),
+        Column("client_validity_class", pa.string(), f"Client chain's class: {_CLASSES}", "broken"),
+        Column("client_validity_class_cached", pa.string(), "Client chain's class with the run's cached "
+               "intermediates", "broken"),
+    ),
+)

@@ -1,0 +1,84 @@
+"""Distinguished names as Zeek's x509.log prints them: OpenSSL's ``X509_NAME_print_ex(…, XN_FLAG_RFC2253)``.
+
+That is RFC 4514/2253 order (the last RDN first), ``,`` between RDNs and ``+`` inside a multi-valued one (whose
+attributes are also reversed, since OpenSSL reverses the flat entry list), OpenSSL's short attribute names
+(``CN``, ``street``, ``emailAddress``; the dotted OID otherwise), and ``ASN1_STRFLGS_RFC2253`` escaping:
+
+- ``, + " \\ < > ;`` get a backslash; so do ``#`` and a space at the start and a space at the end;
+- control characters and every byte of a non-ASCII character's UTF-8 encoding become ``\\XX`` (upper-case hex);
+- an attribute OpenSSL has no name for is printed ``OID=#hex`` with the DER of its value.
+
+cryptography's own ``rfc4514_string`` differs in names (``STREET``, ``1.2.840.113549.1.9.1=#…``) and escaping,
+which is why the format is reimplemented here.
+"""
+
+from __future__ import annotations
+
+from cryptography import x509
+from cryptography.x509.name import _ASN1Type
+
+from tlsmon.x509.oids import NAME_ATTRIBUTE_NAMES
+
+_BACKSLASHED = frozenset(',+"\\<>;')
+
+_ENCODINGS: dict[_ASN1Type, str] = {
+    _ASN1Type.UTF8String: "utf-8",
+    _ASN1Type.NumericString: "ascii",
+    _ASN1Type.PrintableString: "ascii",
+    _ASN1Type.T61String: "latin-1",
+    _ASN1Type.IA5String: "ascii",
+    _ASN1Type.VisibleString: "ascii",
+    _ASN1Type.UniversalString: "utf-32-be",
+    _ASN1Type.BMPString: "utf-16-be",
+}
+
+
+def format_name(name: x509.Name) -> str:
+    """The OpenSSL RFC 2253 rendering of a name ('' for an empty name)."""
+    rdns = []
+    for rdn in reversed(name.rdns):
+        rdns.append("+".join(_attribute(a) for a in reversed(list(rdn))))
+    return ",".join(rdns)
+
+
+def _attribute(attr: x509.NameAttribute[str | bytes]) -> str:
+    key = NAME_ATTRIBUTE_NAMES.get(attr.oid.dotted_string)
+    if key is None:
+        return f"{attr.oid.dotted_string}=#{_der_value(attr).hex().upper()}"
+    value = attr.value
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    return f"{key}={escape_value(text)}"
+
+
+def escape_value(text: str) -> str:
+    """``ASN1_STRFLGS_RFC2253`` escaping of one attribute value."""
+    out: list[str] = []
+    last = len(text) - 1
+    for i, ch in enumerate(text):
+        code = ord(ch)
+        if code > 0x7F:
+            out.extend(f"\\{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\{code:02X}")
+        elif ch in _BACKSLASHED or (i == 0 and ch in "# ") or (i == last and ch == " "):
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _der_value(attr: x509.NameAttribute[str | bytes]) -> bytes:
+    """The DER TLV of an attribute value, for OpenSSL's ``#hex`` dump of attributes it cannot name."""
+    value = attr.value
+    asn1_type = attr._type
+    if isinstance(value, bytes):
+        body = value
+    else:
+        body = value.encode(_ENCODINGS.get(asn1_type, "utf-8"), "surrogatepass")
+    n = len(body)
+    if n < 0x80:
+        length = bytes([n])
+    else:
+        size = (n.bit_length() + 7) // 8
+        length = bytes([0x80 | size]) + n.to_bytes(size, "big")
+    return bytes([asn1_type.value]) + length + body
