@@ -1,4 +1,4 @@
-"""Command line: ``tlsmon read FILE... -o OUT`` and ``tlsmon schema``.
+"""Command line: ``tlsmon read FILE... -o OUT``, ``tlsmon live -i IFACE -o OUT`` and ``tlsmon schema``.
 
 Exit status: 0 success; 1 a fatal input or output error (one line on stderr, every record produced before it
 written); 2 usage error; 3 the run completed but some input was damaged (truncated or corrupt files, each
@@ -27,6 +27,7 @@ from tlsmon.tcp.tracker import TrackerConfig
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_DAMAGED_INPUT = 3
 
 
@@ -62,9 +63,58 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     read.set_defaults(func=_cmd_read)
 
+    _add_live(sub)
+
     schema = sub.add_parser("schema", help="print the Parquet schema of every table (Markdown)")
     schema.set_defaults(func=_cmd_schema)
     return parser
+
+
+def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    live = sub.add_parser(
+        "live",
+        help="capture from a network interface as a long-running monitor",
+        description="Capture from an interface through libpcap and write rotating Parquet files under "
+        "OUT/<table>/date=YYYY-MM-DD/hour=HH/ (connections, certificates, stats) until SIGTERM or SIGINT; "
+        "SIGHUP rotates now. Flags override the --config file. See docs/deployment.md.",
+    )
+    # Defaults live in tlsmon.live.config.LiveConfig: None here means "not given", so the config file applies.
+    live.add_argument("-i", "--interface", metavar="IFACE", help="interface to capture from")
+    live.add_argument("-o", "--output", metavar="OUT", help="output directory")
+    live.add_argument("--config", metavar="FILE", help="TOML file with the same options as these flags")
+    live.add_argument("--filter", metavar="BPF", help="tcpdump filter expression, e.g. 'tcp port 443 or 25'")
+    live.add_argument("--workers", type=int, metavar="N", help="capture processes sharing the interface "
+                      "through PACKET_FANOUT (default 1)")
+    live.add_argument("--rotate", metavar="DURATION", help="file rotation interval, e.g. 15m (default 15m)")
+    live.add_argument("--snaplen", type=int, metavar="BYTES", help="bytes captured per packet (default 262144)")
+    live.add_argument("--buffer-mb", type=int, metavar="MB", help="kernel capture buffer per worker (default 64)")
+    live.add_argument("--no-promisc", dest="promisc", action="store_const", const=False,
+                      help="do not put the interface in promiscuous mode")
+    live.add_argument("--user", help="user to switch to once the interface is open")
+    live.add_argument("--group", help="group to switch to (default: the user's primary group)")
+    live.add_argument("--metrics-port", type=int, metavar="PORT", help="serve Prometheus metrics on this port")
+    live.add_argument("--metrics-address", metavar="ADDR", help="address for the metrics port (default: all)")
+    live.add_argument("--stats-interval", metavar="DURATION",
+                      help="interval of the stats table rows and loss log lines (default 60s)")
+    live.add_argument("--idle-timeout", metavar="DURATION", help="end a connection idle this long (default 5m)")
+    live.add_argument("--interim-interval", metavar="DURATION",
+                      help="interim record of an open connection at each multiple of this age (default 1h)")
+    live.add_argument("--max-connections", type=int, metavar="N",
+                      help="cap on concurrent connections per worker (default 1000000)")
+    live.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info")
+    live.set_defaults(func=_cmd_live)
+
+
+def _cmd_live(args: argparse.Namespace) -> int:
+    from tlsmon.live.config import ConfigError, build_config
+    from tlsmon.live.service import run_live
+
+    try:
+        config = build_config(vars(args), args.config)
+    except ConfigError as exc:
+        print(f"tlsmon live: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_live(config)
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

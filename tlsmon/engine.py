@@ -99,7 +99,10 @@ class Engine:
     def _on_close(self, conn: Connection) -> None:
         dispatcher = conn.consumer
         assert isinstance(dispatcher, Dispatcher)
-        self._sequence += 1
+        first_record = conn.uid is None  # a connection with interim records keeps one uid for all of them
+        if conn.uid is None:
+            self._sequence += 1
+            conn.uid = make_uid(self._sequence, conn)
         tls = dispatcher.tls_summary()
         anomalies = list(conn.anomalies)
         for reasm in (conn.reasm_orig, conn.reasm_resp):
@@ -109,13 +112,16 @@ class Engine:
         x509 = None
         if tls is not None:
             x509 = self.x509.summarize(
-                tls.cert_chain, tls.client_cert_chain, tls.server_name, tls.ocsp_response, conn.start_ts
+                tls.cert_chain,
+                tls.client_cert_chain,
+                tls.server_name,
+                tls.ocsp_response,
+                conn.start_ts,
+                count=first_record,
             )
             if x509 is not None:
                 anomalies.extend(x509.anomalies)
-        summary = conn_summary(
-            conn, make_uid(self._sequence, conn), dispatcher.app_proto, dispatcher.tls_mode, anomalies
-        )
+        summary = conn_summary(conn, conn.uid, dispatcher.app_proto, dispatcher.tls_mode, anomalies)
         stats = self.stats
         stats.connections += 1
         stats.anomalies.update(anomalies)

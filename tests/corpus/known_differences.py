@@ -66,10 +66,6 @@ PROXY = (
     "TLS after a proxy handshake ({}) is out of scope: the dispatcher recognises TLS at the start of a "
     "stream or after the STARTTLS protocols of ARCHITECTURE.md, not inside proxy tunnels"
 )
-TUNNEL = (
-    "{} tunnel decapsulation is not part of the decode stage (link → IPv4/IPv6 → TCP): the inner TCP "
-    "connection is never seen (frames counted as decode.not_tcp)"
-)
 RDP = (
     "RDP's TLS security layer (X.224 Connection Confirm selecting PROTOCOL_SSL, then TLS on 3389) is not "
     "among the STARTTLS protocols of ARCHITECTURE.md; Zeek's RDP analyzer hands the stream to its SSL "
@@ -150,8 +146,6 @@ KNOWN: tuple[Known, ...] = (
     Known("tshark", Z + "http/connect-with-header.pcap", PROXY.format("HTTP CONNECT")),
     Known("tshark", "ja4/pcap/socks-https-example.pcap", PROXY.format("SOCKS")),
     Known("tshark", Z + "socks-with-ssl.pcap", PROXY.format("SOCKS")),
-    Known("tshark", Z + "tunnels/geneve-47101.pcap", TUNNEL.format("Geneve (UDP 6081)")),
-    Known("tshark", Z + "tunnels/gtp/gtp6_gtp_0x32.pcap", TUNNEL.format("GTP-U (UDP 2152)")),
     # --- tshark hello counts: tshark is wrong
     Known("tshark", Z + "tls/https-to-http.pcap", HTTP_PORT, field="client_hello", expected=1),
     Known("tshark", Z + "tls/ssl-to-http-server.pcap", HTTP_PORT, field="client_hello", expected=1),

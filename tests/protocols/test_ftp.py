@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import dpkt
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from tests.protocols.dialogue import bytewise, feed, split
-from tlsmon.capture import CaptureSource
-from tlsmon.engine import Engine, MemorySink
+from tests.protocols.captured import engine_records, payloads, requires_corpus
+from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -25,13 +19,8 @@ from tlsmon.protocols.events import (
 from tlsmon.protocols.ftp import MAX_REPLY_LINES, FtpAnalyzer, probe
 from tlsmon.records.tables import ConnectionRecord
 
-C, S = True, False
-CLIENT_HELLO = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
-SERVER_HELLO = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"
-CORPUS = Path(__file__).resolve().parents[2] / "../shared/corpus"
 AUTH_TLS_TRACE = "zeek/Traces/ftp/ftp-auth-tls.pcap"
 BIGTRANSFER_TRACE = "zeek/Traces/ftp/bigtransfer.pcap"
-requires_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not present at {CORPUS}")
 
 GREETING = (S, b"220 ProFTPD Server (ftp.example.org) ready\r\n")
 FEAT = (C, b"FEAT\r\n")
@@ -46,6 +35,11 @@ ACCEPTED = [
     (C, CLIENT_HELLO),
     (S, SERVER_HELLO),
 ]
+
+
+class TestContract(AnalyzerContract):
+    analyzer = FtpAnalyzer
+    dialogues = (ACCEPTED,)
 
 
 def test_feat_reply_gives_capabilities_and_the_auth_tls_offer() -> None:
@@ -211,22 +205,6 @@ def test_endless_multi_line_reply_is_named_once_and_still_ends() -> None:
     assert isinstance(out.events[1], CapabilitiesOffered) and len(out.events[1].tokens) == MAX_REPLY_LINES
 
 
-def test_dialogue_fed_byte_by_byte_reports_the_same() -> None:
-    assert feed(FtpAnalyzer, bytewise(ACCEPTED)) == feed(FtpAnalyzer, ACCEPTED)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
-def test_any_segmentation_reports_the_same(cuts: list[int]) -> None:
-    assert feed(FtpAnalyzer, split(ACCEPTED, cuts)) == feed(FtpAnalyzer, ACCEPTED)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=20))
-def test_arbitrary_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
-    feed(FtpAnalyzer, chunks)
-
-
 @pytest.mark.parametrize(
     ("is_orig", "data", "port", "verdict"),
     [
@@ -259,20 +237,11 @@ def test_probe_decides_by_content_with_the_port_as_a_hint(
 
 
 # -- the corpus: vsftpd AUTH TLS (Zeek's ftp-auth-tls.pcap) and Pure-FTPd without TLS (bigtransfer.pcap) ----
-def _dialogue(rel: str, server_port: int) -> list[tuple[bool, bytes]]:
-    """The payloads of the control connection, in capture order, as (from the client, bytes)."""
-    chunks: list[tuple[bool, bytes]] = []
-    with (CORPUS / rel).open("rb") as f:
-        for _, frame in dpkt.pcap.Reader(f):
-            tcp = dpkt.ethernet.Ethernet(frame).data.data
-            if isinstance(tcp, dpkt.tcp.TCP) and tcp.data and server_port in (tcp.sport, tcp.dport):
-                chunks.append((tcp.dport == server_port, bytes(tcp.data)))
-    return chunks
 
 
 @requires_corpus
 def test_vsftpd_auth_tls_from_the_corpus() -> None:
-    out = feed(FtpAnalyzer, _dialogue(AUTH_TLS_TRACE, 21))
+    out = feed(FtpAnalyzer, payloads(AUTH_TLS_TRACE, 21))
     features = ("EPRT", "EPSV", "MDTM", "PASV", "PBSZ", "PROT", "REST STREAM", "SIZE", "TVFS")
     assert out.events == [CapabilitiesOffered(features), StartTlsRequested("AUTH TLS"), StartTlsAccepted("234")]
     assert out.trailing_client[:5] == b"\x16\x03\x03\x01\x7e"  # the ClientHello record header
@@ -280,11 +249,7 @@ def test_vsftpd_auth_tls_from_the_corpus() -> None:
 
 
 def _records(rel: str) -> list[ConnectionRecord]:
-    sink = MemorySink()
-    engine = Engine(sink)
-    engine.run(CaptureSource([CORPUS / rel]))
-    engine.close()
-    return [r for r in sink.records if r.conn.resp_p == 21]
+    return [r for r in engine_records(rel) if r.conn.resp_p == 21]
 
 
 @requires_corpus

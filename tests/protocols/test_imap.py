@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from tests.protocols.dialogue import Chunks, bytewise, feed, split
+from tests.protocols.captured import engine_records, payloads, requires_corpus
+from tests.protocols.dialogue import (
+    CLIENT_HELLO,
+    SERVER_HELLO,
+    AnalyzerContract,
+    C,
+    Chunks,
+    S,
+    feed,
+    shaped_chunks,
+    summary_of,
+)
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
     CapabilitiesOffered,
     Detail,
-    Event,
     PlaintextAuth,
     StartTlsAccepted,
     StartTlsOffered,
@@ -24,10 +31,6 @@ from tlsmon.protocols.events import (
 from tlsmon.protocols.imap import ImapAnalyzer, probe
 from tlsmon.protocols.summary import StartTlsSummary
 
-C, S = True, False
-CLIENT_HELLO = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
-SERVER_HELLO = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 IMAP_TRACE = "zeek/Traces/tls/imap-starttls.pcap"
 
 # RFC 3501 §6.2.1's STARTTLS example, after the §7.1.1 greeting.
@@ -55,12 +58,21 @@ DOVECOT_GREETING = (
     b"Dovecot ready.\r\n",
 )
 
+LITERAL_DIALOGUE: Chunks = [
+    DOVECOT_GREETING,
+    (C, b"A001 LOGIN {13}\r\n"),
+    (S, b"+ Ready\r\n"),
+    (C, b"b STARTTLS\r\n {7+}\r\nfat man\r\n"),
+    (S, b'A001 NO failed\r\n* ID ("name" {8}\r\na2 OK go)\r\n'),
+    (C, b"a2 STARTTLS\r\n"),
+    (S, b"a2 OK Begin\r\n"),
+    (C, CLIENT_HELLO),
+]
 
-def summary_of(events: list[Event]) -> StartTlsSummary:
-    summary = StartTlsSummary()
-    for event in events:
-        summary.apply(event)
-    return summary
+
+class TestContract(AnalyzerContract):
+    analyzer = ImapAnalyzer
+    dialogues = (ACCEPTED, LITERAL_DIALOGUE)
 
 
 def test_star_capability_reply_gives_capabilities_and_logindisabled_makes_the_upgrade_required() -> None:
@@ -252,52 +264,14 @@ def test_gap_inside_a_literal_keeps_the_line_structure() -> None:
     assert analyzer.feed(C, b"456789 x\r\na2 STARTTLS\r\n") == [StartTlsRequested("STARTTLS")]
 
 
-def test_dialogue_fed_byte_by_byte_reports_the_same() -> None:
-    assert feed(ImapAnalyzer, bytewise(ACCEPTED)) == feed(ImapAnalyzer, ACCEPTED)
-
-
-LITERAL_DIALOGUE: Chunks = [
-    DOVECOT_GREETING,
-    (C, b"A001 LOGIN {13}\r\n"),
-    (S, b"+ Ready\r\n"),
-    (C, b"b STARTTLS\r\n {7+}\r\nfat man\r\n"),
-    (S, b'A001 NO failed\r\n* ID ("name" {8}\r\na2 OK go)\r\n'),
-    (C, b"a2 STARTTLS\r\n"),
-    (S, b"a2 OK Begin\r\n"),
-    (C, CLIENT_HELLO),
-]
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
-def test_any_segmentation_reports_the_same(cuts: list[int]) -> None:
-    assert feed(ImapAnalyzer, split(ACCEPTED, cuts)) == feed(ImapAnalyzer, ACCEPTED)
-    assert feed(ImapAnalyzer, split(LITERAL_DIALOGUE, cuts)) == feed(ImapAnalyzer, LITERAL_DIALOGUE)
-
-
 def test_literal_dialogue_upgrades_at_the_right_command() -> None:
     out = feed(ImapAnalyzer, LITERAL_DIALOGUE)
     assert out.events[4:] == [PlaintextAuth("LOGIN"), StartTlsRequested("STARTTLS"), StartTlsAccepted("OK")]
     assert out.trailing_client == CLIENT_HELLO
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=20))
-def test_arbitrary_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
-    feed(ImapAnalyzer, chunks)
-
-
 @settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.booleans(),
-            st.lists(st.sampled_from([b"a1 ", b"OK ", b"{3}", b"{2+}", b"+ ", b"* ", b"\r\n", b"STARTTLS", b"x"]),
-                     max_size=12).map(b"".join),
-        ),
-        max_size=20,
-    )
-)
+@given(shaped_chunks([b"a1 ", b"OK ", b"{3}", b"{2+}", b"+ ", b"* ", b"\r\n", b"STARTTLS", b"x"]))
 def test_arbitrary_imap_shaped_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
     feed(ImapAnalyzer, chunks)
 
@@ -339,25 +313,11 @@ def test_probe_decides_by_content_with_the_port_as_a_hint(
 
 # -- the corpus trace (Zeek's testing/btest/Traces/tls/imap-starttls.pcap) -------------------------------------
 
-requires_corpus = pytest.mark.skipif(not (CORPUS / IMAP_TRACE).is_file(), reason=f"shared corpus absent at {CORPUS}")
 GMX_CAPABILITIES = (
     "IMAP4rev1", "CHILDREN", "ENABLE", "ID", "IDLE", "LIST-EXTENDED", "LIST-STATUS", "LITERAL+", "MOVE",
     "NAMESPACE", "SASL-IR", "SORT", "SPECIAL-USE", "THREAD=ORDEREDSUBJECT", "UIDPLUS", "UNSELECT", "WITHIN",
     "STARTTLS", "AUTH=LOGIN", "AUTH=PLAIN",
 )  # fmt: skip
-
-
-def payloads(rel: str) -> list[tuple[bool, bytes]]:
-    """The TCP payloads of a one-connection capture in arrival order, tagged by direction (server port 143)."""
-    import dpkt
-
-    chunks: list[tuple[bool, bytes]] = []
-    with (CORPUS / rel).open("rb") as f:
-        for _, frame in dpkt.pcap.Reader(f):
-            tcp = dpkt.ethernet.Ethernet(frame).data.data
-            if tcp.data:
-                chunks.append((tcp.dport == 143, bytes(tcp.data)))
-    return chunks
 
 
 @requires_corpus
@@ -368,7 +328,7 @@ def test_corpus_dialogue_gives_the_greeting_and_reply_capabilities_then_upgrades
         AuthMechanismsOffered(("LOGIN", "PLAIN")),
         Detail("imap_logindisabled", False),
     ]
-    out = feed(ImapAnalyzer, payloads(IMAP_TRACE))
+    out = feed(ImapAnalyzer, payloads(IMAP_TRACE, 143))
     assert out.events == [*capabilities, *capabilities, StartTlsRequested("STARTTLS"), StartTlsAccepted("OK")]
     assert out.switched
     assert out.trailing_client[:3] == b"\x16\x03\x01" and out.trailing_server[:3] == b"\x16\x03\x03"
@@ -376,14 +336,7 @@ def test_corpus_dialogue_gives_the_greeting_and_reply_capabilities_then_upgrades
 
 @requires_corpus
 def test_corpus_trace_through_the_engine_gives_the_starttls_columns_and_the_tls_handshake() -> None:
-    from tlsmon.capture import CaptureSource
-    from tlsmon.engine import Engine, MemorySink
-
-    sink = MemorySink()
-    engine = Engine(sink)
-    engine.run(CaptureSource([CORPUS / IMAP_TRACE]))
-    engine.close()
-    [record] = sink.records
+    [record] = engine_records(IMAP_TRACE)
     assert (record.conn.app_proto, record.conn.tls_mode) == ("imap", "starttls")
     assert record.starttls == StartTlsSummary(
         starttls_offered=True,

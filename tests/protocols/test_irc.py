@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import dpkt
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from tests.protocols.dialogue import bytewise, feed, split
+from tests.protocols.captured import engine_records, payloads, requires_corpus
+from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -22,11 +18,6 @@ from tlsmon.protocols.events import (
 )
 from tlsmon.protocols.irc import IrcAnalyzer, probe
 
-C, S = True, False
-CLIENT_HELLO = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
-SERVER_HELLO = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"
-CORPUS = Path(__file__).resolve().parents[2] / "../shared/corpus"
-
 REGISTER = (C, b"CAP LS 302\r\nNICK alice\r\nUSER alice 0 * :Alice Liddell\r\n")
 LOOKING_UP = (S, b":irc.example.net NOTICE * :*** Looking up your hostname...\r\n")
 CAP_LS = (
@@ -38,6 +29,11 @@ CAPS = ("account-notify", "away-notify", "multi-prefix", "sasl=PLAIN,EXTERNAL", 
 STARTTLS = (C, b"STARTTLS\r\n")
 RPL_STARTTLS = (S, b":irc.example.net 670 alice :STARTTLS successful, go ahead with TLS handshake\r\n")
 ACCEPTED = [REGISTER, LOOKING_UP, CAP_LS, STARTTLS, RPL_STARTTLS, (C, CLIENT_HELLO), (S, SERVER_HELLO)]
+
+
+class TestContract(AnalyzerContract):
+    analyzer = IrcAnalyzer
+    dialogues = (ACCEPTED,)
 
 
 def test_cap_ls_gives_capabilities_sasl_mechanisms_and_the_tls_offer() -> None:
@@ -143,22 +139,6 @@ def test_starttls_without_answer_leaves_the_client_held() -> None:
     assert not out.switched
 
 
-def test_dialogue_fed_byte_by_byte_reports_the_same() -> None:
-    assert feed(IrcAnalyzer, bytewise(ACCEPTED)) == feed(IrcAnalyzer, ACCEPTED)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
-def test_any_segmentation_reports_the_same(cuts: list[int]) -> None:
-    assert feed(IrcAnalyzer, split(ACCEPTED, cuts)) == feed(IrcAnalyzer, ACCEPTED)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=20))
-def test_arbitrary_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
-    feed(IrcAnalyzer, chunks)
-
-
 @pytest.mark.parametrize(
     ("is_orig", "data", "port", "verdict"),
     [
@@ -192,35 +172,12 @@ def test_probe_decides_by_content_with_the_port_as_a_hint(
 
 
 # -- the corpus -------------------------------------------------------------------------------------------
-requires_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not present at {CORPUS}")
 IRC_TRACE = "zeek/Traces/tls/irc-starttls.pcap"
-
-
-def corpus_segments(rel: str, server_port: int) -> list[tuple[bool, bytes]]:
-    """The TCP payloads of a capture, in capture order, retransmissions dropped, up to each side's first TLS byte."""
-    out: list[tuple[bool, bytes]] = []
-    seen: set[tuple[bool, int]] = set()
-    tls_started = {True: False, False: False}
-    with (CORPUS / rel).open("rb") as f:
-        reader = dpkt.pcap.Reader(f)
-        sll = reader.datalink() == dpkt.pcap.DLT_LINUX_SLL
-        for _, frame in reader:
-            ip = (dpkt.sll.SLL(frame) if sll else dpkt.ethernet.Ethernet(frame)).data
-            tcp = ip.data
-            if not isinstance(tcp, dpkt.tcp.TCP) or not tcp.data:
-                continue
-            is_orig = tcp.dport == server_port
-            if (is_orig, tcp.seq) in seen or tls_started[is_orig]:
-                continue
-            seen.add((is_orig, tcp.seq))
-            out.append((is_orig, bytes(tcp.data)))
-            tls_started[is_orig] = tcp.data[:1] == b"\x16"
-    return out
 
 
 @requires_corpus
 def test_corpus_starttls_with_an_empty_nick_in_the_670() -> None:
-    segments = corpus_segments(IRC_TRACE, 6667)
+    segments = payloads(IRC_TRACE, 6667)
     assert segments[:2] == [
         (C, b"STARTTLS\r\n"),
         (S, b":irc.joulunet.org 670  :STARTTLS successful, go ahead with TLS handshake\r\n"),
@@ -233,14 +190,7 @@ def test_corpus_starttls_with_an_empty_nick_in_the_670() -> None:
 
 @requires_corpus
 def test_corpus_trace_through_the_engine_gives_the_starttls_columns() -> None:
-    from tlsmon.capture import CaptureSource
-    from tlsmon.engine import Engine, MemorySink
-
-    sink = MemorySink()
-    engine = Engine(sink)
-    engine.run(CaptureSource([CORPUS / IRC_TRACE]))
-    engine.close()
-    [record] = sink.records
+    [record] = engine_records(IRC_TRACE)
     assert record.starttls is not None and record.tls is not None
     st_ = record.starttls
     assert (record.conn.app_proto, record.conn.tls_mode) == ("irc", "starttls")
@@ -250,9 +200,3 @@ def test_corpus_trace_through_the_engine_gives_the_starttls_columns() -> None:
     assert (st_.server_capabilities, st_.auth_mechs_offered, st_.plaintext_auth_command) == ([], [], None)
     assert st_.anomalies == []
     assert record.tls.version == "TLSv12"
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.booleans(), st.binary(max_size=300), st.integers(min_value=0, max_value=65535))
-def test_probe_never_raises(is_orig: bool, data: bytes, port: int) -> None:
-    assert probe(is_orig, data, port) in (True, False, None)

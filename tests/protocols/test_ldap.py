@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.protocols.captured import engine_records, payloads, requires_corpus
-from tests.protocols.dialogue import bytewise, feed, split
+from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -20,10 +20,6 @@ from tlsmon.protocols.events import (
 )
 from tlsmon.protocols.ldap import MAX_HEAD, LdapAnalyzer, probe
 from tlsmon.protocols.registry import identify
-
-C, S = True, False
-CLIENT_HELLO = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
-SERVER_HELLO = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"
 
 
 def tlv(tag: int, *parts: bytes) -> bytes:
@@ -101,6 +97,11 @@ OFFERED_THEN_ACCEPTED = [
     (C, CLIENT_HELLO),
     (S, SERVER_HELLO),
 ]
+
+
+class TestContract(AnalyzerContract):
+    analyzer = LdapAnalyzer
+    dialogues = (ACCEPTED, OFFERED_THEN_ACCEPTED)
 
 
 def test_starttls_success_switches_at_the_next_byte_of_each_direction() -> None:
@@ -267,26 +268,6 @@ def test_long_form_lengths_frame_messages() -> None:
     out = feed(LdapAnalyzer, [(C, long_form), (S, STARTTLS_OK + SERVER_HELLO)])
     assert out.events == [StartTlsRequested("StartTLS"), StartTlsAccepted("0")]
     assert out.trailing_server == SERVER_HELLO
-
-
-@pytest.mark.parametrize("dialogue", [ACCEPTED, OFFERED_THEN_ACCEPTED])
-def test_dialogue_fed_byte_by_byte_reports_the_same(dialogue: list[tuple[bool, bytes]]) -> None:
-    assert feed(LdapAnalyzer, bytewise(dialogue)) == feed(LdapAnalyzer, dialogue)
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(st.integers(min_value=0, max_value=10_000), max_size=40),
-    st.sampled_from([ACCEPTED, OFFERED_THEN_ACCEPTED]),
-)
-def test_any_segmentation_reports_the_same(cuts: list[int], dialogue: list[tuple[bool, bytes]]) -> None:
-    assert feed(LdapAnalyzer, split(dialogue, cuts)) == feed(LdapAnalyzer, dialogue)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=20))
-def test_arbitrary_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
-    feed(LdapAnalyzer, chunks)
 
 
 @settings(max_examples=300, deadline=None)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.protocols.captured import engine_records, payloads, requires_corpus
-from tests.protocols.dialogue import bytewise, feed, split
+from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -22,10 +22,6 @@ from tlsmon.protocols.events import (
 )
 from tlsmon.protocols.mysql import MysqlAnalyzer, probe
 from tlsmon.protocols.registry import identify
-
-C, S = True, False
-CLIENT_HELLO = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
-SERVER_HELLO = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"
 
 # MySQL 8.0.28 on AWS RDS (Zeek's tls-12-amazon-rds.pcap): capabilities 0xdfffffff, mysql_native_password.
 MYSQL8_GREETING = bytes.fromhex(
@@ -71,6 +67,12 @@ def login(caps: int, user: bytes = b"alice", plugin: bytes = b"caching_sha2_pass
 
 ACCEPTED = [(S, MYSQL8_GREETING), (C, SSL_REQUEST + CLIENT_HELLO), (S, SERVER_HELLO)]
 ERR_BAD_HANDSHAKE = b"\x16\x00\x00\x02\xff\x13\x04#08S01Bad handshake"  # 22-byte payload: header starts 0x16
+REFUSED = [(S, greeting(BASE_CAPS | SSL)), (C, ssl_request(BASE_CAPS | SSL)), (S, ERR_BAD_HANDSHAKE)]
+
+
+class TestContract(AnalyzerContract):
+    analyzer = MysqlAnalyzer
+    dialogues = (ACCEPTED, REFUSED)
 
 
 def test_greeting_gives_capability_names_the_offer_and_the_auth_plugin() -> None:
@@ -188,26 +190,6 @@ def test_gap_ends_the_analysis() -> None:
     analyzer.feed(False, MYSQL8_GREETING)
     assert analyzer.gap(True, 36) == [Anomaly("mysql.gap")]
     assert analyzer.done
-
-
-REFUSED = [(S, greeting(BASE_CAPS | SSL)), (C, ssl_request(BASE_CAPS | SSL)), (S, ERR_BAD_HANDSHAKE)]
-
-
-@pytest.mark.parametrize("dialogue", [ACCEPTED, REFUSED])
-def test_dialogue_fed_byte_by_byte_reports_the_same(dialogue: list[tuple[bool, bytes]]) -> None:
-    assert feed(MysqlAnalyzer, bytewise(dialogue)) == feed(MysqlAnalyzer, dialogue)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=40), st.sampled_from([ACCEPTED, REFUSED]))
-def test_any_segmentation_reports_the_same(cuts: list[int], dialogue: list[tuple[bool, bytes]]) -> None:
-    assert feed(MysqlAnalyzer, split(dialogue, cuts)) == feed(MysqlAnalyzer, dialogue)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=20))
-def test_arbitrary_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
-    feed(MysqlAnalyzer, chunks)
 
 
 @settings(max_examples=300, deadline=None)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from tests.protocols.dialogue import bytewise, feed, split
+from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
 from tests.tls.handshakes import HOSTNAME, client_context, handshake, make_identity, server_context
 from tlsmon.dispatch import Dispatcher
 from tlsmon.protocols.events import (
@@ -23,10 +21,6 @@ from tlsmon.protocols.events import (
     StartTlsRequested,
 )
 from tlsmon.protocols.nntp import MAX_CAPABILITY_LINES, NntpAnalyzer, probe
-
-C, S = True, False
-CLIENT_HELLO = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
-SERVER_HELLO = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"
 
 GREETING = (S, b"200 news.example.com InterNetNews NNRP server INN 2.7.1 ready (posting ok)\r\n")
 CAPABILITIES = (C, b"CAPABILITIES\r\n")
@@ -55,6 +49,11 @@ ACCEPTED = [
     (C, CLIENT_HELLO),
     (S, SERVER_HELLO),
 ]
+
+
+class TestContract(AnalyzerContract):
+    analyzer = NntpAnalyzer
+    dialogues = (ACCEPTED,)
 
 
 def test_capability_list_gives_capabilities_starttls_and_sasl_mechanisms() -> None:
@@ -154,6 +153,12 @@ def test_dot_stuffed_capability_lines_are_unstuffed() -> None:
     assert out.events == [CapabilitiesOffered(("VERSION 2", ".X-DOT"))]
 
 
+def test_a_leading_dot_is_dropped_even_when_the_sender_did_not_stuff_it() -> None:
+    # RFC 3977 §3.1.1: the recipient disregards the first "." of any line that has more after it.
+    listing = (S, b"101 Capability list:\r\n.VERSION 2\r\n.\r\n")
+    assert feed(NntpAnalyzer, [GREETING, CAPABILITIES, listing]).events == [CapabilitiesOffered(("VERSION 2",))]
+
+
 def test_pipelined_commands_pair_with_their_responses_in_order() -> None:
     chunks = [
         GREETING,
@@ -200,22 +205,6 @@ def test_endless_capability_list_is_named_once_and_still_ends() -> None:
     out = feed(NntpAnalyzer, [GREETING, CAPABILITIES, (S, b"101 Capability list:\r\n" + body + b".\r\n")])
     assert out.events[0] == Anomaly("nntp.capabilities_too_long")
     assert isinstance(out.events[1], CapabilitiesOffered) and len(out.events[1].tokens) == MAX_CAPABILITY_LINES
-
-
-def test_dialogue_fed_byte_by_byte_reports_the_same() -> None:
-    assert feed(NntpAnalyzer, bytewise(ACCEPTED)) == feed(NntpAnalyzer, ACCEPTED)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
-def test_any_segmentation_reports_the_same(cuts: list[int]) -> None:
-    assert feed(NntpAnalyzer, split(ACCEPTED, cuts)) == feed(NntpAnalyzer, ACCEPTED)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=20))
-def test_arbitrary_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
-    feed(NntpAnalyzer, chunks)
 
 
 @pytest.mark.parametrize(

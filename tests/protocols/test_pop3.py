@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from tests.protocols.dialogue import bytewise, feed, split
+from tests.protocols.captured import engine_records, payloads, requires_corpus
+from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed, shaped_chunks, summary_of
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
     CapabilitiesOffered,
     Detail,
-    Event,
     PlaintextAuth,
     StartTlsAccepted,
     StartTlsOffered,
@@ -24,10 +21,6 @@ from tlsmon.protocols.events import (
 from tlsmon.protocols.pop3 import MAX_CAPABILITIES, Pop3Analyzer, probe
 from tlsmon.protocols.summary import StartTlsSummary
 
-C, S = True, False
-CLIENT_HELLO = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
-SERVER_HELLO = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 POP3_TRACE = "zeek/Traces/tls/pop3-starttls.pcap"
 
 # RFC 1939 §7's APOP greeting; RFC 2449 §5's CAPA example with STLS (RFC 2595 §4) added.
@@ -58,11 +51,9 @@ ACCEPTED = [
 ]
 
 
-def summary_of(events: list[Event]) -> StartTlsSummary:
-    summary = StartTlsSummary()
-    for event in events:
-        summary.apply(event)
-    return summary
+class TestContract(AnalyzerContract):
+    analyzer = Pop3Analyzer
+    dialogues = (ACCEPTED,)
 
 
 def test_greeting_with_a_timestamp_notes_apop() -> None:
@@ -227,33 +218,8 @@ def test_overlong_capa_list_is_cut_and_named_once() -> None:
     assert isinstance(out.events[2], CapabilitiesOffered) and len(out.events[2].tokens) == MAX_CAPABILITIES
 
 
-def test_dialogue_fed_byte_by_byte_reports_the_same() -> None:
-    assert feed(Pop3Analyzer, bytewise(ACCEPTED)) == feed(Pop3Analyzer, ACCEPTED)
-
-
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
-def test_any_segmentation_reports_the_same(cuts: list[int]) -> None:
-    assert feed(Pop3Analyzer, split(ACCEPTED, cuts)) == feed(Pop3Analyzer, ACCEPTED)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=20))
-def test_arbitrary_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
-    feed(Pop3Analyzer, chunks)
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.booleans(),
-            st.lists(st.sampled_from([b"+OK", b"-ERR", b"+ ", b".", b"\r\n", b"STLS", b"CAPA", b"AUTH X", b" "]),
-                     max_size=12).map(b"".join),
-        ),
-        max_size=20,
-    )
-)
+@given(shaped_chunks([b"+OK", b"-ERR", b"+ ", b".", b"\r\n", b"STLS", b"CAPA", b"AUTH X", b" "]))
 def test_arbitrary_pop3_shaped_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
     feed(Pop3Analyzer, chunks)
 
@@ -297,25 +263,10 @@ def test_probe_decides_by_content_with_the_port_as_a_hint(
 
 # -- the corpus trace (Zeek's testing/btest/Traces/tls/pop3-starttls.pcap, BSD loopback link) ------------------
 
-requires_corpus = pytest.mark.skipif(not (CORPUS / POP3_TRACE).is_file(), reason=f"shared corpus absent at {CORPUS}")
-
-
-def payloads(rel: str) -> list[tuple[bool, bytes]]:
-    """The TCP payloads of a one-connection loopback capture in arrival order, tagged by direction."""
-    import dpkt
-
-    chunks: list[tuple[bool, bytes]] = []
-    with (CORPUS / rel).open("rb") as f:
-        for _, frame in dpkt.pcap.Reader(f):
-            tcp = dpkt.loopback.Loopback(frame).data.data
-            if tcp.data:
-                chunks.append((tcp.dport == 110, bytes(tcp.data)))
-    return chunks
-
 
 @requires_corpus
 def test_corpus_dialogue_notes_apop_and_upgrades() -> None:
-    out = feed(Pop3Analyzer, payloads(POP3_TRACE))
+    out = feed(Pop3Analyzer, payloads(POP3_TRACE, 110))
     assert out.events == [Detail("pop3_apop", True), StartTlsRequested("STLS"), StartTlsAccepted("+OK")]
     assert out.switched
     assert out.trailing_client[:3] == b"\x16\x03\x01" and out.trailing_server[:3] == b"\x16\x03\x03"
@@ -323,14 +274,7 @@ def test_corpus_dialogue_notes_apop_and_upgrades() -> None:
 
 @requires_corpus
 def test_corpus_trace_through_the_engine_gives_the_starttls_columns_and_the_tls_handshake() -> None:
-    from tlsmon.capture import CaptureSource
-    from tlsmon.engine import Engine, MemorySink
-
-    sink = MemorySink()
-    engine = Engine(sink)
-    engine.run(CaptureSource([CORPUS / POP3_TRACE]))
-    engine.close()
-    [record] = sink.records
+    [record] = engine_records(POP3_TRACE)
     assert (record.conn.app_proto, record.conn.tls_mode) == ("pop3", "starttls")
     # No CAPA in this session: whether STLS was offered stays unknown (null), not false.
     assert record.starttls == StartTlsSummary(

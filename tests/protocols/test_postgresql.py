@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.protocols.captured import engine_records, payloads, requires_corpus
-from tests.protocols.dialogue import bytewise, feed, split
+from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -18,10 +18,6 @@ from tlsmon.protocols.events import (
 )
 from tlsmon.protocols.postgresql import PostgresqlAnalyzer, probe
 from tlsmon.protocols.registry import identify
-
-C, S = True, False
-CLIENT_HELLO = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
-SERVER_HELLO = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"
 
 SSL_REQUEST = (C, bytes.fromhex("0000000804d2162f"))  # length 8, code 80877103
 GSSENC_REQUEST = (C, bytes.fromhex("0000000804d21630"))  # length 8, code 80877104
@@ -47,6 +43,11 @@ REFUSED_EVENTS = [
     AuthMechanismsOffered(("SCRAM-SHA-256",)),
     PlaintextAuth("SASLInitialResponse SCRAM-SHA-256"),
 ]
+
+
+class TestContract(AnalyzerContract):
+    analyzer = PostgresqlAnalyzer
+    dialogues = (ACCEPTED, REFUSED)
 
 
 def test_sslrequest_answered_s_switches_at_the_next_byte_of_each_direction() -> None:
@@ -181,23 +182,6 @@ def test_gap_ends_the_analysis() -> None:
     analyzer.feed(*SSL_REQUEST)
     assert analyzer.gap(False, 10) == [Anomaly("postgresql.gap")]
     assert analyzer.done
-
-
-@pytest.mark.parametrize("dialogue", [ACCEPTED, REFUSED])
-def test_dialogue_fed_byte_by_byte_reports_the_same(dialogue: list[tuple[bool, bytes]]) -> None:
-    assert feed(PostgresqlAnalyzer, bytewise(dialogue)) == feed(PostgresqlAnalyzer, dialogue)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=40), st.sampled_from([ACCEPTED, REFUSED]))
-def test_any_segmentation_reports_the_same(cuts: list[int], dialogue: list[tuple[bool, bytes]]) -> None:
-    assert feed(PostgresqlAnalyzer, split(dialogue, cuts)) == feed(PostgresqlAnalyzer, dialogue)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=20))
-def test_arbitrary_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
-    feed(PostgresqlAnalyzer, chunks)
 
 
 @settings(max_examples=300, deadline=None)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from tests.protocols.dialogue import bytewise, feed, split
+from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -18,10 +16,6 @@ from tlsmon.protocols.events import (
     StartTlsRequested,
 )
 from tlsmon.protocols.smtp import SmtpAnalyzer, probe
-
-C, S = True, False
-CLIENT_HELLO = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
-SERVER_HELLO = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"
 
 GREETING = (S, b"220 mx.example.org ESMTP Postfix\r\n")
 EHLO = (C, b"EHLO client.example.net\r\n")
@@ -40,6 +34,11 @@ ACCEPTED = [
     (C, CLIENT_HELLO),
     (S, SERVER_HELLO),
 ]
+
+
+class TestContract(AnalyzerContract):
+    analyzer = SmtpAnalyzer
+    dialogues = (ACCEPTED,)
 
 
 def test_ehlo_reply_gives_capabilities_starttls_and_auth_mechanisms() -> None:
@@ -136,22 +135,6 @@ def test_starttls_without_answer_leaves_the_client_held() -> None:
     out = feed(SmtpAnalyzer, [GREETING, EHLO, EHLO_REPLY, (C, b"STARTTLS\r\n"), (C, CLIENT_HELLO)])
     assert out.events[-1] == StartTlsRequested("STARTTLS")
     assert not out.switched
-
-
-def test_dialogue_fed_byte_by_byte_reports_the_same() -> None:
-    assert feed(SmtpAnalyzer, bytewise(ACCEPTED)) == feed(SmtpAnalyzer, ACCEPTED)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
-def test_any_segmentation_reports_the_same(cuts: list[int]) -> None:
-    assert feed(SmtpAnalyzer, split(ACCEPTED, cuts)) == feed(SmtpAnalyzer, ACCEPTED)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=20))
-def test_arbitrary_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
-    feed(SmtpAnalyzer, chunks)
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import dpkt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.protocols.dialogue import bytewise, feed, split
+from tests.protocols.captured import engine_records, payloads, requires_corpus
+from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -22,11 +20,6 @@ from tlsmon.protocols.events import (
     StartTlsRequested,
 )
 from tlsmon.protocols.xmpp import MAX_PLAINTEXT, XmppAnalyzer, probe
-
-C, S = True, False
-CLIENT_HELLO = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
-SERVER_HELLO = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"
-CORPUS = Path(__file__).resolve().parents[2] / "../shared/corpus"
 
 # RFC 6120 §9.1.1 and §5.4.2 (whitespace as in the RFC's examples, which puts newlines between elements).
 CLIENT_HEADER = (
@@ -57,6 +50,12 @@ PROCEED = (S, b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
 FAILURE = (S, b"<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>")
 OPENING = [CLIENT_HEADER, SERVER_HEADER]
 ACCEPTED = [*OPENING, TLS_FEATURES, STARTTLS, PROCEED, (C, CLIENT_HELLO), (S, SERVER_HELLO)]
+REFUSED = [*OPENING, SASL_FEATURES, TLS_FEATURES, STARTTLS, FAILURE]
+
+
+class TestContract(AnalyzerContract):
+    analyzer = XmppAnalyzer
+    dialogues = (ACCEPTED, REFUSED)
 
 
 def test_features_give_capabilities_and_a_required_starttls_offer() -> None:
@@ -242,27 +241,6 @@ def test_plaintext_without_a_decision_is_followed_only_so_far() -> None:
     assert (out.events[-1], out.done) == (Anomaly("xmpp.plaintext_too_long"), True)
 
 
-def test_dialogue_fed_byte_by_byte_reports_the_same() -> None:
-    assert feed(XmppAnalyzer, bytewise(ACCEPTED)) == feed(XmppAnalyzer, ACCEPTED)
-
-
-def test_refusal_fed_byte_by_byte_reports_the_same() -> None:
-    refused = [*OPENING, SASL_FEATURES, TLS_FEATURES, STARTTLS, FAILURE]
-    assert feed(XmppAnalyzer, bytewise(refused)) == feed(XmppAnalyzer, refused)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
-def test_any_segmentation_reports_the_same(cuts: list[int]) -> None:
-    assert feed(XmppAnalyzer, split(ACCEPTED, cuts)) == feed(XmppAnalyzer, ACCEPTED)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=20))
-def test_arbitrary_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
-    feed(XmppAnalyzer, chunks)
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.sampled_from([b"<", b">", b"/", b"'", b"a", b"stream:", b" ", b"\x16"])),
                 max_size=60))
@@ -297,36 +275,13 @@ def test_probe_decides_by_content(is_orig: bool, data: bytes, port: int, verdict
 
 
 # -- the corpus -------------------------------------------------------------------------------------------
-requires_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not present at {CORPUS}")
 XMPP_C2S = "zeek/Traces/tls/xmpp-starttls.pcap"
 XMPP_S2S = "zeek/Traces/tls/xmpp-dialback-starttls.pcap"
 
 
-def corpus_segments(rel: str, server_port: int) -> list[tuple[bool, bytes]]:
-    """The TCP payloads of a capture, in capture order, retransmissions dropped, up to each side's first TLS byte."""
-    out: list[tuple[bool, bytes]] = []
-    seen: set[tuple[bool, int]] = set()
-    tls_started = {True: False, False: False}
-    with (CORPUS / rel).open("rb") as f:
-        reader = dpkt.pcap.Reader(f)
-        sll = reader.datalink() == dpkt.pcap.DLT_LINUX_SLL
-        for _, frame in reader:
-            ip = (dpkt.sll.SLL(frame) if sll else dpkt.ethernet.Ethernet(frame)).data
-            tcp = ip.data
-            if not isinstance(tcp, dpkt.tcp.TCP) or not tcp.data:
-                continue
-            is_orig = tcp.dport == server_port
-            if (is_orig, tcp.seq) in seen or tls_started[is_orig]:
-                continue
-            seen.add((is_orig, tcp.seq))
-            out.append((is_orig, bytes(tcp.data)))
-            tls_started[is_orig] = tcp.data[:1] == b"\x16"
-    return out
-
-
 @requires_corpus
 def test_corpus_c2s_session_with_required_starttls() -> None:
-    out = feed(XmppAnalyzer, corpus_segments(XMPP_C2S, 5222))
+    out = feed(XmppAnalyzer, payloads(XMPP_C2S, 5222))
     assert out.events == [
         Detail("xmpp_stream_type", "c2s"),
         CapabilitiesOffered(("starttls", "c", "register")),
@@ -340,7 +295,7 @@ def test_corpus_c2s_session_with_required_starttls() -> None:
 
 @requires_corpus
 def test_corpus_s2s_session_with_dialback_offered() -> None:
-    out = feed(XmppAnalyzer, corpus_segments(XMPP_S2S, 5269))
+    out = feed(XmppAnalyzer, payloads(XMPP_S2S, 5269))
     assert out.events == [
         Detail("xmpp_stream_type", "s2s"),
         CapabilitiesOffered(("dialback", "starttls")),
@@ -359,14 +314,7 @@ def test_corpus_s2s_session_with_dialback_offered() -> None:
 def test_corpus_trace_through_the_engine_gives_the_starttls_columns(
     rel: str, stream_type: str, required: bool, capabilities: list[str]
 ) -> None:
-    from tlsmon.capture import CaptureSource
-    from tlsmon.engine import Engine, MemorySink
-
-    sink = MemorySink()
-    engine = Engine(sink)
-    engine.run(CaptureSource([CORPUS / rel]))
-    engine.close()
-    [record] = sink.records
+    [record] = engine_records(rel)
     assert record.starttls is not None and record.tls is not None
     st_ = record.starttls
     assert (record.conn.app_proto, record.conn.tls_mode) == ("xmpp", "starttls")
@@ -375,9 +323,3 @@ def test_corpus_trace_through_the_engine_gives_the_starttls_columns(
     assert (st_.server_capabilities, st_.auth_mechs_offered, st_.plaintext_auth_command) == (capabilities, [], None)
     assert (st_.xmpp_stream_type, st_.anomalies) == (stream_type, [])
     assert record.tls.version == "TLSv12"
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.booleans(), st.binary(max_size=300), st.integers(min_value=0, max_value=65535))
-def test_probe_never_raises(is_orig: bool, data: bytes, port: int) -> None:
-    assert probe(is_orig, data, port) in (True, False, None)

@@ -1,4 +1,4 @@
-"""Frames → TCP header fields: link layer, IPv4/IPv6 (with fragment reassembly), TCP."""
+"""Frames → TCP header fields: link layer, IPv4/IPv6 (with fragment reassembly), tunnels, TCP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Names of the decoder's counters: anomalies (``decode.*``, ``ip.*``) and fragment reassembly events."""
+"""Names of the decoder's counters: anomalies (``decode.*``, ``ip.*``), tunnels opened and fragment
+reassembly events."""
 
 from __future__ import annotations
 
@@ -29,7 +30,22 @@ class DecodeCounter(StrEnum):
     BAD_TCP_HEADER = "decode.bad_tcp_header"
     # The snaplen cut the TCP payload: payload_len is the captured part only.
     SNAPLEN_TRUNCATED = "decode.snaplen_truncated"
-    # A fragmented IP datagram carrying TCP was reassembled (an event, not an anomaly).
+    # Tunnel headers stepped over (events, not anomalies): one count per tunnel, so a frame with a VXLAN
+    # tunnel inside GRE counts one of each.
+    TUNNEL_GENEVE = "decode.tunnel_geneve"  # UDP 6081, RFC 8926
+    TUNNEL_VXLAN = "decode.tunnel_vxlan"  # UDP 4789, RFC 7348
+    TUNNEL_GTPU = "decode.tunnel_gtpu"  # UDP 2152, 3GPP TS 29.281 G-PDU
+    TUNNEL_GRE = "decode.tunnel_gre"  # IP protocol 47: GRE, ERSPAN types I-III, enhanced GRE (PPTP)
+    TUNNEL_IP_IN_IP = "decode.tunnel_ip_in_ip"  # IP protocol 4 (IPv4) or 41 (IPv6) inside IPv4/IPv6
+    # More nested tunnels than MAX_TUNNEL_DEPTH (3); Zeek's weird for the same is exceeded_tunnel_max_depth.
+    TUNNEL_TOO_DEEP = "decode.tunnel_too_deep"
+    # The datagram or the capture ends inside a tunnel header (GRE, Geneve options, GTP-U extension
+    # headers, ERSPAN); Zeek calls it truncated_GRE / a Geneve header truncation.
+    TRUNCATED_TUNNEL = "decode.truncated_tunnel"
+    # A tunnel header tlsmon does not decode: GRE with RFC 1701 routing, reserved flags or a version other
+    # than 0/1, enhanced GRE not carrying PPP, a GTP-U extension header of length 0.
+    BAD_TUNNEL_HEADER = "decode.bad_tunnel_header"
+    # A fragmented IP datagram carrying TCP or a tunnel was reassembled (an event, not an anomaly).
     FRAGMENT_REASSEMBLED = "ip.fragment_reassembled"
     # A fragment overlapped bytes already held; the first copy wins (RFC 5722 forbids overlaps for IPv6).
     FRAGMENT_OVERLAP = "ip.fragment_overlap"

@@ -11,6 +11,18 @@ options) or IPv6 (walking hop-by-hop, routing, destination-options, AH and Fragm
 header's offset and the end of the segment; fragments go to a :class:`FragmentTable` and the datagram is
 decoded once complete, with ``buf`` then being the reassembled IP payload instead of the frame.
 
+Tunnels. A datagram that is not TCP may be a tunnel: IP protocol 4 (IPv4-in-IP), 41 (IPv6-in-IP) and 47
+(GRE, with ERSPAN and PPTP), and UDP to port 4789 (VXLAN), 6081 (Geneve) or 2152 (GTP-U) whose header passes
+a sanity check (see :mod:`tlsmon.decode.tunnels`). The tunnel header is stepped over, counted
+(``decode.tunnel_*``) and the inner Ethernet frame or IP packet decoded as if it were the frame, up to
+``MAX_TUNNEL_DEPTH`` nested tunnels (``decode.tunnel_too_deep`` beyond). The result then describes the
+*inner* TCP segment: inner addresses and ports, payload offset into the outer frame. Its ``vlan`` is the
+outermost 802.1Q/802.1ad VLAN id seen: the outer frame's if it has one, else the first tag of an inner
+Ethernet frame. When Ethernet padding or other bytes follow the outer datagram, the inner layers get the
+datagram alone (one copy), so they cannot read past it. Fragmented IPv4 datagrams are reassembled for
+protocols 4, 41 and 47 as for TCP (IPv6 fragments always are); fragmented UDP is not held, so a fragmented
+VXLAN/Geneve/GTP-U datagram over IPv4 is counted as ``decode.not_tcp``.
+
 Lengths: the segment ends where the IP header says (Ethernet padding is ignored), or at the end of the capture
 when the snaplen cut it (``decode.snaplen_truncated``). A zero IP length (segmentation offload, jumbograms)
 means "up to the end of the capture". Checksums are not verified: offloading makes them wrong in captures.
@@ -43,22 +55,33 @@ from tlsmon.decode.numbers import (
     ETHERTYPE_MPLS,
     ETHERTYPE_MPLS_MULTICAST,
     ETHERTYPE_PPPOE_SESSION,
+    ETHERTYPE_TEB,
     IPPROTO_AH,
     IPPROTO_FRAGMENT,
+    IPPROTO_GRE,
+    IPPROTO_IPIP,
+    IPPROTO_IPV6,
     IPPROTO_TCP,
+    IPPROTO_UDP,
     IPV4_FRAGMENTED,
     IPV4_MF,
     IPV4_OFFSET_MASK,
     IPV6_EXT_8OCTET,
     IPV6_MF,
     IPV6_OFFSET_MASK,
+    MAX_TUNNEL_DEPTH,
     MPLS_BOTTOM_OF_STACK,
     PPP_IPV4,
     PPP_IPV6,
     PPPOE_HEADER_LEN,
+    UDP_HEADER_LEN,
+    UDP_PORT_GENEVE,
+    UDP_PORT_GTPU,
+    UDP_PORT_VXLAN,
     VLAN_ID_MASK,
     VLAN_TPIDS,
 )
+from tlsmon.decode.tunnels import NOT_TUNNEL, TRUNCATED, geneve, gre, gtpu, vxlan
 
 # (ip_version, src, dst, sport, dport, flags, seq, ack, buf, payload_off, payload_len, vlan)
 # src/dst: IPv4 as an int (network order), IPv6 as 16 bytes;
@@ -95,6 +118,14 @@ _ETH_HEADER: Final = 14
 _IPV4_MIN: Final = 20
 _IPV6_HEADER: Final = 40
 _TCP_MIN: Final = 20
+# Fragmented IPv4 datagrams worth reassembling: TCP, and the IP protocols that are always tunnels.
+_REASSEMBLED: Final = frozenset({IPPROTO_TCP, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_GRE})
+# UDP destination port → (header parser, counter of decapsulated frames)
+_UDP_TUNNELS: Final = {
+    UDP_PORT_VXLAN: (vxlan, C.TUNNEL_VXLAN),
+    UDP_PORT_GENEVE: (geneve, C.TUNNEL_GENEVE),
+    UDP_PORT_GTPU: (gtpu, C.TUNNEL_GTPU),
+}
 
 
 def format_address(addr: int | bytes) -> str:
@@ -107,11 +138,12 @@ def format_address(addr: int | bytes) -> str:
 class Decoder:
     """Decodes frames to TCP header fields; see the module docstring. One per packet stream."""
 
-    __slots__ = ("_fragments", "counters")
+    __slots__ = ("_depth", "_fragments", "counters")
 
     def __init__(self, frag_timeout_ns: int = 30_000_000_000, max_frag_bytes: int = 16 * 2**20) -> None:
         self.counters: Counter[str] = Counter()
         self._fragments = FragmentTable(self.counters, frag_timeout_ns, max_frag_bytes)
+        self._depth = 0  # tunnels entered in the frame being decoded
 
     @property
     def pending_fragments(self) -> int:
@@ -133,6 +165,7 @@ class Decoder:
 
     # -- link layer -------------------------------------------------------------------------------------
     def _decode_link(self, ts_ns: int, linktype: int, frame: bytes) -> Decoded | None:
+        self._depth = 0
         n = len(frame)
         if linktype == LINKTYPE_ETHERNET:
             if n < _ETH_HEADER:
@@ -172,9 +205,13 @@ class Decoder:
             return self._ipv6(ts_ns, frame, 0, None)
         return self._reject(C.UNSUPPORTED_LINK_TYPE)
 
-    def _ethertype(self, ts_ns: int, frame: bytes, etype: int, off: int) -> Decoded | None:
-        """Dispatch on an EtherType at ``off``, first stepping over 802.1Q/802.1ad tags."""
-        vlan: int | None = None
+    def _ethertype(
+        self, ts_ns: int, frame: bytes, etype: int, off: int, vlan: int | None = None
+    ) -> Decoded | None:
+        """Dispatch on an EtherType at ``off``, first stepping over 802.1Q/802.1ad tags.
+
+        ``vlan`` is an outer frame's VLAN id when this is an Ethernet frame inside a tunnel; it is kept.
+        """
         n = len(frame)
         while etype in VLAN_TPIDS:
             if n < off + 4:
@@ -243,7 +280,7 @@ class Decoder:
         start = off + ihl
         end = off + total
         if frag & IPV4_FRAGMENTED:
-            if proto != IPPROTO_TCP:
+            if proto not in _REASSEMBLED:
                 return self._reject(C.NOT_TCP)
             if end > n:
                 return self._reject(C.FRAGMENT_TRUNCATED)
@@ -254,9 +291,11 @@ class Decoder:
             if done is None:
                 return None
             payload = done[0]
+            if proto != IPPROTO_TCP:
+                return self._not_tcp(ts_ns, proto, payload, 0, len(payload), vlan)
             return self._tcp(4, src, dst, payload, 0, len(payload), vlan)
         if proto != IPPROTO_TCP:
-            return self._reject(C.NOT_TCP)
+            return self._not_tcp(ts_ns, proto, frame, start, end, vlan)
         return self._tcp(4, src, dst, frame, start, end, vlan)
 
     def _ipv6(self, ts_ns: int, frame: bytes, off: int, vlan: int | None) -> Decoded | None:
@@ -300,8 +339,56 @@ class Decoder:
                 pos = 0
                 end = len(buf)
             else:
-                return self._reject(C.NOT_TCP)
+                return self._not_tcp(ts_ns, nh, buf, pos, end, vlan)
         return self._tcp(6, src, dst, buf, pos, end, vlan)
+
+    # -- tunnels ------------------------------------------------------------------------------------------
+    def _not_tcp(
+        self, ts_ns: int, proto: int, buf: bytes, off: int, end: int, vlan: int | None
+    ) -> Decoded | None:
+        """An IP payload other than TCP at ``buf[off:end]``: a tunnel is opened, anything else counted.
+
+        A UDP datagram is a tunnel if its destination port is one and its header passes that tunnel's check.
+        """
+        if proto == IPPROTO_UDP:
+            limit = end if end < len(buf) else len(buf)
+            if off + UDP_HEADER_LEN <= limit:
+                tunnel = _UDP_TUNNELS.get(_U16(buf, off + 2)[0])
+                if tunnel is not None:
+                    kind, inner = tunnel[0](buf, off + UDP_HEADER_LEN, limit)
+                    if kind != NOT_TUNNEL:
+                        return self._enter(ts_ns, tunnel[1], kind, buf, inner, end, vlan)
+        elif proto == IPPROTO_GRE:
+            kind, inner = gre(buf, off, min(end, len(buf)))
+            return self._enter(ts_ns, C.TUNNEL_GRE, kind, buf, inner, end, vlan)
+        elif proto == IPPROTO_IPIP:
+            return self._enter(ts_ns, C.TUNNEL_IP_IN_IP, ETHERTYPE_IPV4, buf, off, end, vlan)
+        elif proto == IPPROTO_IPV6:
+            return self._enter(ts_ns, C.TUNNEL_IP_IN_IP, ETHERTYPE_IPV6, buf, off, end, vlan)
+        self.counters[C.NOT_TCP] += 1
+        return None
+
+    def _enter(
+        self, ts_ns: int, counter: C, kind: int, buf: bytes, off: int, end: int, vlan: int | None
+    ) -> Decoded | None:
+        """Decode what a tunnel header of type ``counter`` carries: ``kind`` (an EtherType) at ``off``.
+
+        ``end`` is where the outer datagram ends; bytes after it (Ethernet padding) are cut off.
+        """
+        if kind < 0:
+            return self._reject(C.TRUNCATED_TUNNEL if kind == TRUNCATED else C.BAD_TUNNEL_HEADER)
+        if self._depth >= MAX_TUNNEL_DEPTH:
+            return self._reject(C.TUNNEL_TOO_DEEP)
+        self._depth += 1
+        self.counters[counter] += 1
+        if end < len(buf):
+            buf = buf[:end]
+        if kind == ETHERTYPE_TEB:
+            if len(buf) < off + _ETH_HEADER:
+                return self._reject(C.TRUNCATED_LINK)
+            kind = _U16(buf, off + 12)[0]
+            off += _ETH_HEADER
+        return self._ethertype(ts_ns, buf, kind, off, vlan)
 
     # -- TCP ----------------------------------------------------------------------------------------------
     def _tcp(

@@ -9,14 +9,21 @@ are the first TLS bytes; refused → the held client bytes are parsed as plainte
 
 :attr:`ProtocolAnalyzer.done` means nothing later in the stream can change the row (the message body began,
 the client logged in without TLS, the session ended): the dispatcher then lets the connection be bypassed.
+
+The base class does the part common to every analyzer: after the switch it only collects the trailing bytes,
+once done it ignores everything, and it collects the events; a subclass parses plaintext in ``_receive`` and
+handles lost bytes in ``_lost``. :class:`LineProtocol` adds the line buffers and the upgrade answer of the
+text protocols; :class:`tlsmon.protocols.binary.BinaryProtocol` the message framing of the binary ones.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import ClassVar
 
-from tlsmon.protocols.events import Anomaly, Event
+from tlsmon.protocols.events import Anomaly, AuthMechanismsOffered, Event, StartTlsAccepted, StartTlsRejected
+from tlsmon.protocols.text import is_token
 from tlsmon.wire.linebuffer import LineBuffer
 
 
@@ -28,18 +35,58 @@ class ProtocolAnalyzer(ABC):
         self.switched = False
         self.done = False
         self._events: list[Event] = []
+        self._client_held = False
+        self._trailing_client = b""
+        self._trailing_server = b""
 
-    @abstractmethod
     def feed(self, is_orig: bool, data: bytes) -> list[Event]:
         """Parse the next in-order bytes of one direction; return what they showed."""
+        if self.switched:
+            if is_orig:
+                self._trailing_client += data
+            else:
+                self._trailing_server += data
+        elif not self.done:
+            self._receive(is_orig, data)
+        return self._take_events()
 
-    @abstractmethod
     def gap(self, is_orig: bool, length: int) -> list[Event]:
         """``length`` bytes of one direction were lost."""
+        if not self.switched and not self.done:
+            self._lost(is_orig, length)
+        return self._take_events()
 
-    @abstractmethod
     def trailing(self, is_orig: bool) -> bytes:
         """After the switch: that direction's bytes following the upgrade point (the first TLS bytes)."""
+        if is_orig:
+            data, self._trailing_client = self._trailing_client, b""
+        else:
+            data, self._trailing_server = self._trailing_server, b""
+        return data
+
+    @abstractmethod
+    def _receive(self, is_orig: bool, data: bytes) -> None:
+        """Plaintext bytes of one direction (neither switched nor done)."""
+
+    @abstractmethod
+    def _lost(self, is_orig: bool, length: int) -> None:
+        """Bytes of one direction were lost (neither switched nor done)."""
+
+    def hold_client(self) -> None:
+        """The client sent the upgrade command: its later bytes wait for the server's answer, unparsed."""
+        self._client_held = True
+
+    def _switch(self, client: bytes, server: bytes) -> None:
+        """The upgrade took effect: ``client`` and ``server`` are the first TLS bytes of each direction."""
+        self.switched = True
+        self._trailing_client = client
+        self._trailing_server = server
+
+    def _offer_mechanisms(self, names: Iterable[str]) -> None:
+        """The server listed SASL mechanisms: those with a plausible name, upper case, are offered."""
+        mechs = tuple(m.upper() for m in names if is_token(m))
+        if mechs:
+            self._emit(AuthMechanismsOffered(mechs))
 
     def _emit(self, event: Event) -> None:
         self._events.append(event)
@@ -57,16 +104,13 @@ class LineProtocol(ProtocolAnalyzer):
     """A protocol whose both directions are CRLF lines until the upgrade (SMTP, IMAP, POP3, FTP, NNTP, …).
 
     Subclasses implement :meth:`client_line` and :meth:`server_line`; they call :meth:`hold_client` when the
-    client sent the upgrade command, then :meth:`switch` or :meth:`release_client` on the server's answer.
+    client sent the upgrade command, then :meth:`upgrade_answer` with the server's answer.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._client = LineBuffer()
         self._server = LineBuffer()
-        self._client_held = False
-        self._trailing_client = b""
-        self._trailing_server = b""
 
     @abstractmethod
     def client_line(self, line: bytes) -> None: ...
@@ -74,79 +118,47 @@ class LineProtocol(ProtocolAnalyzer):
     @abstractmethod
     def server_line(self, line: bytes) -> None: ...
 
-    def feed(self, is_orig: bool, data: bytes) -> list[Event]:
-        if self.switched:
-            if is_orig:
-                self._trailing_client += data
-            else:
-                self._trailing_server += data
-            return []
-        if self.done:
-            return []
-        if is_orig:
-            self._client.feed(data)
-            self._drain_client()
-        else:
-            self._server.feed(data)
-            self._drain_server()
-        return self._take_events()
+    def _receive(self, is_orig: bool, data: bytes) -> None:
+        (self._client if is_orig else self._server).feed(data)
+        self._drain(is_orig)
 
-    def gap(self, is_orig: bool, length: int) -> list[Event]:
+    def _lost(self, is_orig: bool, length: int) -> None:
         # A line protocol resynchronises at the next line end; if the upgrade was pending, give up on it.
-        if self.switched or self.done:
-            return []
         self._anomaly(f"{self.name}.gap")
         if self._client_held:
             self.done = True
-            return self._take_events()
-        buf = self._client if is_orig else self._server
-        buf.take_rest()
-        buf.resync()
-        return self._take_events()
+        elif not (self._client if is_orig else self._server).lost(length):
+            self._resynchronised(is_orig)
 
-    def trailing(self, is_orig: bool) -> bytes:
-        data = self._trailing_client if is_orig else self._trailing_server
-        if is_orig:
-            self._trailing_client = b""
+    def _resynchronised(self, is_orig: bool) -> None:
+        """Lines of that direction resume after the next line end: forget what the lost bytes were part of."""
+
+    def _client_waits(self) -> bool:
+        """Whether the client's lines wait for the server (after the upgrade command, or a subclass's reason)."""
+        return self._client_held
+
+    def upgrade_answer(self, reply: str, accepted: bool, pipelined: str) -> None:
+        """The server answered the upgrade command. Accepted: everything after this line (server) and after the
+        command (client) is TLS; client bytes already sent are the ``pipelined`` anomaly. Refused: the client's
+        held bytes are plaintext after all."""
+        if accepted:
+            self._emit(StartTlsAccepted(reply))
+            self._switch(self._client.take_rest(), self._server.take_rest())
+            if self._trailing_client:
+                self._anomaly(pipelined)
         else:
-            self._trailing_server = b""
-        return data
+            self._emit(StartTlsRejected(reply))
+            self._client_held = False
+            self._drain(True)
 
-    def hold_client(self) -> None:
-        """The client sent the upgrade command: stop parsing its direction until the server answers."""
-        self._client_held = True
-
-    def switch(self) -> None:
-        """The server accepted: everything after this line (server) and after the command (client) is TLS."""
-        self.switched = True
-        self._trailing_client = self._client.take_rest()
-        self._trailing_server = self._server.take_rest()
-
-    def release_client(self) -> None:
-        """The server refused: the client's held bytes are plaintext after all."""
-        self._client_held = False
-        self._drain_client()
-
-    def _drain_client(self) -> None:
-        buf = self._client
-        while not self._client_held and not self.switched and not self.done:
+    def _drain(self, is_orig: bool) -> None:
+        buf = self._client if is_orig else self._server
+        handle = self.client_line if is_orig else self.server_line
+        while not self.switched and not self.done and not (is_orig and self._client_waits()):
             line = buf.next_line()
             if line is None:
                 break
-            self.client_line(line)
-        self._count_overflow(buf)
-
-    def _drain_server(self) -> None:
-        buf = self._server
-        while not self.switched and not self.done:
-            line = buf.next_line()
-            if line is None:
-                break
-            self.server_line(line)
-        self._count_overflow(buf)
-
-    def _count_overflow(self, buf: LineBuffer) -> None:
-        if buf.overflowed:
-            for _ in range(buf.overflowed):
-                self._anomaly(f"{self.name}.line_too_long")
-            buf.overflowed = 0
+            handle(line)
+        for _ in range(buf.overflowed):
+            self._anomaly(f"{self.name}.line_too_long")
+        buf.overflowed = 0

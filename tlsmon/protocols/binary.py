@@ -22,7 +22,6 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from tlsmon.protocols.base import ProtocolAnalyzer
-from tlsmon.protocols.events import Event
 
 # The largest message head a direction buffers while waiting for a message to complete (a PostgreSQL
 # StartupMessage is at most 10 000 bytes, an LDAP root DSE entry a few KiB); larger heads are protocol abuse.
@@ -38,10 +37,7 @@ class BinaryProtocol(ProtocolAnalyzer):
         self._server = bytearray()
         self._client_skip = 0
         self._server_skip = 0
-        self._client_held = False
         self._switch_pending = False
-        self._trailing_client = b""
-        self._trailing_server = b""
 
     @abstractmethod
     def client_message(self, buf: bytearray) -> int | None:
@@ -55,26 +51,15 @@ class BinaryProtocol(ProtocolAnalyzer):
         """Parse the server message at the start of ``buf``: its full length, or None to wait for more."""
 
     # -- ProtocolAnalyzer ------------------------------------------------------------------------------
-    def feed(self, is_orig: bool, data: bytes) -> list[Event]:
-        if self.switched:
-            if is_orig:
-                self._trailing_client += data
-            else:
-                self._trailing_server += data
-            return []
-        if self.done:
-            return []
+    def _receive(self, is_orig: bool, data: bytes) -> None:
         if is_orig:
             self._client += data
             self._drain_client()
         else:
             self._server += data
             self._drain_server()
-        return self._take_events()
 
-    def gap(self, is_orig: bool, length: int) -> list[Event]:
-        if self.switched or self.done:
-            return []
+    def _lost(self, is_orig: bool, length: int) -> None:
         buffered = len(self._client if is_orig else self._server)
         skip = self._client_skip if is_orig else self._server_skip
         if buffered == 0 and skip >= length:
@@ -83,24 +68,11 @@ class BinaryProtocol(ProtocolAnalyzer):
                 self._client_skip -= length
             else:
                 self._server_skip -= length
-            return []
+            return
         self._anomaly(f"{self.name}.gap")
         self.done = True
-        return self._take_events()
-
-    def trailing(self, is_orig: bool) -> bytes:
-        data = self._trailing_client if is_orig else self._trailing_server
-        if is_orig:
-            self._trailing_client = b""
-        else:
-            self._trailing_server = b""
-        return data
 
     # -- for subclasses --------------------------------------------------------------------------------
-    def hold_client(self) -> None:
-        """The client sent the upgrade request: its later bytes wait for the server's answer."""
-        self._client_held = True
-
     def switch(self) -> None:
         """The server accepted: after the current message, both directions are TLS."""
         self._switch_pending = True
@@ -155,9 +127,7 @@ class BinaryProtocol(ProtocolAnalyzer):
                 self._anomaly(f"{self.name}.message_too_long")
                 self.done = True
                 return
-            self.switched = True
-            self._trailing_client = bytes(self._client)
-            self._trailing_server = bytes(self._server)
+            self._switch(bytes(self._client), bytes(self._server))
             self._client.clear()
             self._server.clear()
 

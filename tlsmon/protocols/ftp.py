@@ -29,16 +29,23 @@ from tlsmon.protocols.events import (
     AuthMechanismsOffered,
     CapabilitiesOffered,
     PlaintextAuth,
-    StartTlsAccepted,
     StartTlsOffered,
-    StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.text import is_token, verb_of
+from tlsmon.protocols.text import (
+    GREETING,
+    Listing,
+    answered,
+    first_line,
+    is_token,
+    mechanism,
+    reply_code,
+    tokens,
+    verb_of,
+)
 
 PORTS = frozenset({21})  # 990 is implicit FTPS: TLS from the first byte, no analyzer needed
 
-_GREETING = "<greeting>"
 # RFC 4217 §4 and §6: TLS and TLS-C name TLS on the control connection; SSL and TLS-P are legacy names that
 # servers still accept (TLS-P also protects data connections).
 TLS_MECHANISMS = frozenset({"TLS", "SSL", "TLS-C", "TLS-P"})
@@ -71,10 +78,9 @@ class FtpAnalyzer(LineProtocol):
 
     def __init__(self) -> None:
         super().__init__()
-        self._pending: deque[str] = deque([_GREETING])
+        self._pending: deque[str] = deque([GREETING])
         self._multi: bytes | None = None  # the code of the multi-line reply being read
-        self._reply_lines: list[bytes] = []
-        self._overflowed = False
+        self._reply_lines = Listing[bytes](MAX_REPLY_LINES)
         self._logged_in = False
         self._feat_seen = False
 
@@ -83,7 +89,7 @@ class FtpAnalyzer(LineProtocol):
         line = line.lstrip(_TELNET)
         verb = verb_of(line)
         if verb == "AUTH":
-            mech = _mechanism(line)
+            mech = mechanism(line)
             if mech in TLS_MECHANISMS:
                 command = f"AUTH {mech}"
                 self._pending.append(command)
@@ -102,22 +108,17 @@ class FtpAnalyzer(LineProtocol):
         if self._multi is not None:
             if line[:3] == self._multi and line[3:4] in (b" ", b""):
                 self._multi = None
-                self._overflowed = False
-                lines, self._reply_lines = self._reply_lines, []
-                self._reply(line[:3].decode(), lines)
-            elif len(self._reply_lines) < MAX_REPLY_LINES:
-                self._reply_lines.append(line)
-            elif not self._overflowed:
-                self._overflowed = True
+                self._reply(line[:3].decode(), self._reply_lines.take())
+            elif self._reply_lines.add(line):
                 self._anomaly(FtpAnomaly.REPLY_TOO_LONG)
             return
-        if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b" ", b"-", b""):
+        code, more = reply_code(line)
+        if code is None:
             self._anomaly(FtpAnomaly.MALFORMED_REPLY)
-            return
-        if line[3:4] == b"-":
+        elif more:
             self._multi = line[:3]
-            return
-        self._reply(line[:3].decode(), [])
+        else:
+            self._reply(code, [])
 
     def _reply(self, code: str, lines: list[bytes]) -> None:
         if code[0] == "1":
@@ -125,14 +126,11 @@ class FtpAnalyzer(LineProtocol):
         if not self._pending:
             self._anomaly(FtpAnomaly.REPLY_WITHOUT_COMMAND)
             return
-        command = self._pending.popleft()
-        if command == _GREETING and code not in _GREETING_CODES and self._pending:
-            # The capture began after the greeting: this reply answers the first command.
-            command = self._pending.popleft()
+        command = answered(self._pending, code, _GREETING_CODES)
         if command == "FEAT" and code == "211":
             self._features(lines)
         elif command.startswith("AUTH "):
-            self._upgrade_answer(code)
+            self.upgrade_answer(code, code == _READY, FtpAnomaly.DATA_AFTER_AUTH_TLS)
         elif command in _LOGIN_VERBS and code == _LOGGED_IN:
             self._logged_in = True
         if self._logged_in and self._feat_seen:
@@ -140,9 +138,9 @@ class FtpAnalyzer(LineProtocol):
 
     def _features(self, lines: list[bytes]) -> None:
         self._feat_seen = True
-        tokens = tuple(t for t in (line.decode("ascii", "replace").strip() for line in lines) if t)
-        self._emit(CapabilitiesOffered(tokens))
-        for token in tokens:
+        features = tokens(lines)
+        self._emit(CapabilitiesOffered(features))
+        for token in features:
             keyword, _, params = token.partition(" ")
             if keyword.upper() != "AUTH":
                 continue
@@ -154,25 +152,6 @@ class FtpAnalyzer(LineProtocol):
             if others:
                 self._emit(AuthMechanismsOffered(others))
 
-    def _upgrade_answer(self, code: str) -> None:
-        if code == _READY:
-            self._emit(StartTlsAccepted(code))
-            self.switch()
-            if self._trailing_client:
-                self._anomaly(FtpAnomaly.DATA_AFTER_AUTH_TLS)
-        else:
-            self._emit(StartTlsRejected(code))
-            self.release_client()
-
-
-def _mechanism(line: bytes) -> str:
-    """The ``AUTH`` argument, upper case, when it is a plausible mechanism name; '' otherwise."""
-    parts = line.split(None, 2)
-    if len(parts) < 2:
-        return ""
-    mech = parts[1].decode("ascii", "replace").upper()
-    return mech if is_token(mech) else ""
-
 
 # Client commands that only FTP sends first (RFC 2389 FEAT, RFC 4217 AUTH TLS); USER, SYST and the like are
 # shared with other protocols or too plain to decide without the port.
@@ -182,17 +161,16 @@ _CLIENT_PORT_OPENERS = frozenset({"USER", "SYST", "OPTS", "PASV", "EPSV", "PWD"}
 
 def probe(is_orig: bool, data: bytes, server_port: int) -> bool | None:
     """Is this FTP? True/False, or None while the first line is incomplete and could still be FTP."""
-    end = data.find(b"\n")
-    if end < 0:
+    line, complete = first_line(data)
+    if not complete:
         if is_orig:
             return None if data[:1].isalpha() and len(data) < 64 else False
         head = data[:3]
         return None if b"220".startswith(head) or b"120".startswith(head) else False
-    line = data[:end].rstrip(b"\r")
     if is_orig:
         verb = verb_of(line.lstrip(_TELNET))
         if verb == "AUTH":
-            return _mechanism(line) in TLS_MECHANISMS
+            return mechanism(line) in TLS_MECHANISMS
         return verb in _CLIENT_OPENERS or (verb in _CLIENT_PORT_OPENERS and server_port in PORTS)
     if line[:3] not in (b"220", b"120") or line[3:4] not in (b" ", b"-", b""):
         return False

@@ -31,15 +31,11 @@ from tlsmon.protocols.events import (
     AuthMechanismsOffered,
     CapabilitiesOffered,
     Detail,
-    Event,
     PlaintextAuth,
-    StartTlsAccepted,
     StartTlsOffered,
-    StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.text import is_token
-from tlsmon.wire.linebuffer import LineBuffer
+from tlsmon.protocols.text import first_line, is_token, mechanism
 
 PORTS = frozenset({143})
 
@@ -76,35 +72,16 @@ class _Wait(IntEnum):
     SASL = 2  # AUTHENTICATE: each "+" challenge is answered by one line, a tagged response ends it
 
 
-class LiteralLineBuffer(LineBuffer):
-    """A line buffer that can also pass over a number of raw octets (an IMAP or ManageSieve literal)."""
-
-    __slots__ = ()
-
-    def skip(self, count: int) -> int:
-        """Drop up to ``count`` buffered octets; return how many were dropped."""
-        dropped = min(count, len(self._buf))
-        del self._buf[:dropped]
-        self._searched = 0
-        return dropped
-
-
 class ImapAnalyzer(LineProtocol):
     name: ClassVar[str] = "imap"
 
     def __init__(self) -> None:
         super().__init__()
-        self._cbuf = LiteralLineBuffer()
-        self._sbuf = LiteralLineBuffer()
-        self._client = self._cbuf
-        self._server = self._sbuf
         self._pending: dict[bytes, str] = {}  # tag → command verb, in command order
         self._starttls_tag: bytes | None = None
         self._command_tag = b""  # the tag of the command the client is sending (its lines go on after literals)
         self._logindisabled = False
-        # per direction: literal octets still to pass over; the next line continues a command after a literal
-        self._client_skip = 0
-        self._server_skip = 0
+        # per direction: the next line continues a command or response after a literal
         self._client_continues = False
         self._server_continues = False
         self._wait = _Wait.NONE
@@ -113,21 +90,8 @@ class ImapAnalyzer(LineProtocol):
         self._sasl_line = False  # a "+" challenge came: the client's next line is a SASL response
 
     # -- client --------------------------------------------------------------------------------------
-    def _drain_client(self) -> None:
-        buf = self._cbuf
-        while not (self._client_held or self.switched or self.done):
-            if self._client_skip:
-                self._client_skip -= buf.skip(self._client_skip)
-                if self._client_skip:
-                    break
-                continue
-            if self._wait is not _Wait.NONE and not self._sasl_line:
-                break
-            line = buf.next_line()
-            if line is None:
-                break
-            self.client_line(line)
-        self._count_overflow(buf)
+    def _client_waits(self) -> bool:
+        return self._client_held or (self._wait is not _Wait.NONE and not self._sasl_line)
 
     def client_line(self, line: bytes) -> None:
         if self._sasl_line:
@@ -152,7 +116,8 @@ class ImapAnalyzer(LineProtocol):
         if verb == "LOGIN":
             self._emit(PlaintextAuth(verb))
         elif verb == "AUTHENTICATE":
-            self._emit(PlaintextAuth(_authenticate_command(rest)))
+            mech = mechanism(rest)
+            self._emit(PlaintextAuth(f"AUTHENTICATE {mech}" if mech else "AUTHENTICATE"))
             self._wait_for_server(_Wait.SASL, tag)
         self._client_literal(line)
 
@@ -170,7 +135,7 @@ class ImapAnalyzer(LineProtocol):
             return
         size = int(found[1])
         if found[2]:
-            self._client_skip = size
+            self._client.skip(size)
             self._client_continues = True
         else:
             self._wait_for_server(_Wait.LITERAL, self._command_tag, size)
@@ -194,36 +159,22 @@ class ImapAnalyzer(LineProtocol):
         else:
             self._tagged(line)
 
-    def _drain_server(self) -> None:
-        buf = self._sbuf
-        while not (self.switched or self.done):
-            if self._server_skip:
-                self._server_skip -= buf.skip(self._server_skip)
-                if self._server_skip:
-                    break
-                continue
-            line = buf.next_line()
-            if line is None:
-                break
-            self.server_line(line)
-        self._count_overflow(buf)
-
     def _server_literal(self, line: bytes) -> None:
         found = _LITERAL.search(line)
         if found is not None:
-            self._server_skip = int(found[1])
+            self._server.skip(int(found[1]))
             self._server_continues = True
 
     def _continuation(self) -> None:
         """``+ …``: the server is ready for the client's literal or SASL response."""
         if self._wait is _Wait.LITERAL:
-            self._client_skip = self._wait_literal
+            self._client.skip(self._wait_literal)
             self._client_continues = True
             self._wait = _Wait.NONE
-            self._drain_client()
+            self._drain(True)
         elif self._wait is _Wait.SASL:
             self._sasl_line = True
-            self._drain_client()
+            self._drain(True)
 
     def _untagged(self, line: bytes) -> None:
         parts = line.split(None, 2)
@@ -250,7 +201,7 @@ class ImapAnalyzer(LineProtocol):
             return
         if verb == "STARTTLS" and tag == self._starttls_tag:
             self._starttls_tag = None
-            self._upgrade_answer(status)
+            self.upgrade_answer(status, status == "OK", ImapAnomaly.DATA_AFTER_STARTTLS)
             return
         if (verb in _AUTH_VERBS and status == "OK") or verb == "LOGOUT":
             # logged in without TLS (STARTTLS is no longer valid, RFC 9051 §6.2.1), or the session ended
@@ -262,17 +213,7 @@ class ImapAnalyzer(LineProtocol):
             # the command ended without (more of) its literal or SASL exchange: the client's next line is new
             self._wait = _Wait.NONE
             self._sasl_line = False
-            self._drain_client()
-
-    def _upgrade_answer(self, status: str) -> None:
-        if status == "OK":
-            self._emit(StartTlsAccepted(status))
-            self.switch()
-            if self._trailing_client:
-                self._anomaly(ImapAnomaly.DATA_AFTER_STARTTLS)
-        else:
-            self._emit(StartTlsRejected(status))
-            self.release_client()
+            self._drain(True)
 
     def _capability_code(self, text: bytes) -> None:
         """``[CAPABILITY a b c] human text`` at the start of an OK/PREAUTH response's text."""
@@ -297,39 +238,16 @@ class ImapAnalyzer(LineProtocol):
         self._emit(Detail("imap_logindisabled", self._logindisabled))
 
     # -- lost bytes ----------------------------------------------------------------------------------
-    def gap(self, is_orig: bool, length: int) -> list[Event]:
-        if self.switched or self.done or self._client_held:
-            return super().gap(is_orig, length)
-        skip = self._client_skip if is_orig else self._server_skip
-        if skip > length:  # the loss lies inside a literal: the line structure is intact
-            if is_orig:
-                self._client_skip -= length
-            else:
-                self._server_skip -= length
-            self._anomaly(f"{self.name}.gap")
-            return self._take_events()
+    def _resynchronised(self, is_orig: bool) -> None:
         if is_orig:
-            self._client_skip = 0
             self._client_continues = self._sasl_line = False
         else:
-            self._server_skip = 0
             self._server_continues = False
-        return super().gap(is_orig, length)
-
-
-def _authenticate_command(rest: bytes) -> str:
-    """``AUTHENTICATE <MECH>``: the mechanism only, never the initial response (RFC 4959 SASL-IR)."""
-    parts = rest.split(None, 2)
-    if len(parts) >= 2:
-        mech = parts[1].decode("ascii", "replace").upper()
-        if is_token(mech):
-            return f"AUTHENTICATE {mech}"
-    return "AUTHENTICATE"
 
 
 def probe(is_orig: bool, data: bytes, server_port: int) -> bool | None:
     """Is this IMAP? The server's untagged greeting, or a client's tagged first command; None: need more."""
-    line, complete = _first_line(data)
+    line, complete = first_line(data)
     if len(line) > _MAX_PROBE_LINE:
         return False
     if is_orig:
@@ -375,10 +293,3 @@ def _probe_client(line: bytes, complete: bool) -> bool | None:
         return False
     arity = _FIRST_COMMANDS.get(words[1].upper())
     return arity is not None and arity[0] <= len(words) - 2 <= arity[1]
-
-
-def _first_line(data: bytes) -> tuple[bytes, bool]:
-    end = data.find(b"\n")
-    if end < 0:
-        return data, False
-    return data[:end].rstrip(b"\r"), True

@@ -22,15 +22,12 @@ from typing import ClassVar
 
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import (
-    AuthMechanismsOffered,
     CapabilitiesOffered,
     PlaintextAuth,
-    StartTlsAccepted,
     StartTlsOffered,
-    StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.text import is_token, verb_of
+from tlsmon.protocols.text import first_line, is_token, verb_of
 
 # IANA "irc" 194, the customary plaintext range 6665-6669 and 7000 (RFC 7194 §1 mentions 6667 as the usual one).
 PORTS = frozenset({194, 6665, 6666, 6667, 6668, 6669, 7000})
@@ -95,9 +92,9 @@ class IrcAnalyzer(LineProtocol):
         if command == "CAP":
             self._cap(parts[1:])
         elif command == _RPL_STARTTLS:
-            self._accepted()
+            self._upgrade_answer(command, True)
         elif command == _ERR_STARTTLS or (command == _ERR_UNKNOWNCOMMAND and _names_starttls(parts)):
-            self._refused(command)
+            self._upgrade_answer(command, False)
         elif command in _SASL_NUMERICS:
             self._in_sasl = False
         elif command in (_RPL_WELCOME, "ERROR"):
@@ -126,26 +123,15 @@ class IrcAnalyzer(LineProtocol):
             if name == "tls":
                 self._emit(StartTlsOffered())
             elif name == "sasl" and value:
-                mechs = tuple(m.upper() for m in value.split(",") if is_token(m))
-                if mechs:
-                    self._emit(AuthMechanismsOffered(mechs))
+                self._offer_mechanisms(value.split(","))
 
-    def _accepted(self) -> None:
+    def _upgrade_answer(self, code: str, accepted: bool) -> None:
         if not self._starttls_pending:
-            self._anomaly(IrcAnomaly.REPLY_WITHOUT_STARTTLS)
+            if accepted:  # an upgrade the client never asked for is not followed
+                self._anomaly(IrcAnomaly.REPLY_WITHOUT_STARTTLS)
             return
         self._starttls_pending = False
-        self._emit(StartTlsAccepted(_RPL_STARTTLS))
-        self.switch()
-        if self._trailing_client:
-            self._anomaly(IrcAnomaly.DATA_AFTER_STARTTLS)
-
-    def _refused(self, code: str) -> None:
-        if not self._starttls_pending:
-            return
-        self._starttls_pending = False
-        self._emit(StartTlsRejected(code))
-        self.release_client()
+        self.upgrade_answer(code, accepted, IrcAnomaly.DATA_AFTER_STARTTLS)
 
 
 def _command_part(line: bytes) -> bytes | None:
@@ -179,10 +165,9 @@ def _authenticate_command(body: bytes) -> str:
 
 def probe(is_orig: bool, data: bytes, server_port: int) -> bool | None:
     """Is this IRC? True/False, or None while the first line is incomplete."""
-    end = data.find(b"\n")
-    if end < 0:
+    line, complete = first_line(data)
+    if not complete:
         return None
-    line = data[:end].rstrip(b"\r")
     return _client_probe(line, server_port) if is_orig else _server_probe(line)
 
 

@@ -27,20 +27,26 @@ from typing import ClassVar
 
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import (
-    AuthMechanismsOffered,
     CapabilitiesOffered,
     Detail,
     PlaintextAuth,
-    StartTlsAccepted,
     StartTlsOffered,
-    StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.text import is_token, verb_of
+from tlsmon.protocols.text import (
+    GREETING,
+    Listing,
+    answered,
+    first_line,
+    is_token,
+    reply_code,
+    tokens,
+    unstuff,
+    verb_of,
+)
 
 PORTS = frozenset({119, 433})  # NNTP (RFC 3977), NNSP; 563 is implicit NNTPS
 
-_GREETING = "<greeting>"
 _SASL_RESPONSE = "<sasl>"
 _GREETING_CODES = frozenset({"200", "201", "400", "502"})  # RFC 3977 §5.1.1
 _READY = "382"  # RFC 4642 §2.2.2: "382 Continue with TLS negotiation"
@@ -71,10 +77,9 @@ class NntpAnalyzer(LineProtocol):
 
     def __init__(self) -> None:
         super().__init__()
-        self._pending: deque[str] = deque([_GREETING])
+        self._pending: deque[str] = deque([GREETING])
         self._block: str | None = None  # the command whose data block is being read
-        self._block_lines: list[bytes] = []
-        self._overflowed = False
+        self._block_lines = Listing[bytes](MAX_CAPABILITY_LINES)
         self._sasl = False  # a 383 challenge was sent: the client's next line is a SASL response
 
     # -- client --------------------------------------------------------------------------------------
@@ -98,17 +103,14 @@ class NntpAnalyzer(LineProtocol):
         if self._block is not None:
             self._block_line(line)
             return
-        if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b" ", b""):
+        code, more = reply_code(line)
+        if code is None or more:
             self._anomaly(NntpAnomaly.MALFORMED_RESPONSE)
             return
-        code = line[:3].decode()
         if not self._pending:
             self._anomaly(NntpAnomaly.RESPONSE_WITHOUT_COMMAND)
             return
-        command = self._pending.popleft()
-        if command == _GREETING and code not in _GREETING_CODES and self._pending:
-            # The capture began after the greeting: this response answers the first command.
-            command = self._pending.popleft()
+        command = answered(self._pending, code, _GREETING_CODES)
         if code in _BLOCK_CODES or (code == "211" and command == "LISTGROUP"):
             self._block = command
             return
@@ -117,52 +119,33 @@ class NntpAnalyzer(LineProtocol):
     def _block_line(self, line: bytes) -> None:
         if line == b".":
             command, self._block = self._block, None
-            self._overflowed = False
-            lines, self._block_lines = self._block_lines, []
+            lines = self._block_lines.take()
             if command == "CAPABILITIES":
                 self._capabilities(lines)
-            return
-        if self._block != "CAPABILITIES":
-            return
-        if len(self._block_lines) < MAX_CAPABILITY_LINES:
-            self._block_lines.append(line[1:] if line.startswith(b"..") else line)
-        elif not self._overflowed:
-            self._overflowed = True
+        elif self._block == "CAPABILITIES" and self._block_lines.add(unstuff(line)):
             self._anomaly(NntpAnomaly.CAPABILITIES_TOO_LONG)
 
     def _capabilities(self, lines: list[bytes]) -> None:
-        tokens = tuple(t for t in (line.decode("ascii", "replace").strip() for line in lines) if t)
-        self._emit(CapabilitiesOffered(tokens))
-        for token in tokens:
+        capabilities = tokens(lines)
+        self._emit(CapabilitiesOffered(capabilities))
+        for token in capabilities:
             label, _, args = token.partition(" ")
             label = label.upper()
             if label == "STARTTLS":
                 self._emit(StartTlsOffered())
             elif label == "SASL":
-                mechs = tuple(m.upper() for m in args.split() if is_token(m))
-                if mechs:
-                    self._emit(AuthMechanismsOffered(mechs))
+                self._offer_mechanisms(args.split())
 
     def _status(self, command: str, code: str) -> None:
         if code == _PRIVACY_REQUIRED:
             self._emit(Detail("starttls_required", True))
         if command == "STARTTLS":
-            self._upgrade_answer(code)
+            self.upgrade_answer(code, code == _READY, NntpAnomaly.DATA_AFTER_STARTTLS)
         elif command in ("AUTHINFO", _SASL_RESPONSE):
             if code == _AUTHENTICATED:
                 self.done = True
             elif code == _CHALLENGE:
                 self._sasl = True
-
-    def _upgrade_answer(self, code: str) -> None:
-        if code == _READY:
-            self._emit(StartTlsAccepted(code))
-            self.switch()
-            if self._trailing_client:
-                self._anomaly(NntpAnomaly.DATA_AFTER_STARTTLS)
-        else:
-            self._emit(StartTlsRejected(code))
-            self.release_client()
 
 
 def _authinfo_command(line: bytes) -> str:
@@ -188,13 +171,12 @@ _CLIENT_PORT_OPENERS = frozenset({"STARTTLS", "AUTHINFO", "LIST", "GROUP"})
 
 def probe(is_orig: bool, data: bytes, server_port: int) -> bool | None:
     """Is this NNTP? True/False, or None while the first line is incomplete and could still be NNTP."""
-    end = data.find(b"\n")
-    if end < 0:
+    line, complete = first_line(data)
+    if not complete:
         if is_orig:
             return None if data[:1].isalpha() and len(data) < 64 else False
         head = data[:3]
         return None if b"200".startswith(head) or b"201".startswith(head) else False
-    line = data[:end].rstrip(b"\r")
     if is_orig:
         verb = verb_of(line)
         if verb == "MODE":

@@ -26,20 +26,16 @@ from typing import ClassVar
 
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import (
-    AuthMechanismsOffered,
     CapabilitiesOffered,
     Detail,
     PlaintextAuth,
-    StartTlsAccepted,
     StartTlsOffered,
-    StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.text import is_token, verb_of
+from tlsmon.protocols.text import GREETING, Listing, mechanism, tokens, unstuff, verb_of
 
 PORTS = frozenset({110})
 
-_GREETING = "<greeting>"
 _OK = "+OK"
 _ERR = "-ERR"
 # RFC 1939 §7: the APOP timestamp is a msg-id, "<" … "@" … ">", somewhere in the greeting.
@@ -79,10 +75,9 @@ class Pop3Analyzer(LineProtocol):
 
     def __init__(self) -> None:
         super().__init__()
-        self._pending: deque[tuple[str, _Reply]] = deque([(_GREETING, _Reply.SINGLE)])
+        self._pending: deque[tuple[str, _Reply]] = deque([(GREETING, _Reply.SINGLE)])
         self._body_of: str | None = None  # the command whose multi-line body is being read
-        self._body: list[str] = []
-        self._body_full = False
+        self._body = Listing[bytes](MAX_CAPABILITIES)
         self._sasl = False  # the client's lines are SASL responses, not commands
 
     # -- client --------------------------------------------------------------------------------------
@@ -102,7 +97,8 @@ class Pop3Analyzer(LineProtocol):
         elif verb in _PLAINTEXT_AUTH_VERBS:
             self._emit(PlaintextAuth(verb))
         elif verb == "AUTH" and args:
-            self._emit(PlaintextAuth(_auth_command(args[0])))
+            mech = mechanism(line)
+            self._emit(PlaintextAuth(f"AUTH {mech}" if mech else "AUTH"))
             self._sasl = True
 
     # -- server --------------------------------------------------------------------------------------
@@ -123,13 +119,12 @@ class Pop3Analyzer(LineProtocol):
         ok = status == _OK
         if shape is _Reply.SASL:
             self._sasl = False
-        if verb == _GREETING:
+        if verb == GREETING:
             self._greeting(line, ok)
         elif verb == "STLS":
-            self._upgrade_answer(status)
+            self.upgrade_answer(status, ok, Pop3Anomaly.DATA_AFTER_STLS)
         elif ok and shape is _Reply.MULTI:
             self._body_of = verb
-            self._body = []
         elif ok and verb in _LOGIN_VERBS:
             self.done = True  # logged in without TLS: STLS is no longer valid (RFC 2595 §4)
         elif verb == "QUIT":
@@ -144,49 +139,23 @@ class Pop3Analyzer(LineProtocol):
     def _body_line(self, line: bytes) -> None:
         if line == b".":
             verb, self._body_of = self._body_of, None
+            lines = tokens(self._body.take())
             if verb == "CAPA":
-                self._capabilities(self._body)
+                self._capabilities(lines)
             elif verb == "AUTH":
-                self._mechanisms(self._body)
-            self._body = []
-            self._body_full = False
-            return
-        if self._body_of not in ("CAPA", "AUTH") or self._body_full:
-            return
-        if len(self._body) == MAX_CAPABILITIES:
+                self._offer_mechanisms(lines)
+        elif self._body_of in ("CAPA", "AUTH") and self._body.add(unstuff(line)):
             self._anomaly(Pop3Anomaly.TOO_MANY_CAPABILITIES)
-            self._body_full = True
-            return
-        if line[:1] == b".":
-            line = line[1:]  # RFC 1939 §3 byte-stuffing
-        token = line.decode("ascii", "replace").strip()
-        if token:
-            self._body.append(token)
 
-    def _capabilities(self, tokens: list[str]) -> None:
-        self._emit(CapabilitiesOffered(tuple(tokens)))
-        for token in tokens:
+    def _capabilities(self, capabilities: tuple[str, ...]) -> None:
+        self._emit(CapabilitiesOffered(capabilities))
+        for token in capabilities:
             keyword, _, params = token.partition(" ")
             keyword = keyword.upper()
             if keyword == "STLS":
                 self._emit(StartTlsOffered())
             elif keyword == "SASL":
-                self._mechanisms(params.split())
-
-    def _mechanisms(self, names: list[str]) -> None:
-        mechs = tuple(m.upper() for m in names if is_token(m))
-        if mechs:
-            self._emit(AuthMechanismsOffered(mechs))
-
-    def _upgrade_answer(self, status: str) -> None:
-        if status == _OK:
-            self._emit(StartTlsAccepted(status))
-            self.switch()
-            if self._trailing_client:
-                self._anomaly(Pop3Anomaly.DATA_AFTER_STLS)
-        else:
-            self._emit(StartTlsRejected(status))
-            self.release_client()
+                self._offer_mechanisms(params.split())
 
 
 def _status(line: bytes) -> str | None:
@@ -208,12 +177,6 @@ def _reply_shape(verb: str, args: list[bytes]) -> _Reply:
     if verb in ("LIST", "UIDL") and not args:
         return _Reply.MULTI
     return _Reply.SINGLE
-
-
-def _auth_command(mechanism: bytes) -> str:
-    """``AUTH <MECH>`` with the mechanism only; the initial response that may follow is never kept."""
-    mech = mechanism.decode("ascii", "replace").upper()
-    return f"AUTH {mech}" if is_token(mech) else "AUTH"
 
 
 def probe(is_orig: bool, data: bytes, server_port: int) -> bool | None:

@@ -33,17 +33,14 @@ from tlsmon.protocols.events import (
     AuthMechanismsOffered,
     CapabilitiesOffered,
     PlaintextAuth,
-    StartTlsAccepted,
     StartTlsOffered,
-    StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.text import is_token, verb_of
+from tlsmon.protocols.text import GREETING, Listing, first_line, is_token, verb_of
 from tlsmon.wire.linebuffer import LineBuffer
 
 PORTS = frozenset({4190, 2000})  # RFC 5804 §1.8 (4190), and the port used before its assignment
 
-_GREETING = "<greeting>"
 _FINAL = frozenset({"OK", "NO", "BYE"})
 # RFC 5804 §1.7 capability names; a first line naming one of them is a ManageSieve greeting.
 CAPABILITY_NAMES = frozenset(
@@ -71,54 +68,21 @@ class SieveAnomaly(StrEnum):
     DATA_AFTER_STARTTLS = "sieve.data_after_starttls"
 
 
-class _LiteralLineBuffer(LineBuffer):
-    """A line buffer that can be told to pass over the next n octets (a literal) before the next line."""
-
-    __slots__ = ("_skip",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._skip = 0
-
-    def skip(self, count: int) -> None:
-        self._skip += count
-
-    def next_line(self) -> bytes | None:
-        if self._skip:
-            rest = self.take_rest()
-            taken = min(self._skip, len(rest))
-            self._skip -= taken
-            self.feed(rest[taken:])
-            if self._skip:
-                return None
-        return super().next_line()
-
-    def resync(self) -> None:
-        # After lost bytes the literal's end is unknown: resume at the next line end instead.
-        self._skip = 0
-        super().resync()
-
-
 class SieveAnalyzer(LineProtocol):
     name: ClassVar[str] = "sieve"
 
     def __init__(self) -> None:
         super().__init__()
-        self._client_lines = _LiteralLineBuffer()
-        self._server_lines = _LiteralLineBuffer()
-        self._client = self._client_lines
-        self._server = self._server_lines
-        self._pending: deque[str] = deque([_GREETING])
+        self._pending: deque[str] = deque([GREETING])
         self._client_continues = False  # the client's next line continues a command after a literal
         self._server_continues = False
         self._authenticating = False
-        self._capabilities: list[tuple[str, str | None]] = []
-        self._overflowed = False
+        self._capabilities = Listing[tuple[str, str | None]](MAX_CAPABILITY_LINES)
 
     # -- client --------------------------------------------------------------------------------------
     def client_line(self, line: bytes) -> None:
         continues = self._client_continues
-        self._client_continues = self._literal(self._client_lines, line)
+        self._client_continues = self._literal(self._client, line)
         if continues or self._authenticating:
             return
         verb = verb_of(line)
@@ -136,7 +100,7 @@ class SieveAnalyzer(LineProtocol):
     # -- server --------------------------------------------------------------------------------------
     def server_line(self, line: bytes) -> None:
         continues = self._server_continues
-        self._server_continues = self._literal(self._server_lines, line)
+        self._server_continues = self._literal(self._server, line)
         if continues:
             return
         if line[:1] in (b'"', b"{"):
@@ -149,7 +113,7 @@ class SieveAnalyzer(LineProtocol):
             return
         self._final(status)
 
-    def _literal(self, buffer: _LiteralLineBuffer, line: bytes) -> bool:
+    def _literal(self, buffer: LineBuffer, line: bytes) -> bool:
         """If the line ends with a literal, have its octets skipped; True when the line after continues."""
         found = _LITERAL.search(line)
         if found is None:
@@ -166,24 +130,20 @@ class SieveAnalyzer(LineProtocol):
         strings = _strings(line)
         if not strings:
             return
-        if len(self._capabilities) < MAX_CAPABILITY_LINES:
-            value = strings[1] if len(strings) > 1 else None
-            self._capabilities.append((strings[0].upper(), value))
-        elif not self._overflowed:
-            self._overflowed = True
+        value = strings[1] if len(strings) > 1 else None
+        if self._capabilities.add((strings[0].upper(), value)):
             self._anomaly(SieveAnomaly.CAPABILITIES_TOO_LONG)
 
     def _final(self, status: str) -> None:
-        listing, self._capabilities = self._capabilities, []
-        self._overflowed = False
+        listing = self._capabilities.take()
         if not self._pending:
             self._anomaly(SieveAnomaly.RESPONSE_WITHOUT_COMMAND)
             return
         command = self._pending.popleft()
-        if command in (_GREETING, "CAPABILITY") and status == "OK":
+        if command in (GREETING, "CAPABILITY") and status == "OK":
             self._capability_listing(listing)
         elif command == "STARTTLS":
-            self._upgrade_answer(status)
+            self.upgrade_answer(status, status == "OK", SieveAnomaly.DATA_AFTER_STARTTLS)
         elif command == "AUTHENTICATE":
             self._authenticating = False
             if status == "OK":
@@ -209,16 +169,6 @@ class SieveAnalyzer(LineProtocol):
             self._emit(StartTlsOffered(required=sasl_listed and not mechs))
         if mechs:
             self._emit(AuthMechanismsOffered(mechs))
-
-    def _upgrade_answer(self, status: str) -> None:
-        if status == "OK":
-            self._emit(StartTlsAccepted(status))
-            self.switch()
-            if self._trailing_client:
-                self._anomaly(SieveAnomaly.DATA_AFTER_STARTTLS)
-        else:
-            self._emit(StartTlsRejected(status))
-            self.release_client()
 
 
 def _strings(line: bytes) -> list[str]:
@@ -251,12 +201,11 @@ _CLIENT_PORT_OPENERS = frozenset({"CAPABILITY", "STARTTLS", "AUTHENTICATE", "LOG
 
 def probe(is_orig: bool, data: bytes, server_port: int) -> bool | None:
     """Is this ManageSieve? True/False, or None while the first line is incomplete and could still be."""
-    end = data.find(b"\n")
-    if end < 0:
+    line, complete = first_line(data)
+    if not complete:
         if is_orig:
             return None if data[:1].isalpha() and len(data) < 64 else False
         return None if data[:1] in (b'"', b"") and len(data) < 256 else False
-    line = data[:end].rstrip(b"\r")
     if is_orig:
         return verb_of(line) in _CLIENT_PORT_OPENERS and server_port in PORTS
     if line[:1] != b'"':

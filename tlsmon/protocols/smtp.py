@@ -21,19 +21,15 @@ from typing import ClassVar
 
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import (
-    AuthMechanismsOffered,
     CapabilitiesOffered,
     PlaintextAuth,
-    StartTlsAccepted,
     StartTlsOffered,
-    StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.text import is_token, verb_of
+from tlsmon.protocols.text import GREETING, first_line, mechanism, reply_code, tokens, verb_of
 
 PORTS = frozenset({25, 587, 2525})  # SMTP relay, SUBMISSION (RFC 6409), a common alternative
 
-_GREETING = "<greeting>"
 _UPGRADE_VERBS = frozenset({"STARTTLS", "X-ANONYMOUSTLS"})
 _READY = "220"  # RFC 3207 §4: "220 Ready to start TLS"
 _START_MAIL_INPUT = "354"  # RFC 5321 §4.2.2: the message body follows
@@ -54,7 +50,7 @@ class SmtpAnalyzer(LineProtocol):
 
     def __init__(self) -> None:
         super().__init__()
-        self._pending: deque[str] = deque([_GREETING])
+        self._pending: deque[str] = deque([GREETING])
         self._reply_lines: list[bytes] = []
 
     # -- client --------------------------------------------------------------------------------------
@@ -65,13 +61,14 @@ class SmtpAnalyzer(LineProtocol):
             self._emit(StartTlsRequested(verb))
             self.hold_client()
         elif verb == "AUTH":
-            self._emit(PlaintextAuth(_auth_command(line)))
+            mech = mechanism(line)
+            self._emit(PlaintextAuth(f"AUTH {mech}" if mech else "AUTH"))
         elif verb == "BDAT":
             self.done = True  # the binary chunk follows the command line at once: no more lines to read
 
     # -- server --------------------------------------------------------------------------------------
     def server_line(self, line: bytes) -> None:
-        code, more = _reply_code(line)
+        code, more = reply_code(line)
         if code is None:
             self._anomaly(SmtpAnomaly.MALFORMED_REPLY)
             return
@@ -86,62 +83,25 @@ class SmtpAnalyzer(LineProtocol):
         if command in ("EHLO", "LHLO") and code == "250":
             self._extensions(lines[1:])
         elif command in _UPGRADE_VERBS:
-            self._upgrade_answer(code)
+            self.upgrade_answer(code, code == _READY, SmtpAnomaly.DATA_AFTER_STARTTLS)
         elif (command == "DATA" and code == _START_MAIL_INPUT) or command == "QUIT":
             self.done = True
 
     def _extensions(self, lines: list[bytes]) -> None:
-        tokens = [line[4:].decode("ascii", "replace").strip() for line in lines]
-        tokens = [t for t in tokens if t]
-        self._emit(CapabilitiesOffered(tuple(tokens)))
-        for token in tokens:
+        keywords = tokens(line[4:] for line in lines)
+        self._emit(CapabilitiesOffered(keywords))
+        for token in keywords:
             keyword, _, params = token.replace("=", " ", 1).partition(" ")
             keyword = keyword.upper()
             if keyword == "STARTTLS":
                 self._emit(StartTlsOffered())
             elif keyword == "AUTH":
-                mechs = tuple(m.upper() for m in params.split() if is_token(m))
-                if mechs:
-                    self._emit(AuthMechanismsOffered(mechs))
-
-    def _upgrade_answer(self, code: str) -> None:
-        if code == _READY:
-            self._emit(StartTlsAccepted(code))
-            self.switch()
-            if self._trailing_client:
-                self._anomaly(SmtpAnomaly.DATA_AFTER_STARTTLS)
-        else:
-            self._emit(StartTlsRejected(code))
-            self.release_client()
-
-
-def _reply_code(line: bytes) -> tuple[str | None, bool]:
-    """The reply's code and whether more lines of the same reply follow (``250-``)."""
-    if len(line) < 3 or not line[:3].isdigit():
-        return None, False
-    if len(line) == 3:
-        return line[:3].decode(), False
-    sep = line[3:4]
-    if sep == b"-":
-        return line[:3].decode(), True
-    if sep == b" ":
-        return line[:3].decode(), False
-    return None, False
-
-
-def _auth_command(line: bytes) -> str:
-    """``AUTH <MECH>`` with the mechanism only; the initial response that may follow is never kept."""
-    parts = line.split(None, 2)
-    if len(parts) >= 2:
-        mech = parts[1].decode("ascii", "replace").upper()
-        if is_token(mech):
-            return f"AUTH {mech}"
-    return "AUTH"
+                self._offer_mechanisms(params.split())
 
 
 def probe(is_orig: bool, data: bytes, server_port: int) -> bool | None:
     """Is this SMTP? True/False, or None while the first line is incomplete."""
-    line, complete = _first_line(data)
+    line, complete = first_line(data)
     if not complete:
         return None
     if is_orig:
@@ -152,10 +112,3 @@ def probe(is_orig: bool, data: bytes, server_port: int) -> bool | None:
     if b"FTP" in upper:
         return False
     return b"SMTP" in upper or server_port in PORTS
-
-
-def _first_line(data: bytes) -> tuple[bytes, bool]:
-    end = data.find(b"\n")
-    if end < 0:
-        return data, False
-    return data[:end].rstrip(b"\r"), True

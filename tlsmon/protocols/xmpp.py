@@ -41,7 +41,6 @@ from tlsmon.protocols.events import (
     AuthMechanismsOffered,
     CapabilitiesOffered,
     Detail,
-    Event,
     PlaintextAuth,
     StartTlsAccepted,
     StartTlsOffered,
@@ -167,10 +166,7 @@ class XmppAnalyzer(ProtocolAnalyzer):
         super().__init__()
         self._client = self._side(True)
         self._server = self._side(False)
-        self._requested = False  # the client sent <starttls/>: its direction is held
-        self._held = bytearray()
-        self._trailing_client = b""
-        self._trailing_server = b""
+        self._held = bytearray()  # the client's bytes after <starttls/>
         self._stream_type_seen = False
         # the client's open <iq type="set">; the server's open child of the stream and, inside its
         # <stream:features>, what was found so far
@@ -223,34 +219,15 @@ class XmppAnalyzer(ProtocolAnalyzer):
         return side
 
     # -- ProtocolAnalyzer ---------------------------------------------------------------------------------
-    def feed(self, is_orig: bool, data: bytes) -> list[Event]:
-        if self.switched:
-            if is_orig:
-                self._trailing_client += data
-            else:
-                self._trailing_server += data
-            return []
-        if self.done:
-            return []
-        if is_orig and self._requested:
+    def _receive(self, is_orig: bool, data: bytes) -> None:
+        if is_orig and self._client_held:
             self._held += data
-            return []
-        self._parse(self._client if is_orig else self._server, data)
-        return self._take_events()
+        else:
+            self._parse(self._client if is_orig else self._server, data)
 
-    def gap(self, is_orig: bool, length: int) -> list[Event]:
-        if self.switched or self.done:
-            return []
+    def _lost(self, is_orig: bool, length: int) -> None:
         self._anomaly(XmppAnomaly.GAP)
         self.done = True
-        return self._take_events()
-
-    def trailing(self, is_orig: bool) -> bytes:
-        if is_orig:
-            data, self._trailing_client = self._trailing_client, b""
-        else:
-            data, self._trailing_server = self._trailing_server, b""
-        return data
 
     # -- parsing ------------------------------------------------------------------------------------------
     def _parse(self, side: _Side, data: bytes) -> None:
@@ -325,7 +302,7 @@ class XmppAnalyzer(ProtocolAnalyzer):
         self._emit(StartTlsRequested(COMMAND))
         if end is None:
             self._stop(XmppAnomaly.UPGRADE_ELEMENT_TOO_LONG)
-        self._requested = True
+        self.hold_client()
         self._held += side.rest_after(end)
         raise _HaltError
 
@@ -365,7 +342,7 @@ class XmppAnalyzer(ProtocolAnalyzer):
         elif depth == 2 and name == PROCEED:
             self._proceed(side)
         elif depth == 2 and name == FAILURE:
-            if self._requested:
+            if self._client_held:
                 self._emit(StartTlsRejected(REFUSED))
             else:
                 self._anomaly(XmppAnomaly.REPLY_WITHOUT_STARTTLS)
@@ -379,15 +356,13 @@ class XmppAnalyzer(ProtocolAnalyzer):
             self._emit(AuthMechanismsOffered(tuple(self._mechs)))
 
     def _proceed(self, side: _Side) -> None:
-        if not self._requested:
+        if not self._client_held:
             self._stop(XmppAnomaly.REPLY_WITHOUT_STARTTLS)
         end = side.element_end()
         if end is None:
             self._stop(XmppAnomaly.UPGRADE_ELEMENT_TOO_LONG)
         self._emit(StartTlsAccepted(ACCEPTED))
-        self.switched = True
-        self._trailing_server = side.rest_after(end)
-        self._trailing_client = bytes(self._held)
+        self._switch(bytes(self._held), side.rest_after(end))
         self._held.clear()
         if self._trailing_client:
             self._anomaly(XmppAnomaly.DATA_AFTER_STARTTLS)

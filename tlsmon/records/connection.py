@@ -129,7 +129,9 @@ CONN_COLUMNS = ColumnGroup(
             "end_reason",
             pa.string(),
             "Why the record was written: fin (both sides), rst, timeout (idle), "
-            "eof (input ended), evicted (connection cap).",
+            "eof (input ended), evicted (connection cap), or interim: the connection was still open "
+            "(live capture writes one at each multiple of --interim-interval of its age; its final "
+            "record follows when it ends, with the same ts_start and addresses).",
             "fin",
             nullable=False,
         ),

@@ -56,6 +56,7 @@ class Connection:
         "rst",
         "start_ts",
         "syn_seen",
+        "uid",
         "vlan",
     )
 
@@ -85,6 +86,7 @@ class Connection:
         self.end_reason = END_EOF
         self.anomalies: list[str] = []
         self.consumer: StreamConsumer | None = None
+        self.uid: str | None = None  # given by the engine at the connection's first record
 
     # Read-side views used when the record is built; the hot path writes the halves directly.
     @property

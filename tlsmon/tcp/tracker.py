@@ -14,7 +14,12 @@ through :meth:`TcpTracker._slow`: connection creation, direction, history letter
 Connections end on FIN from both sides, on RST, after an idle timeout, when the input ends, or when evicted to
 respect the connection cap. A closed connection lingers in the table for ``linger_ns`` so that the last ACKs
 and retransmissions are counted in it instead of starting a bogus new connection; a new SYN on the same
-4-tuple ends it at once (port reuse). Each connection is handed to ``on_close`` exactly once.
+4-tuple ends it at once (port reuse). Each connection is handed to ``on_close`` exactly once as it ends.
+
+Interim records (``interim_interval_ns``, for long-running capture): a sweep also hands ``on_close`` every open
+connection that has crossed a multiple of the interval since its start (at 1, 2, 3 … times the interval) since the
+previous sweep, with ``end_reason`` set to ``interim`` for that call only; the connection stays in the table
+and is handed over once more when it ends. The check runs in the sweep, never per packet.
 
 Originator: the sender of a SYN without ACK (or the receiver of a SYN-ACK). A connection picked up mid-stream
 takes as originator the side that sent to the well-known port, as Zeek does; failing that, the sender of the
@@ -53,6 +58,9 @@ _SECOND = 1_000_000_000
 # declared gaps early to free memory (Suricata's stream.reassembly memcap, counted per connection here).
 ANOMALY_GLOBAL_BUFFER_CAP = "tcp.global_buffer_cap"
 
+# end_reason of a record written for a connection that is still open (see interim_interval_ns).
+END_INTERIM = "interim"
+
 
 @dataclass(slots=True)
 class TrackerConfig:
@@ -63,6 +71,7 @@ class TrackerConfig:
     max_buffered_total: int = 256 * 2**20  # out-of-order bytes held across all connections
     sweep_interval_ns: int = 10 * _SECOND  # packet-time interval between idle sweeps
     check_every_packets: int = 16384  # how often the loop looks at the clock (sweeps, progress)
+    interim_interval_ns: int | None = None  # interim record of an open connection at each multiple of its age
 
 
 @dataclass(slots=True)
@@ -93,6 +102,7 @@ class TcpTracker:
         self.table: dict[tuple[object, ...], Half] = {}
         self.stats = TrackerStats()
         self._next_sweep_ts: int | None = None
+        self._last_interim_check: int | None = None
         self._held_bytes = 0  # out-of-order bytes held by all reassemblers
 
     # -- the per-packet loop ------------------------------------------------------------------------
@@ -299,6 +309,31 @@ class TcpTracker:
             if conn.closed_ts is None:
                 conn.end_reason = END_TIMEOUT
             self._finalize(conn)
+        if cfg.interim_interval_ns:
+            self._interim(now, cfg.interim_interval_ns)
+
+    def _interim(self, now: int, interval: int) -> None:
+        """Interim records of open connections whose age crossed a multiple of ``interval`` since last time."""
+        previous = self._last_interim_check
+        if previous is not None and now <= previous:
+            return
+        self._last_interim_check = now
+        if previous is None:
+            return
+        due = [
+            h.conn
+            for h in self.table.values()
+            if h.is_orig
+            and h.conn.closed_ts is None
+            and (now - h.conn.start_ts) // interval > max(0, (previous - h.conn.start_ts) // interval)
+        ]
+        for conn in due:
+            reason = conn.end_reason
+            conn.end_reason = END_INTERIM
+            try:
+                self.on_close(conn)
+            finally:
+                conn.end_reason = reason
 
     def connections(self) -> list[Connection]:
         """The connections in the table now (open or lingering after their close), oldest first."""

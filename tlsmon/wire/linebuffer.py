@@ -7,8 +7,10 @@ rescanned. A line longer than ``max_line`` is a protocol violation on the wire: 
 through :attr:`overflowed` and discards bytes up to the next line end, so one bad line cannot grow memory.
 
 Lines end at LF; a CR before it is dropped (RFC 5321 §2.3.8 requires CRLF, but servers and clients sending bare
-LF are common enough that Zeek and Suricata accept them too). :meth:`take_rest` hands over every byte not yet
-returned as a line: the hand-off point for a STARTTLS upgrade, where the rest of the stream is TLS.
+LF are common enough that Zeek and Suricata accept them too). :meth:`skip` passes over a number of raw octets
+that are not lines (an IMAP or ManageSieve literal, RFC 9051 §4.3, RFC 5804 §4): those buffered are dropped at
+once, the rest as they arrive. :meth:`take_rest` hands over every byte not yet returned as a line: the hand-off
+point for a STARTTLS upgrade, where the rest of the stream is TLS.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ DEFAULT_MAX_LINE = 8192
 
 
 class LineBuffer:
-    __slots__ = ("_buf", "_discarding", "_searched", "max_line", "overflowed")
+    __slots__ = ("_buf", "_discarding", "_searched", "_skip", "max_line", "overflowed")
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         self._buf = bytearray()
         self._searched = 0
         self._discarding = False
+        self._skip = 0  # octets still to pass over as they arrive
         self.max_line = max_line
         self.overflowed = 0  # lines that exceeded max_line
 
@@ -32,6 +35,10 @@ class LineBuffer:
         return len(self._buf)
 
     def feed(self, data: bytes) -> None:
+        if self._skip:
+            passed = min(self._skip, len(data))
+            self._skip -= passed
+            data = data[passed:]
         self._buf += data
 
     def next_line(self) -> bytes | None:
@@ -59,9 +66,22 @@ class LineBuffer:
                 line = line[:-1]
             return line
 
-    def resync(self) -> None:
-        """After lost bytes: drop everything up to and including the next line end."""
+    def skip(self, count: int) -> None:
+        """Pass over the next ``count`` octets: they are never part of a line."""
+        passed = min(count, len(self._buf))
+        del self._buf[:passed]
+        self._searched = 0
+        self._skip += count - passed
+
+    def lost(self, length: int) -> bool:
+        """``length`` octets never arrived. True when they fell inside octets being passed over (the lines are
+        intact); otherwise the partial line is dropped and lines resume after the next line end."""
+        if self._skip > length:
+            self._skip -= length
+            return True
+        self.take_rest()
         self._discarding = True
+        return False
 
     def take_rest(self) -> bytes:
         """Every byte not yet returned as a line; the buffer is empty afterwards."""
@@ -69,4 +89,5 @@ class LineBuffer:
         del self._buf[:]
         self._searched = 0
         self._discarding = False
+        self._skip = 0
         return rest

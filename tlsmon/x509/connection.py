@@ -61,13 +61,17 @@ class ConnectionCertificates:
         server_name: str | None,
         ocsp_response: bytes | None,
         ts_ns: int,
+        count: bool = True,
     ) -> X509Summary | None:
-        """The certificate columns of a connection that started at ``ts_ns``; None when it has nothing."""
+        """The certificate columns of a connection that started at ``ts_ns``; None when it has nothing.
+
+        ``count=False`` for a connection's later records (after an interim one): its chains were counted already.
+        """
         if not server_chain and not client_chain and ocsp_response is None:
             return None
         out = X509Summary()
-        server = self.store.add_chain(server_chain, ts_ns, is_client=False) if server_chain else []
-        client = self.store.add_chain(client_chain, ts_ns, is_client=True) if client_chain else []
+        server = self.store.add_chain(server_chain, ts_ns, False, count) if server_chain else []
+        client = self.store.add_chain(client_chain, ts_ns, True, count) if client_chain else []
         if any(rec.cert is None for rec in (*server, *client)):
             out.anomalies.append(X509Anomaly.CERTIFICATE_UNPARSEABLE)
         if server:

@@ -125,8 +125,14 @@ class CertificateStore:
     def __init__(self) -> None:
         self._by_der: dict[bytes, CertificateRecord] = {}
 
-    def add_chain(self, ders: Sequence[bytes], ts_ns: int, is_client: bool) -> list[CertificateRecord]:
-        """Record a chain seen at ``ts_ns``; return its certificates' records in chain order."""
+    def add_chain(
+        self, ders: Sequence[bytes], ts_ns: int, is_client: bool, count: bool = True
+    ) -> list[CertificateRecord]:
+        """Record a chain seen at ``ts_ns``; return its certificates' records in chain order.
+
+        ``count=False`` looks the chain up without counting a sighting (a connection's second record, e.g. its
+        final record after an interim one, is the same sighting).
+        """
         chain: list[CertificateRecord] = []
         counted: set[str] = set()
         by_der = self._by_der
@@ -151,7 +157,7 @@ class CertificateStore:
                 by_der[der] = rec
             fingerprint = rec.fingerprint
             chain.append(rec)
-            if fingerprint not in counted:  # a certificate repeated within one chain counts once
+            if count and fingerprint not in counted:  # a certificate repeated within one chain counts once
                 counted.add(fingerprint)
                 rec.times_seen += 1
                 if ts_ns < rec.first_seen:

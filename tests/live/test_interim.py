@@ -1,0 +1,112 @@
+"""Interim records: a long connection is written at each multiple of the interval of its age, then once more."""
+
+from __future__ import annotations
+
+from tests.live.traffic import SECOND, T0, tls_connection
+from tlsmon.engine import Engine, MemorySink
+from tlsmon.live.stats import CountingSink, LiveCounters
+from tlsmon.tcp.tracker import TrackerConfig
+
+HOUR = 3600 * SECOND
+
+
+def engine_with(sink: MemorySink | CountingSink, interim: int | None) -> Engine:
+    return Engine(sink, TrackerConfig(idle_timeout_ns=10 * HOUR, interim_interval_ns=interim))
+
+
+def end_reasons(sink: MemorySink) -> list[str]:
+    return [r.conn.end_reason for r in sink.records]
+
+
+def test_open_connection_gets_an_interim_record_at_each_interval_of_its_age() -> None:
+    sink = MemorySink()
+    engine = engine_with(sink, HOUR)
+    engine.run(tls_connection(40001, close=None))
+    sweep = engine.tracker.sweep
+    sweep(T0 + 10 * SECOND)
+    assert end_reasons(sink) == []
+    sweep(T0 + HOUR + 10 * SECOND)
+    assert end_reasons(sink) == ["interim"]
+    sweep(T0 + HOUR + 20 * SECOND)  # same multiple: nothing new
+    assert end_reasons(sink) == ["interim"]
+    sweep(T0 + 2 * HOUR + 10 * SECOND)
+    engine.close()
+    assert end_reasons(sink) == ["interim", "interim", "eof"]
+
+
+def test_interim_records_carry_the_real_start_and_the_same_endpoints() -> None:
+    sink = MemorySink()
+    engine = engine_with(sink, HOUR)
+    frames = tls_connection(40001, close=None)
+    engine.run(frames)
+    engine.tracker.sweep(T0 + SECOND)
+    engine.tracker.sweep(T0 + HOUR + SECOND)
+    engine.close()
+    interim, final = (r.conn for r in sink.records)
+    assert (interim.ts_start, interim.orig_p, interim.resp_p) == (T0, 40001, 443)
+    assert (final.ts_start, final.orig_p, final.resp_p) == (T0, 40001, 443)
+    assert interim.orig_pkts == final.orig_pkts
+    assert sink.records[0].tls is not None and sink.records[0].tls.version == "TLSv12"
+
+
+def test_a_sweep_that_skips_several_intervals_writes_one_interim_record() -> None:
+    sink = MemorySink()
+    engine = engine_with(sink, HOUR)
+    engine.run(tls_connection(40001, close=None))
+    engine.tracker.sweep(T0 + SECOND)
+    engine.tracker.sweep(T0 + 3 * HOUR + SECOND)
+    assert end_reasons(sink) == ["interim"]
+
+
+def test_no_interim_records_without_an_interval() -> None:
+    sink = MemorySink()
+    engine = engine_with(sink, None)
+    engine.run(tls_connection(40001, close=None))
+    engine.tracker.sweep(T0 + SECOND)
+    engine.tracker.sweep(T0 + 2 * HOUR)
+    engine.close()
+    assert end_reasons(sink) == ["eof"]
+
+
+def test_closed_connections_get_no_interim_record() -> None:
+    sink = MemorySink()
+    engine = engine_with(sink, HOUR)
+    engine.run(tls_connection(40001))  # FIN both ways: written after its linger
+    engine.tracker.sweep(T0 + SECOND)
+    engine.tracker.sweep(T0 + HOUR + SECOND)
+    engine.close()
+    assert end_reasons(sink) == ["fin"]
+
+
+def test_counting_sink_counts_interim_and_final_records_apart() -> None:
+    counters = LiveCounters()
+    inner = MemorySink()
+    engine = engine_with(CountingSink(inner, counters), HOUR)
+    engine.run(tls_connection(40001, close=None))
+    engine.tracker.sweep(T0 + SECOND)
+    engine.tracker.sweep(T0 + HOUR + SECOND)
+    engine.close()
+    assert (counters.interim_records, counters.connections, counters.tls_connections) == (1, 1, 1)
+    assert counters.versions == {"TLSv12": 1}
+    assert len(inner.records) == 2
+
+
+def test_interim_and_final_records_share_the_connection_uid() -> None:
+    sink = MemorySink()
+    engine = engine_with(sink, HOUR)
+    engine.run(tls_connection(40001, close=None))
+    engine.tracker.sweep(T0 + SECOND)
+    engine.tracker.sweep(T0 + HOUR + SECOND)
+    engine.close()
+    interim, final = (r.conn.uid for r in sink.records)
+    assert interim == final
+
+
+def test_interim_records_do_not_count_the_certificates_again() -> None:
+    sink = MemorySink()
+    engine = engine_with(sink, HOUR)
+    engine.run(tls_connection(40001, close=None))
+    engine.tracker.sweep(T0 + SECOND)
+    engine.tracker.sweep(T0 + HOUR + SECOND)
+    engine.close()
+    assert sink.certificates and {c.times_seen for c in sink.certificates} == {1}
