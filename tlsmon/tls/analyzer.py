@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from types import ModuleType
 
+from tlsmon.tls import fingerprints
 from tlsmon.tls.anomalies import TlsAnomaly
 from tlsmon.tls.codes import (
     ALERT_LEVEL_FATAL,
@@ -92,16 +92,6 @@ from tlsmon.tls.summary import AlertEntry, TlsSummary
 #: Zeek's ``SSL::max_alerts_per_record``: alerts beyond this in one record are ignored
 MAX_ALERTS_PER_RECORD = 10
 _ZERO_SESSION_ID = bytes(32)
-
-
-@functools.cache
-def _fingerprints() -> ModuleType | None:
-    """``tlsmon.tls.fingerprints`` if it is installed (it is written separately), else None."""
-    try:
-        from tlsmon.tls import fingerprints
-    except ImportError:
-        return None
-    return fingerprints
 
 
 class _Direction:
@@ -180,21 +170,23 @@ class TlsAnalyzer:
 
     def _drain(self, side: _Direction) -> None:
         reader = side.records
-        while not self.finished and not side.stopped:
-            record = reader.next_record()
-            if record is None:
+        next_record = reader.next_record  # bound once: this loop runs once per record
+        while (record := next_record()) is not None:
+            content_type, _, body = record
+            if content_type == CT_HANDSHAKE and not side.encrypted:
+                self._on_handshake_record(side, body)
+            else:
+                self._on_record(side, content_type, body)
+            if self.finished or side.stopped:
                 break
-            self._on_record(side, *record)
         if reader.error is not None and not side.stopped:
             # like Zeek's SetSkip on a record-layer violation: a desynchronised stream ends the analysis
             self._stop(side, reader.error)
             self._stop(self._resp if side.is_orig else self._orig, None)
 
-    def _on_record(self, side: _Direction, content_type: int, version: int, body: bytes) -> None:
+    def _on_record(self, side: _Direction, content_type: int, body: bytes) -> None:
         if side.encrypted:
             self._on_ciphertext()
-        elif content_type == CT_HANDSHAKE:
-            self._on_handshake_record(side, body)
         elif content_type == CT_APPLICATION_DATA:
             if self._negotiated is not None and self._negotiated not in PRE_TLS13_VERSIONS:
                 self._start_encryption(side)
@@ -265,15 +257,10 @@ class TlsAnalyzer:
             self._stop(side, reassembler.error)
 
     def _on_message(self, side: _Direction, msg_type: int, body: bytes) -> None:
-        if (
-            msg_type == HT_CLIENT_HELLO
-            and not side.is_orig
-            and self.client_hello is None
-            and not self._flipped
-        ):
+        if msg_type == HT_CLIENT_HELLO and not side.is_orig and self.client_hello is None and not self._flipped:
             self._flipped = True
             self.summary.ssl_history += HISTORY_FLIPPED
-        is_client = self._is_client(side)
+        is_client = side.is_orig != self._flipped
         if msg_type == HT_CLIENT_HELLO:
             self._history(is_client, HISTORY_LETTERS[msg_type])
             self._on_client_hello_message(body)
@@ -521,20 +508,66 @@ class TlsAnalyzer:
             self.finished = True
 
     def _fingerprint_client(self, hello: ClientHello) -> None:
-        module = _fingerprints()
-        if module is None:
-            return
+        s = self.summary
         try:
-            self.summary.ja3 = module.ja3(hello)[1]
-            self.summary.ja4, self.summary.ja4_r = module.ja4(hello, self.transport)
+            s.ja3, s.ja4, s.ja4_r = _client_fingerprints(
+                self.transport,
+                hello.legacy_version,
+                tuple(hello.cipher_suites),
+                tuple(hello.extensions),
+                tuple(hello.supported_groups),
+                tuple(hello.ec_point_formats),
+                tuple(hello.signature_algorithms),
+                tuple(hello.supported_versions),
+                tuple(hello.alpn[:1]),
+            )
         except Exception:  # a fingerprint bug must not lose the connection's row
             self.anomalies.append(TlsAnomaly.FINGERPRINT_FAILED)
 
     def _fingerprint_server(self, hello: ServerHello) -> None:
-        module = _fingerprints()
-        if module is None:
-            return
         try:
-            self.summary.ja3s = module.ja3s(hello)[1]
+            self.summary.ja3s = _server_fingerprint(hello.legacy_version, hello.cipher_suite, tuple(hello.extensions))
         except Exception:  # a fingerprint bug must not lose the connection's row
             self.anomalies.append(TlsAnomaly.FINGERPRINT_FAILED)
+
+
+# Most clients and servers send the same hello shape again and again (only random and session id differ), so
+# the fingerprints are memoised on exactly the fields JA3/JA4/JA3S read (JA4 reads only the first ALPN value):
+# a pure function of its arguments, bounded by the LRU size.
+_FINGERPRINT_MEMO_SIZE = 2048
+
+
+@functools.lru_cache(maxsize=_FINGERPRINT_MEMO_SIZE)
+def _client_fingerprints(
+    transport: str,
+    legacy_version: int,
+    cipher_suites: tuple[int, ...],
+    extensions: tuple[int, ...],
+    supported_groups: tuple[int, ...],
+    ec_point_formats: tuple[int, ...],
+    signature_algorithms: tuple[int, ...],
+    supported_versions: tuple[int, ...],
+    first_alpn: tuple[bytes, ...],
+) -> tuple[str, str, str]:
+    """(ja3 md5, ja4, ja4_r) of a ClientHello with these fields."""
+    hello = ClientHello(
+        legacy_version,
+        b"",
+        b"",
+        list(cipher_suites),
+        [],
+        extensions=list(extensions),
+        supported_groups=list(supported_groups),
+        ec_point_formats=list(ec_point_formats),
+        signature_algorithms=list(signature_algorithms),
+        supported_versions=list(supported_versions),
+        alpn=list(first_alpn),
+    )
+    ja4, ja4_r = fingerprints.ja4(hello, transport)
+    return fingerprints.ja3(hello)[1], ja4, ja4_r
+
+
+@functools.lru_cache(maxsize=_FINGERPRINT_MEMO_SIZE)
+def _server_fingerprint(legacy_version: int, cipher_suite: int, extensions: tuple[int, ...]) -> str:
+    """The JA3S md5 of a ServerHello with these fields."""
+    return fingerprints.ja3s(ServerHello(legacy_version, b"", b"", cipher_suite, 0, extensions=list(extensions)))[1]

@@ -3,7 +3,7 @@
 Theory of operation: every function is pure and reads only the decoded hello
 (``tls/messages.py``), whose lists keep wire order and GREASE values. Each fingerprint
 removes GREASE where its definition says so, renders the fields as text and digests it once.
-The functions run once per hello, not per packet, so clarity wins over micro-optimisation.
+The functions run once per hello, not per packet; see "Speed" below for how they stay cheap.
 
 JA3 (github.com/salesforce/ja3, python/ja3.py) is
 ``SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats``: decimal values,
@@ -28,6 +28,10 @@ with the lists in clear instead of hashed.
 
 An SSLv2-format hello is fingerprinted from whatever the parser stored (its 24-bit cipher specs
 render as 6 hex digits in JA4); neither salesforce's tool nor tshark fingerprints such hellos.
+
+Speed: a hello's lists are rendered through two memo tables (code -> decimal text, code -> 4-hex text) joined
+with ``map``, so a fingerprint costs a few C-level joins instead of one format call per value; the tables fill
+on first sight of a code and hold at most the 65 536 uint16 values.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ _EXT_SERVER_NAME = 0x0000
 _EXT_ALPN = 0x0010
 
 _JA4_TRANSPORTS = frozenset("tqd")
+_JA4_UNLISTED_EXTENSIONS = _GREASE | {_EXT_SERVER_NAME, _EXT_ALPN}
 
 # JA4.md "TLS and DTLS Version". 0x0100 and 0x0200 are not in the spec's table but the FoxIO Rust
 # tool and Wireshark plugin map them to s1/s2 (SSL 2.0 hellos carry 0x0002 on the wire).
@@ -66,39 +71,53 @@ _JA4_VERSIONS: dict[int, str] = {
 _EMPTY_HASH = "000000000000"
 
 
+class _TextTable(dict[int, str]):
+    """code -> text memo; stores only uint16 codes so wider values (SSLv2 specs, junk) cannot grow it."""
+
+    __slots__ = ("_render",)
+
+    def __init__(self, render: str) -> None:
+        super().__init__()
+        self._render = render
+
+    def __missing__(self, code: int) -> str:
+        text = format(code, self._render)
+        if 0 <= code <= 0xFFFF:
+            self[code] = text
+        return text
+
+
+_DECIMAL = _TextTable("d")
+_HEX4 = _TextTable("04x")
+
+
 def is_grease(value: int) -> bool:
     """True for an RFC 8701 GREASE value (cipher suite, extension, group, version, sigalg)."""
     return value in _GREASE
 
 
-def _dec(values: list[int]) -> str:
-    return "-".join([str(v) for v in values if v not in _GREASE])
+def _without_grease(values: list[int]) -> list[int]:
+    return [v for v in values if v not in _GREASE]
+
+
+def _decimals(values: list[int]) -> str:
+    """Decimal codes joined by '-', GREASE dropped (one pass: filter and render together)."""
+    return "-".join([_DECIMAL[v] for v in values if v not in _GREASE])
 
 
 def ja3(ch: ClientHello) -> tuple[str, str]:
     """The JA3 string of a ClientHello and its MD5 in lowercase hex."""
-    text = ",".join(
-        (
-            str(ch.legacy_version),
-            _dec(ch.cipher_suites),
-            _dec(ch.extensions),
-            _dec(ch.supported_groups),
-            # Point formats are one byte wide, so no GREASE value can occur among them.
-            "-".join([str(v) for v in ch.ec_point_formats]),
-        )
+    # Point formats are one byte wide, so no GREASE value can occur among them.
+    text = (
+        f"{ch.legacy_version},{_decimals(ch.cipher_suites)},{_decimals(ch.extensions)},"
+        f"{_decimals(ch.supported_groups)},{'-'.join(map(_DECIMAL.__getitem__, ch.ec_point_formats))}"
     )
     return text, md5(text.encode("ascii"), usedforsecurity=False).hexdigest()
 
 
 def ja3s(sh: ServerHello) -> tuple[str, str]:
     """The JA3S string of a ServerHello and its MD5 in lowercase hex."""
-    text = ",".join(
-        (
-            str(sh.legacy_version),
-            str(sh.cipher_suite),
-            "-".join([str(v) for v in sh.extensions]),
-        )
-    )
+    text = f"{sh.legacy_version},{sh.cipher_suite},{'-'.join(map(_DECIMAL.__getitem__, sh.extensions))}"
     return text, md5(text.encode("ascii"), usedforsecurity=False).hexdigest()
 
 
@@ -109,8 +128,13 @@ def _version_rank(version: int) -> int:
 
 
 def _ja4_version(ch: ClientHello) -> str:
-    offered = [v for v in ch.supported_versions if v not in _GREASE]
-    version = max(offered, key=_version_rank) if offered else ch.legacy_version
+    offered = _without_grease(ch.supported_versions)
+    if not offered:
+        version = ch.legacy_version
+    else:
+        version = max(offered)
+        if version >= 0xFE00:  # only then can a DTLS value be present and the rank differ from the value
+            version = max(offered, key=_version_rank)
     return _JA4_VERSIONS.get(version, "00")
 
 
@@ -147,21 +171,22 @@ def ja4(ch: ClientHello, transport: str = "t") -> tuple[str, str]:
     """
     if transport not in _JA4_TRANSPORTS:
         raise ValueError(f"JA4 transport must be one of t, q, d; got {transport!r}")
-    ciphers = [c for c in ch.cipher_suites if c not in _GREASE]
-    extensions = [e for e in ch.extensions if e not in _GREASE]
-    sigalgs = [s for s in ch.signature_algorithms if s not in _GREASE]
+    extensions = ch.extensions
+    cipher_hexes = [_HEX4[c] for c in sorted(ch.cipher_suites) if c not in _GREASE]
+    # sorted, without GREASE, SNI and ALPN; SNI and ALPN still count in the prefix
+    ext_hexes = [_HEX4[e] for e in sorted(extensions) if e not in _JA4_UNLISTED_EXTENSIONS]
+    ext_count = len(ext_hexes) + extensions.count(_EXT_SERVER_NAME) + extensions.count(_EXT_ALPN)
+    sigalgs = ",".join([_HEX4[s] for s in ch.signature_algorithms if s not in _GREASE])
 
     prefix = (
         f"{transport}{_ja4_version(ch)}"
         f"{'d' if _EXT_SERVER_NAME in extensions else 'i'}"
-        f"{min(len(ciphers), 99):02d}{min(len(extensions), 99):02d}"
+        f"{min(len(cipher_hexes), 99):02d}{min(ext_count, 99):02d}"
         f"{ja4_alpn(ch.alpn)}"
     )
-    cipher_list = ",".join([f"{c:04x}" for c in sorted(ciphers)])
-    ext_list = ",".join([f"{e:04x}" for e in sorted(extensions) if e != _EXT_SERVER_NAME and e != _EXT_ALPN])
-    ext_sig = ext_list
-    if sigalgs:
-        ext_sig += "_" + ",".join([f"{s:04x}" for s in sigalgs])
+    cipher_list = ",".join(cipher_hexes)
+    ext_list = ",".join(ext_hexes)
+    ext_sig = f"{ext_list}_{sigalgs}" if sigalgs else ext_list
 
     # JA4.md: an empty sorted extension list gives 000000000000 even if anything else followed.
     ext_hash = _hash12(ext_sig) if ext_list else _EMPTY_HASH

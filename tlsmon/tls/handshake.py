@@ -10,11 +10,15 @@ attacker's choosing.
 
 from __future__ import annotations
 
+import struct
+
 from tlsmon.tls.anomalies import TlsAnomaly
 
 #: largest handshake message kept; typical chains are 2-30 KiB, but Zeek's own tls-fragmented-handshake trace
 #: carries a valid 332 KiB Certificate, so the cap sits well above that
 MAX_HANDSHAKE_MESSAGE = 1024 * 1024
+
+_HEADER = struct.Struct(">I")
 
 #: (msg_type, body)
 Message = tuple[int, bytes]
@@ -39,20 +43,30 @@ class HandshakeReassembler:
         if self.error is not None:
             return []
         buf = self._buf
-        buf += fragment
+        # with nothing held back, messages are sliced straight from the record body; only a tail is copied
+        data: bytes | bytearray = fragment
+        if buf:
+            buf += fragment
+            data = buf
         messages: list[Message] = []
         pos = 0
-        end = len(buf)
-        while end - pos >= 4:
-            length = (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+        end = len(data)
+        while pos + 4 <= end:
+            header = _HEADER.unpack_from(data, pos)[0]  # msg_type (8 bits) and length (24 bits) in one read
+            length = header & 0xFFFFFF
             if length > MAX_HANDSHAKE_MESSAGE:
                 self.error = TlsAnomaly.HANDSHAKE_TOO_LONG
                 buf.clear()
                 return messages
-            if end - pos - 4 < length:
+            start = pos + 4
+            pos = start + length
+            if pos > end:
+                pos = start - 4
                 break
-            messages.append((buf[pos], bytes(buf[pos + 4 : pos + 4 + length])))
-            pos += 4 + length
-        if pos:
-            del buf[:pos]
+            messages.append((header >> 24, bytes(data[start:pos])))
+        if data is buf:
+            if pos:
+                del buf[:pos]
+        elif pos < end:
+            buf += memoryview(fragment)[pos:]
         return messages

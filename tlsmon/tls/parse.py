@@ -1,18 +1,24 @@
 """Handshake message bodies -> the dataclasses of ``tls/messages.py``.
 
 Theory of operation: each ``parse_*`` function reads one complete message body (the 4-byte handshake header
-already removed) with a :class:`~tlsmon.wire.buffer.Buffer`, whose length-checked blocks make every TLS vector
-exact. Any structural error raises :class:`ValueError` (a :class:`~tlsmon.wire.buffer.BufferReadError` or a
-:class:`ParseError`); the analyzer catches it once and records ``tls.malformed_<message>``. Extensions are the
-exception: a hello whose extension block is well formed is kept even if one extension's body is not, and that
-extension's code is listed in ``malformed_extensions`` so the caller can report it.
+already removed). The hellos and the Certificate, read once or twice per connection and the bulk of the
+handshake work, walk plain offsets with the readers of ``wire/vectors.py``; the rarer messages pull from a
+:class:`~tlsmon.wire.buffer.Buffer`. Both check every TLS vector against the end of its enclosing block, so
+the two styles agree on what is malformed. Any structural error raises :class:`ValueError` (a
+:class:`~tlsmon.wire.buffer.BufferReadError` or a :class:`ParseError`); the analyzer catches it once and records
+``tls.malformed_<message>``. Extensions are the exception: a hello whose extension block is well formed is kept
+even if one extension's body is not, and that extension's code is listed in ``malformed_extensions`` so the
+caller can report it.
 
 Extension decoders are looked up by code in two tables (client and server side); a code with no decoder is
-kept in ``extensions`` only.
+kept in ``extensions`` only. A decoder gets ``(hello, data, start, end)``, the bounds of its extension's body
+inside the hello, sets the fields it has read so far, and returns the offset where it stopped: the extension is
+malformed if that is not ``end`` or if the decoder raised :class:`ValueError` on the way.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -48,13 +54,31 @@ from tlsmon.tls.codes import (
     SSL2_MT_SERVER_HELLO,
 )
 from tlsmon.tls.messages import CertificateRequest, ClientHello, ServerHello, ServerKeyExchange
-from tlsmon.wire.buffer import Buffer, pull_list, pull_opaque, pull_uint8_vector, pull_uint16_vector
+from tlsmon.wire.buffer import Buffer, BufferReadError, pull_list, pull_opaque, pull_uint8_vector, pull_uint16_vector
+from tlsmon.wire.vectors import (
+    U8_PAIR,
+    U16_PAIR,
+    block8,
+    block16,
+    block24,
+    opaque8_list16,
+    opaque24,
+    uint8_list8,
+    uint16_at,
+    uint16_list8,
+    uint16_list16,
+)
 
 _ECH_OUTER = 0  # ECHClientHelloType.outer (RFC 9849 §5)
 _SERVER_NAME_HOST = 0  # NameType.host_name (RFC 6066 §3)
 
+#: legacy_version, random: the fixed start of both hellos
+_HELLO_START = struct.Struct(">H32s")
+_HELLO_START_LEN = _HELLO_START.size
 
 H = TypeVar("H", ClientHello, ServerHello)
+#: an extension decoder: (hello, data, start, end) -> offset where it stopped
+Decoder = Callable[[H, bytes, int, int], int]
 
 
 class ParseError(ValueError):
@@ -65,137 +89,191 @@ def _text(raw: bytes) -> str:
     return raw.decode("ascii", "backslashreplace")
 
 
+def _read_session_id(body: bytes, off: int, end: int) -> tuple[bytes, int]:
+    start, stop = block8(body, off, end)
+    if stop - start > 32:
+        raise ParseError("session_id longer than 32 bytes")
+    return body[start:stop], stop
+
+
+def _read_extensions(hello: H, body: bytes, off: int, end: int, decoders: dict[int, Decoder[H]]) -> None:
+    """Walk the extensions block at ``off``: record each code, decode the known ones in place."""
+    pos, stop = block16(body, off, end)
+    codes = hello.extensions
+    while pos < stop:
+        if pos + 4 > stop:
+            raise BufferReadError("read out of bounds")
+        code, length = U16_PAIR.unpack_from(body, pos)
+        start = pos + 4
+        pos = start + length
+        if pos > stop:
+            raise BufferReadError("read out of bounds")
+        codes.append(code)
+        decoder = decoders.get(code)
+        if decoder is None:
+            continue
+        # a bad extension body spoils that extension only; a bad block (above) spoils the whole hello
+        try:
+            well_formed = decoder(hello, body, start, pos) == pos
+        except ValueError:
+            well_formed = False
+        if not well_formed:
+            hello.malformed_extensions.append(code)
+
+
 # --- ClientHello (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2) ---
 
 
 def parse_client_hello(body: bytes) -> ClientHello:
-    buf = Buffer(body)
-    legacy_version = buf.pull_uint16()
-    random = buf.pull_bytes(32)
-    session_id = pull_opaque(buf, 1)
-    if len(session_id) > 32:
-        raise ParseError("session_id longer than 32 bytes")
-    suites = pull_uint16_vector(buf, 2)
+    end = len(body)
+    if end < _HELLO_START_LEN:
+        raise BufferReadError("read out of bounds")
+    legacy_version, random = _HELLO_START.unpack_from(body)
+    session_id, off = _read_session_id(body, _HELLO_START_LEN, end)
+    suites, off = uint16_list16(body, off, end)
     if not suites:
         raise ParseError("no cipher suites")
-    compression = pull_uint8_vector(buf, 1)
+    compression, off = uint8_list8(body, off, end)
     if not compression:
         raise ParseError("no compression methods")
     hello = ClientHello(legacy_version, random, session_id, suites, compression)
-    if not buf.eof():
-        for code, data in _pull_extensions(buf):
-            hello.extensions.append(code)
-            decoder = _CLIENT_EXTENSIONS.get(code)
-            if decoder is not None and not _decode(decoder, hello, data):
-                hello.malformed_extensions.append(code)
+    if off < end:  # bytes after the extensions block are ignored, as before TLS 1.2 allowed none
+        _read_extensions(hello, body, off, end, _CLIENT_EXTENSIONS)
     return hello
 
 
-def _pull_extensions(buf: Buffer) -> list[tuple[int, bytes]]:
-    return pull_list(buf, 2, lambda: (buf.pull_uint16(), pull_opaque(buf, 2)))
+def _ch_server_name(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    pos, stop = block16(data, off, end)
+    host: bytes | None = None
+    while pos < stop:  # every ServerName entry must be well formed, even after the host name
+        if pos + 3 > stop:
+            raise BufferReadError("read out of bounds")
+        name_type, length = U8_PAIR.unpack_from(data, pos)
+        start = pos + 3
+        pos = start + length
+        if pos > stop:
+            raise BufferReadError("read out of bounds")
+        if name_type == _SERVER_NAME_HOST and host is None:
+            host = data[start:pos]
+    if host is not None:
+        ch.server_name = _text(host)
+    return stop
 
 
-def _decode(decoder: Callable[[H, Buffer], None], hello: H, data: bytes) -> bool:
-    ext = Buffer(data)
-    try:
-        decoder(hello, ext)
-    except ValueError:
-        return False
-    return ext.eof()
+def _ch_alpn(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    ch.alpn, off = opaque8_list16(data, off, end)
+    return off
 
 
-def _ch_server_name(ch: ClientHello, buf: Buffer) -> None:
-    entries = pull_list(buf, 2, lambda: (buf.pull_uint8(), pull_opaque(buf, 2)))
-    for name_type, name in entries:
-        if name_type == _SERVER_NAME_HOST:
-            ch.server_name = _text(name)
-            return
+def _ch_supported_versions(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    ch.supported_versions, off = uint16_list8(data, off, end)
+    return off
 
 
-def _ch_alpn(ch: ClientHello, buf: Buffer) -> None:
-    ch.alpn = pull_list(buf, 2, lambda: pull_opaque(buf, 1))
+def _ch_supported_groups(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    ch.supported_groups, off = uint16_list16(data, off, end)
+    return off
 
 
-def _ch_supported_versions(ch: ClientHello, buf: Buffer) -> None:
-    ch.supported_versions = pull_uint16_vector(buf, 1)
+def _ch_key_share(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    pos, stop = block16(data, off, end)
+    groups: list[int] = []
+    while pos < stop:  # KeyShareEntry: group, opaque key_exchange<1..2^16-1>
+        if pos + 4 > stop:
+            raise BufferReadError("read out of bounds")
+        group, length = U16_PAIR.unpack_from(data, pos)
+        pos += 4 + length
+        if pos > stop:
+            raise BufferReadError("read out of bounds")
+        groups.append(group)
+    ch.key_share_groups = groups
+    return stop
 
 
-def _ch_supported_groups(ch: ClientHello, buf: Buffer) -> None:
-    ch.supported_groups = pull_uint16_vector(buf, 2)
+def _ch_signature_algorithms(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    ch.signature_algorithms, off = uint16_list16(data, off, end)
+    return off
 
 
-def _ch_key_share(ch: ClientHello, buf: Buffer) -> None:
-    entries = pull_list(buf, 2, lambda: (buf.pull_uint16(), pull_opaque(buf, 2)))
-    ch.key_share_groups = [group for group, _ in entries]
+def _ch_ec_point_formats(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    ch.ec_point_formats, off = uint8_list8(data, off, end)
+    return off
 
 
-def _ch_signature_algorithms(ch: ClientHello, buf: Buffer) -> None:
-    ch.signature_algorithms = pull_uint16_vector(buf, 2)
+def _ch_psk_modes(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    ch.psk_key_exchange_modes, off = uint8_list8(data, off, end)
+    return off
 
 
-def _ch_ec_point_formats(ch: ClientHello, buf: Buffer) -> None:
-    ch.ec_point_formats = pull_uint8_vector(buf, 1)
+def _uint8_at(data: bytes, off: int, end: int) -> int:
+    if off >= end:
+        raise BufferReadError("read out of bounds")
+    return data[off]
 
 
-def _ch_psk_modes(ch: ClientHello, buf: Buffer) -> None:
-    ch.psk_key_exchange_modes = pull_uint8_vector(buf, 1)
+def _ch_status_request(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    ch.status_request_type = _uint8_at(data, off, end)
+    return end  # responder_id_list and request_extensions are not reported
 
 
-def _ch_status_request(ch: ClientHello, buf: Buffer) -> None:
-    ch.status_request_type = buf.pull_uint8()
-    buf.pull_rest()  # responder_id_list and request_extensions are not reported
+def _ch_session_ticket(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    ch.session_ticket_len = end - off
+    return end
 
 
-def _ch_session_ticket(ch: ClientHello, buf: Buffer) -> None:
-    ch.session_ticket_len = len(buf.pull_rest())
+def _ch_heartbeat(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    ch.heartbeat_mode = _uint8_at(data, off, end)
+    return off + 1
 
 
-def _ch_heartbeat(ch: ClientHello, buf: Buffer) -> None:
-    ch.heartbeat_mode = buf.pull_uint8()
-
-
-def _ch_extended_master_secret(ch: ClientHello, buf: Buffer) -> None:
+def _ch_extended_master_secret(ch: ClientHello, data: bytes, off: int, end: int) -> int:
     ch.extended_master_secret = True
+    return off
 
 
-def _ch_encrypt_then_mac(ch: ClientHello, buf: Buffer) -> None:
+def _ch_encrypt_then_mac(ch: ClientHello, data: bytes, off: int, end: int) -> int:
     ch.encrypt_then_mac = True
+    return off
 
 
-def _ch_renegotiation_info(ch: ClientHello, buf: Buffer) -> None:
-    pull_opaque(buf, 1)
+def _ch_renegotiation_info(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    off = block8(data, off, end)[1]
     ch.renegotiation_info = True
+    return off
 
 
-def _ch_padding(ch: ClientHello, buf: Buffer) -> None:
-    ch.padding_len = len(buf.pull_rest())
+def _ch_padding(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    ch.padding_len = end - off
+    return end
 
 
-def _ch_record_size_limit(ch: ClientHello, buf: Buffer) -> None:
-    ch.record_size_limit = buf.pull_uint16()
+def _ch_record_size_limit(ch: ClientHello, data: bytes, off: int, end: int) -> int:
+    ch.record_size_limit = uint16_at(data, off, end)
+    return off + 2
 
 
-def _ch_encrypted_client_hello(ch: ClientHello, buf: Buffer) -> None:
+def _ch_encrypted_client_hello(ch: ClientHello, data: bytes, off: int, end: int) -> int:
     ch.ech_present = True
-    if buf.pull_uint8() != _ECH_OUTER:
-        return  # the inner marker carries nothing else
-    ch.ech_kdf_id = buf.pull_uint16()
-    ch.ech_aead_id = buf.pull_uint16()
-    ch.ech_config_id = buf.pull_uint8()
-    pull_opaque(buf, 2)  # enc
-    pull_opaque(buf, 2)  # payload
+    if _uint8_at(data, off, end) != _ECH_OUTER:
+        return off + 1  # the inner marker carries nothing else
+    ch.ech_kdf_id = uint16_at(data, off + 1, end)
+    ch.ech_aead_id = uint16_at(data, off + 3, end)
+    ch.ech_config_id = _uint8_at(data, off + 5, end)
+    off = block16(data, off + 6, end)[1]  # enc
+    return block16(data, off, end)[1]  # payload
 
 
-def _ch_pre_shared_key(ch: ClientHello, buf: Buffer) -> None:
+def _ch_pre_shared_key(ch: ClientHello, data: bytes, off: int, end: int) -> int:
     ch.has_pre_shared_key = True
-    buf.pull_rest()
+    return end
 
 
-def _ch_early_data(ch: ClientHello, buf: Buffer) -> None:
+def _ch_early_data(ch: ClientHello, data: bytes, off: int, end: int) -> int:
     ch.early_data = True
+    return off
 
 
-_CLIENT_EXTENSIONS: dict[int, Callable[[ClientHello, Buffer], None]] = {
+_CLIENT_EXTENSIONS: dict[int, Decoder[ClientHello]] = {
     EXT_SERVER_NAME: _ch_server_name,
     EXT_ALPN: _ch_alpn,
     EXT_SUPPORTED_VERSIONS: _ch_supported_versions,
@@ -228,87 +306,96 @@ def _is_early_draft(version: int) -> bool:
 
 
 def parse_server_hello(body: bytes) -> ServerHello:
-    buf = Buffer(body)
-    legacy_version = buf.pull_uint16()
-    random = buf.pull_bytes(32)
+    end = len(body)
+    if end < _HELLO_START_LEN:
+        raise BufferReadError("read out of bounds")
+    legacy_version, random = _HELLO_START.unpack_from(body)
     if _is_early_draft(legacy_version):
         session_id = b""
-        cipher_suite = buf.pull_uint16()
+        cipher_suite = uint16_at(body, _HELLO_START_LEN, end)
         compression = 0
+        off = _HELLO_START_LEN + 2
     else:
-        session_id = pull_opaque(buf, 1)
-        if len(session_id) > 32:
-            raise ParseError("session_id longer than 32 bytes")
-        cipher_suite = buf.pull_uint16()
-        compression = buf.pull_uint8()
+        session_id, off = _read_session_id(body, _HELLO_START_LEN, end)
+        cipher_suite = uint16_at(body, off, end)
+        compression = _uint8_at(body, off + 2, end)
+        off += 3
     hello = ServerHello(
         legacy_version, random, session_id, cipher_suite, compression, is_hrr=random == HRR_RANDOM
     )
-    if not buf.eof():
-        for code, data in _pull_extensions(buf):
-            hello.extensions.append(code)
-            decoder = _SERVER_EXTENSIONS.get(code)
-            if decoder is not None and not _decode(decoder, hello, data):
-                hello.malformed_extensions.append(code)
+    if off < end:
+        _read_extensions(hello, body, off, end, _SERVER_EXTENSIONS)
     return hello
 
 
-def _sh_supported_versions(sh: ServerHello, buf: Buffer) -> None:
-    sh.selected_version = buf.pull_uint16()
+def _sh_supported_versions(sh: ServerHello, data: bytes, off: int, end: int) -> int:
+    sh.selected_version = uint16_at(data, off, end)
+    return off + 2
 
 
-def _sh_key_share(sh: ServerHello, buf: Buffer) -> None:
-    sh.key_share_group = buf.pull_uint16()
-    if not sh.is_hrr:  # an HRR names only the selected group (RFC 8446 §4.2.8)
-        pull_opaque(buf, 2)
+def _sh_key_share(sh: ServerHello, data: bytes, off: int, end: int) -> int:
+    sh.key_share_group = uint16_at(data, off, end)
+    if sh.is_hrr:  # an HRR names only the selected group (RFC 8446 §4.2.8)
+        return off + 2
+    return block16(data, off + 2, end)[1]
 
 
-def _sh_alpn(sh: ServerHello, buf: Buffer) -> None:
-    protocols = pull_list(buf, 2, lambda: pull_opaque(buf, 1))
+def _sh_alpn(sh: ServerHello, data: bytes, off: int, end: int) -> int:
+    protocols, off = opaque8_list16(data, off, end)
     if len(protocols) != 1:
         raise ParseError("a server selects exactly one protocol")
     sh.alpn = protocols[0]
+    return off
 
 
-def _sh_pre_shared_key(sh: ServerHello, buf: Buffer) -> None:
-    buf.pull_uint16()  # selected_identity
+def _sh_pre_shared_key(sh: ServerHello, data: bytes, off: int, end: int) -> int:
+    uint16_at(data, off, end)  # selected_identity
     sh.has_pre_shared_key = True
+    return off + 2
 
 
-def _sh_session_ticket(sh: ServerHello, buf: Buffer) -> None:
+def _sh_session_ticket(sh: ServerHello, data: bytes, off: int, end: int) -> int:
     sh.session_ticket_ext = True
+    return off
 
 
-def _sh_extended_master_secret(sh: ServerHello, buf: Buffer) -> None:
+def _sh_extended_master_secret(sh: ServerHello, data: bytes, off: int, end: int) -> int:
     sh.extended_master_secret = True
+    return off
 
 
-def _sh_encrypt_then_mac(sh: ServerHello, buf: Buffer) -> None:
+def _sh_encrypt_then_mac(sh: ServerHello, data: bytes, off: int, end: int) -> int:
     sh.encrypt_then_mac = True
+    return off
 
 
-def _sh_renegotiation_info(sh: ServerHello, buf: Buffer) -> None:
-    pull_opaque(buf, 1)
+def _sh_renegotiation_info(sh: ServerHello, data: bytes, off: int, end: int) -> int:
+    off = block8(data, off, end)[1]
     sh.renegotiation_info = True
+    return off
 
 
-def _sh_status_request(sh: ServerHello, buf: Buffer) -> None:
+def _sh_status_request(sh: ServerHello, data: bytes, off: int, end: int) -> int:
     sh.status_request = True
+    return off
 
 
-def _sh_ec_point_formats(sh: ServerHello, buf: Buffer) -> None:
-    sh.ec_point_formats = pull_uint8_vector(buf, 1)
+def _sh_ec_point_formats(sh: ServerHello, data: bytes, off: int, end: int) -> int:
+    sh.ec_point_formats, off = uint8_list8(data, off, end)
+    return off
 
 
-def _sh_heartbeat(sh: ServerHello, buf: Buffer) -> None:
-    sh.heartbeat_mode = buf.pull_uint8()
+def _sh_heartbeat(sh: ServerHello, data: bytes, off: int, end: int) -> int:
+    sh.heartbeat_mode = _uint8_at(data, off, end)
+    return off + 1
 
 
-def _sh_record_size_limit(sh: ServerHello, buf: Buffer) -> None:
-    sh.record_size_limit = buf.pull_uint16()
+def _sh_record_size_limit(sh: ServerHello, data: bytes, off: int, end: int) -> int:
+    sh.record_size_limit = uint16_at(data, off, end)
+    return off + 2
 
 
-_SERVER_EXTENSIONS: dict[int, Callable[[ServerHello, Buffer], None]] = {
+_SERVER_EXTENSIONS: dict[int, Decoder[ServerHello]] = {
     EXT_SUPPORTED_VERSIONS: _sh_supported_versions,
     EXT_KEY_SHARE: _sh_key_share,
     EXT_KEY_SHARE_OLD: _sh_key_share,
@@ -369,14 +456,16 @@ def parse_sslv2_server_hello(body: bytes) -> tuple[ServerHello, bytes]:
 
 def parse_certificate(body: bytes, tls13: bool) -> list[bytes]:
     """The DER of each certificate, in the order sent (end entity first)."""
-    buf = Buffer(body)
-    if tls13:
-        pull_opaque(buf, 1)  # certificate_request_context
-        entries = pull_list(buf, 3, lambda: (pull_opaque(buf, 3), pull_opaque(buf, 2)))
-        chain = [der for der, _ in entries]
-    else:
-        chain = pull_list(buf, 3, lambda: pull_opaque(buf, 3))
-    if not buf.eof():
+    end = len(body)
+    off = block8(body, 0, end)[1] if tls13 else 0  # certificate_request_context
+    pos, stop = block24(body, off, end)
+    chain: list[bytes] = []
+    while pos < stop:
+        der, pos = opaque24(body, pos, stop)
+        if tls13:
+            pos = block16(body, pos, stop)[1]  # the entry's extensions
+        chain.append(der)
+    if stop != end:
         raise ParseError("bytes after certificate_list")
     if any(not der for der in chain):
         raise ParseError("empty certificate entry")

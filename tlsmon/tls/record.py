@@ -1,12 +1,13 @@
 """The TLS record layer of one direction: bytes in, whole records out.
 
-Theory of operation: :meth:`RecordReader.feed` appends a TCP segment's bytes to a per-direction buffer and
+Theory of operation: :meth:`RecordReader.feed` takes a TCP segment's bytes and
 :meth:`RecordReader.next_record` returns one complete record at a time as a ``(content_type, version, body)``
 tuple, or None when more bytes are needed, so records split across segments and several records per segment
-both work. The reader checks each 5-byte header (RFC 5246 §6.2.1) and turns a bad one into a named anomaly;
-after an anomaly the direction is dead (:attr:`RecordReader.error` is set, later bytes are dropped), because a
-byte stream that lost record sync cannot be trusted again. :meth:`RecordReader.stop` ends a direction for
-other reasons.
+both work. While nothing is pending the segment itself is the buffer (records are sliced straight out of it);
+only a record that continues into the next segment is copied into a bytearray that accumulates it. The reader
+checks each 5-byte header (RFC 5246 §6.2.1) and turns a bad one into a named anomaly; after an anomaly the
+direction is dead (:attr:`RecordReader.error` is set, later bytes are dropped), because a byte stream that lost
+record sync cannot be trusted again. :meth:`RecordReader.stop` ends a direction for other reasons.
 
 SSLv2 (draft-hickman-netscape-ssl-00 §1.2) is recognised only where it can occur: as the first record of
 either direction (a CLIENT-HELLO from the client, a SERVER-HELLO from the server). Its records have a 2-byte
@@ -46,6 +47,8 @@ MODE_TLS = 1
 MODE_V2_HELLO = 2  # the client sent an SSLv2 CLIENT-HELLO; its next record may be SSLv2 or TLS
 MODE_V2 = 3  # an SSLv2 session: every record is SSLv2
 
+#: record versions accepted on a TLS record: major 3, minor 0 (SSL 3.0) to 4
+_TLS_RECORD_VERSIONS = frozenset(0x0300 + minor for minor in range(5))
 _SSLV2_HELLO_VERSIONS = frozenset({SSLV2, 0x0300, 0x0301, 0x0302, 0x0303})
 
 
@@ -54,7 +57,9 @@ class RecordReader:
 
     def __init__(self, is_orig: bool) -> None:
         self.is_orig = is_orig
-        self._buf = bytearray()
+        #: the last segment (bytes) while whole records are read from it, or a bytearray that accumulates a
+        #: record split across segments; ``_pos`` is the first byte not yet returned
+        self._buf: bytes | bytearray = b""
         self._pos = 0
         self._skip = 0
         self.mode = MODE_DETECT
@@ -65,20 +70,29 @@ class RecordReader:
     def feed(self, data: bytes) -> None:
         if self.closed or not data:
             return
-        view = memoryview(data)
+        if type(data) is not bytes:
+            data = bytes(data)
         if self._skip:
-            n = min(self._skip, len(view))
+            n = min(self._skip, len(data))
             self._skip -= n
-            view = view[n:]
-            if not view:
+            if n == len(data):
                 return
-        if self._pos == len(self._buf):
-            self._buf.clear()
+            data = data[n:]
+        buf = self._buf
+        if self._pos >= len(buf):
+            # nothing pending: records are read straight out of the segment, which is not copied
+            self._buf = data
             self._pos = 0
-        elif self._pos >= _COMPACT_AT:
-            del self._buf[: self._pos]
+            return
+        if isinstance(buf, bytearray):
+            if self._pos >= _COMPACT_AT:
+                del buf[: self._pos]
+                self._pos = 0
+        else:
+            # a record continues in this segment: start accumulating from its first byte
+            buf = self._buf = bytearray(memoryview(buf)[self._pos :])
             self._pos = 0
-        self._buf += view
+        buf += data
 
     def buffered(self) -> int:
         """Bytes received but not yet returned as (part of) a record."""
@@ -88,20 +102,35 @@ class RecordReader:
         """Drop everything buffered and ignore later bytes; ``anomaly`` says why, None for a normal stop."""
         self.closed = True
         self.error = anomaly
-        self._buf = bytearray()
+        self._buf = b""
         self._pos = 0
         self._skip = 0
 
     def next_record(self) -> Record | None:
         if self.closed or self._skip:
             return None
+        if self.mode == MODE_TLS:
+            # the common case, once per record, inlined; a bad header takes the general path to its anomaly
+            buf, pos = self._buf, self._pos
+            if len(buf) - pos < 5:
+                return None
+            content_type, version, length = _HEADER.unpack_from(buf, pos)
+            if content_type in TLS_CONTENT_TYPES and version in _TLS_RECORD_VERSIONS and length <= MAX_RECORD_LENGTH:
+                end = pos + 5 + length
+                if not self.keep_bodies:
+                    self._pos = take = min(end, len(buf))
+                    self._skip = end - take
+                    return (content_type, version, b"")
+                if end > len(buf):
+                    return None
+                self._pos = end
+                return (content_type, version, bytes(buf[pos + 5 : end]))
+            return self._next_tls()
         avail = len(self._buf) - self._pos
         if avail < 1:
             return None
         first = self._buf[self._pos]
         mode = self.mode
-        if mode == MODE_TLS:
-            return self._next_tls()
         if mode == MODE_V2:
             return self._next_v2(first & 0x80 == 0)
         if mode == MODE_V2_HELLO:
