@@ -33,10 +33,13 @@ _TLS_PROBE_BYTES = 64
 
 # The client's first bytes were a TLS record while the server spoke a plaintext protocol.
 ANOMALY_TLS_WITHOUT_UPGRADE = "starttls.client_tls_without_upgrade"
+# The server accepted STARTTLS but what followed was not TLS (RFC 3207 §4.2: nothing but the handshake).
+ANOMALY_NOT_TLS_AFTER_UPGRADE = "starttls.not_tls_after_upgrade"
 
 
 class Dispatcher:
     __slots__ = (
+        "_after_upgrade",
         "_held",
         "_orig_no",
         "_orig_prefix",
@@ -61,6 +64,7 @@ class Dispatcher:
         self.tls: TlsAnalyzer | None = None
         self.proto: ProtocolAnalyzer | None = None
         self.starttls: StartTlsSummary | None = None
+        self._after_upgrade: ProtocolAnalyzer | None = None  # switched; waiting to see TLS on the wire
         self._server_port = server_port
         self._held: list[tuple[bool, bytes]] = []
         self._orig_prefix = b""
@@ -85,6 +89,8 @@ class Dispatcher:
         if self.tls is not None:
             self.tls.data(is_orig, data)
             self.finished = self.tls.finished
+        elif self._after_upgrade is not None:
+            self._confirm_tls(is_orig, data)
         elif self.proto is not None:
             self._to_plaintext(is_orig, data)
         elif not self.finished:
@@ -94,6 +100,9 @@ class Dispatcher:
         if self.tls is not None:
             self.tls.gap(is_orig, length)
             self.finished = self.tls.finished
+        elif self._after_upgrade is not None:
+            self._after_upgrade = None
+            self._give_up()
         elif self.proto is not None:
             self._plaintext(self.proto.gap(is_orig, length))
         elif not self.finished:
@@ -168,11 +177,38 @@ class Dispatcher:
         for event in events:
             self.starttls.apply(event)
         if proto.switched:
-            self.tls_mode = TLS_MODE_STARTTLS
             self.proto = None
-            self._start_tls([(True, proto.trailing(True)), (False, proto.trailing(False))])
+            self._after_upgrade = proto
+            for is_orig, chunk in ((True, proto.trailing(True)), (False, proto.trailing(False))):
+                if chunk:
+                    self.data(is_orig, chunk)  # to the check, or to TLS once the first chunk decided it
         elif proto.done:
             self.finished = True
+
+    def _confirm_tls(self, is_orig: bool, data: bytes) -> None:
+        """After an accepted upgrade or an opened tunnel: hand over to TLS only if TLS is what follows."""
+        self._held.append((is_orig, data))
+        if is_orig:
+            self._orig_prefix += data
+            prefix = self._orig_prefix
+        else:
+            self._resp_prefix += data
+            prefix = self._resp_prefix
+        verdict = looks_like_tls(prefix[:_TLS_PROBE_BYTES])
+        if verdict is None:
+            return
+        upgraded = self._after_upgrade
+        assert upgraded is not None
+        self._after_upgrade = None
+        if verdict:
+            self.tls_mode = TLS_MODE_STARTTLS
+            self._start_tls(self._take_held())
+            return
+        # A tunnel (HTTP CONNECT, SOCKS) may carry anything; after STARTTLS proper, plaintext is a broken
+        # client or a command-injection attempt.
+        if not upgraded.tunnel:
+            self.anomalies.append(ANOMALY_NOT_TLS_AFTER_UPGRADE)
+        self._give_up()
 
     def _start_tls(self, chunks: list[tuple[bool, bytes]]) -> None:
         tls = TlsAnalyzer()

@@ -62,18 +62,14 @@ def _match(pattern: str, value: str) -> bool:
 
 DTLS = "DTLS over UDP not in scope of the TCP pipeline"
 QUIC = "QUIC (TLS inside QUIC CRYPTO frames over UDP) not in scope of the TCP pipeline"
-PROXY = (
-    "TLS after a proxy handshake ({}) is out of scope: the dispatcher recognises TLS at the start of a "
-    "stream or after the STARTTLS protocols of ARCHITECTURE.md, not inside proxy tunnels"
-)
-RDP = (
-    "RDP's TLS security layer (X.224 Connection Confirm selecting PROTOCOL_SSL, then TLS on 3389) is not "
-    "among the STARTTLS protocols of ARCHITECTURE.md; Zeek's RDP analyzer hands the stream to its SSL "
-    "analyzer"
-)
 HTTP_PORT = (
     "a TLS ClientHello sent to an HTTP server on port 80: tshark dissects port 80 as HTTP only and never "
     "sees it; tlsmon, like Zeek's DPD, recognises TLS by content"
+)
+RDP_TSHARK = (
+    "RDP's TLS security layer on 3389 (X.224 Connection Confirm selecting SSL/HYBRID, then TLS): tshark "
+    "dissects the port as TPKT/RDP only and sees no handshake; tlsmon follows the negotiation, and Zeek's "
+    "ssl.log for the same trace has the handshake"
 )
 IRC_STARTTLS = (
     "IRC STARTTLS (670) then TLS on 6667: tshark has no IRC STARTTLS support and sees no handshake; tlsmon "
@@ -129,23 +125,14 @@ KNOWN: tuple[Known, ...] = (
     Known("zeek", Z + "globus-url-copy.pcap",
           "GridFTP GSI: the TLS handshake travels base64-encoded inside FTP ADAT commands, which Zeek's FTP "
           "analyzer decodes; not a STARTTLS upgrade of the byte stream, out of scope"),
-    Known("zeek", Z + "rdp/*", RDP),
     # --- Zeek ssl.log: STARTTLS not built yet
     # --- JA4 goldens
     Known("ja4", "*", QUIC, conn="quic *"),
-    Known("ja4", "ja4/pcap/https-connect.pcap", PROXY.format("HTTP CONNECT")),
-    Known("ja4", "ja4/pcap/socks-https-example.pcap", PROXY.format("SOCKS")),
     Known("ja4", "ja4/pcap/tls-non-ascii-alpn.pcapng", NON_ASCII_ALPN, field="ja4",
           expected="t13d1516bd_8daaf6152771_e5627efa2ab1"),
     Known("ja4", "ja4/pcap/tls-non-ascii-alpn.pcapng", NON_ASCII_ALPN, field="ja4_r",
           expected=NON_ASCII_ALPN_JA4_R),
     # --- tshark hello counts: out of scope
-    Known("tshark", "ja4/pcap/https-connect.pcap", PROXY.format("HTTP CONNECT")),
-    Known("tshark", SV + "bug-2430/backwards.pcap", PROXY.format("HTTP CONNECT on 8080")),
-    Known("tshark", SV + "bug-2769/issue_no_icmp.pcap", PROXY.format("HTTP CONNECT on 8080")),
-    Known("tshark", Z + "http/connect-with-header.pcap", PROXY.format("HTTP CONNECT")),
-    Known("tshark", "ja4/pcap/socks-https-example.pcap", PROXY.format("SOCKS")),
-    Known("tshark", Z + "socks-with-ssl.pcap", PROXY.format("SOCKS")),
     # --- tshark hello counts: tshark is wrong
     Known("tshark", Z + "tls/https-to-http.pcap", HTTP_PORT, field="client_hello", expected=1),
     Known("tshark", Z + "tls/ssl-to-http-server.pcap", HTTP_PORT, field="client_hello", expected=1),
@@ -153,6 +140,10 @@ KNOWN: tuple[Known, ...] = (
           field="client_hello", expected=0),
     Known("tshark", Z + "tls/irc-starttls.pcap", IRC_STARTTLS, field="client_hello", expected=1),
     Known("tshark", Z + "tls/irc-starttls.pcap", IRC_STARTTLS, field="server_hello", expected=1),
+    Known("tshark", Z + "rdp/rdp-to-ssl.pcap", RDP_TSHARK, field="client_hello", expected=2),
+    Known("tshark", Z + "rdp/rdp-to-ssl.pcap", RDP_TSHARK, field="server_hello", expected=2),
+    Known("tshark", Z + "rdp/rdp-no-cookie-mstshash.pcap", RDP_TSHARK, field="client_hello", expected=1),
+    Known("tshark", Z + "rdp/rdp-no-cookie-mstshash.pcap", RDP_TSHARK, field="server_hello", expected=1),
     # --- tshark hello counts: tlsmon bugs and STARTTLS not built yet
     Known("tshark", SV + "tls/tls13-draft14/tls13_draft14.pcap", DRAFT14_SERVER_HELLO, field="server_hello",
           xfail=True),

@@ -261,3 +261,15 @@ def test_engine_row_of_the_corpus_refused_session() -> None:
         ["SCRAM-SHA-256"],
         "SASLInitialResponse SCRAM-SHA-256",
     )
+
+
+def test_startup_sent_with_the_sslrequest_is_parsed_as_soon_as_the_server_refuses() -> None:
+    # The client wrote SSLRequest and StartupMessage in one segment; the 'N' answer must release the held
+    # StartupMessage at once, not when the client next sends something.
+    chunks = [(C, SSL_REQUEST[1] + STARTUP[1]), (S, b"N"), AUTH_SASL]
+    out = feed(PostgresqlAnalyzer, chunks)
+    assert out.events == [
+        StartTlsRequested("SSLRequest"),
+        StartTlsRejected("N"),
+        AuthMechanismsOffered(("SCRAM-SHA-256",)),
+    ]

@@ -33,8 +33,8 @@ import pyarrow.parquet as pq
 from tlsmon.columns import ColumnGroup
 
 COMPRESSION = "zstd"
-DEFAULT_BATCH_ROWS = 8192
-DEFAULT_ROW_GROUP_ROWS = 131072
+DEFAULT_BATCH_ROWS = 1024
+DEFAULT_ROW_GROUP_ROWS = 16384
 
 _CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError)
 

@@ -30,6 +30,8 @@ from tlsmon.wire.linebuffer import LineBuffer
 class ProtocolAnalyzer(ABC):
     #: the row's ``app_proto`` value
     name: ClassVar[str]
+    #: True for proxies (HTTP CONNECT, SOCKS): the switch opens a tunnel that may carry anything, not only TLS
+    tunnel: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.switched = False

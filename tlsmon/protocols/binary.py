@@ -109,12 +109,12 @@ class BinaryProtocol(ProtocolAnalyzer):
                     return
             if not buf:
                 return
+            was_held = self._client_held  # before the message: its answer may release the client
             length = self.server_message(buf)
             if length is None:
                 self._check_size(buf, MAX_BUFFERED)
                 return
             self._server_skip = _skip(buf, length)
-            was_held = self._client_held
             self._after_message()
             if was_held and not self._client_held and not self.switched and not self.done:
                 self._drain_client()

@@ -11,7 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tlsmon.protocols import ftp, imap, irc, ldap, mysql, nntp, pop3, postgresql, sieve, smtp, xmpp
+from tlsmon.protocols import (
+    ftp,
+    http_connect,
+    imap,
+    irc,
+    ldap,
+    mysql,
+    nntp,
+    pop3,
+    postgresql,
+    rdp,
+    sieve,
+    smtp,
+    socks,
+    xmpp,
+)
 from tlsmon.protocols.base import ProtocolAnalyzer
 
 Probe = Callable[[bool, bytes, int], "bool | None"]
@@ -36,6 +51,9 @@ PROTOCOLS: tuple[Protocol, ...] = (
     Protocol("ldap", ldap.probe, ldap.LdapAnalyzer),
     Protocol("postgresql", postgresql.probe, postgresql.PostgresqlAnalyzer),
     Protocol("mysql", mysql.probe, mysql.MysqlAnalyzer),
+    Protocol("http-proxy", http_connect.probe, http_connect.HttpConnectAnalyzer),
+    Protocol("socks", socks.probe, socks.SocksAnalyzer),
+    Protocol("rdp", rdp.probe, rdp.RdpAnalyzer),
 )
 
 

@@ -92,15 +92,18 @@ STARTTLS_COLUMNS = ColumnGroup(
         Column(
             "starttls_required",
             pa.bool_(),
-            "The server said the upgrade is mandatory (XMPP <required/>, IMAP LOGINDISABLED); null when not offered.",
+            "The server said the upgrade is mandatory (XMPP <required/>, IMAP LOGINDISABLED, ManageSieve "
+            "'SASL' with no mechanisms beside STARTTLS, NNTP 483, RDP failure codes asking for TLS); null when "
+            "not offered.",
             "false",
         ),
         Column("starttls_command_seen", pa.bool_(), "The client sent the upgrade command.", "true"),
         Column(
             "starttls_command",
             pa.string(),
-            "The upgrade command verb as the protocol spells it: STARTTLS, "
-            "STLS, AUTH TLS, X-ANONYMOUSTLS, <starttls/>, SSLRequest, StartTLS (LDAP), CLIENT_SSL.",
+            "The upgrade command verb as the protocol spells it: STARTTLS, STLS, AUTH TLS, X-ANONYMOUSTLS, "
+            "<starttls/>, SSLRequest, GSSENCRequest, StartTLS (LDAP), CLIENT_SSL; for proxies the tunnel "
+            "request: CONNECT (HTTP, SOCKS), BIND (SOCKS); RDP_NEG_REQ (RDP asking for TLS/CredSSP).",
             "STARTTLS",
         ),
         Column(
@@ -108,7 +111,8 @@ STARTTLS_COLUMNS = ColumnGroup(
             pa.string(),
             "The server's answer to the upgrade command: SMTP/FTP/NNTP/IRC reply code (220, 454, 234, 382, "
             "670, 691), IMAP/Sieve status (OK, NO, BAD), POP3 +OK/-ERR, XMPP <proceed/>/<failure/>, LDAP "
-            "resultCode (0 = success), PostgreSQL S/N/E (G for GSSENCRequest), MySQL TLS/ERR.",
+            "resultCode (0 = success), PostgreSQL S/N/E (G for GSSENCRequest), MySQL TLS/ERR, HTTP proxy status "
+            "(200, 407), SOCKS reply (90-93, 0-8), RDP selected protocol (SSL, HYBRID, HYBRID_EX, RDP).",
             "220",
         ),
         Column(
@@ -121,7 +125,8 @@ STARTTLS_COLUMNS = ColumnGroup(
             "server_capabilities",
             pa.list_(pa.string()),
             "Tokens of the server's automatic capability "
-            "replies before TLS, in order, each once (EHLO keywords, IMAP CAPABILITY, POP3 CAPA, FTP FEAT …).",
+            "replies before TLS, in order, each once (EHLO keywords, IMAP CAPABILITY, POP3 CAPA, FTP FEAT, "
+            "MySQL greeting flags …); RDP: the security protocols the client requested.",
             "['PIPELINING', 'SIZE 10240000', 'STARTTLS', 'AUTH PLAIN LOGIN']",
         ),
         Column(

@@ -139,7 +139,8 @@ CONN_COLUMNS = ColumnGroup(
             "app_proto",
             pa.string(),
             "Application protocol detected by content: 'tls' for TLS from the first byte, the "
-            "plaintext protocol (smtp, imap …) for STARTTLS-capable ones, or null when none "
+            "plaintext protocol (smtp, imap, pop3, ftp, nntp, sieve, xmpp, irc, ldap, postgresql, mysql) or the "
+            "tunnel (http-proxy, socks, rdp) before the upgrade, or null when none "
             "was recognised.",
             "tls",
         ),

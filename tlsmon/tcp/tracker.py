@@ -28,6 +28,7 @@ first packet seen.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -104,6 +105,8 @@ class TcpTracker:
         self._next_sweep_ts: int | None = None
         self._last_interim_check: int | None = None
         self._held_bytes = 0  # out-of-order bytes held by all reassemblers
+        # Closed connections in the order they closed, so their linger ends are released without a full sweep.
+        self._closing: deque[Connection] = deque()
 
     # -- the per-packet loop ------------------------------------------------------------------------
     def process(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
@@ -263,6 +266,7 @@ class TcpTracker:
         conn.closed_ts = ts
         conn.end_reason = reason
         self._flush(conn)
+        self._closing.append(conn)
 
     def _flush(self, conn: Connection) -> None:
         """Hand the consumer everything still buffered, holes reported as gaps."""
@@ -288,11 +292,22 @@ class TcpTracker:
     def _periodic(self, ts: int) -> None:
         if self.on_progress is not None:
             self.on_progress()
+        self._release_closed(ts)
         if self._next_sweep_ts is None:
             self._next_sweep_ts = ts + self.config.sweep_interval_ns
         elif ts >= self._next_sweep_ts:
             self._next_sweep_ts = ts + self.config.sweep_interval_ns
             self.sweep(ts)
+
+    def _release_closed(self, now: int) -> None:
+        """Finalize closed connections whose linger is over, oldest close first (closes are queued in order)."""
+        closing = self._closing
+        linger_before = now - self.config.linger_ns
+        table = self.table
+        while closing and (closing[0].closed_ts or 0) < linger_before:
+            conn = closing.popleft()
+            if table.get(conn.orig.key) is conn.orig:  # not already ended by a sweep or a reused 4-tuple
+                self._finalize(conn)
 
     def sweep(self, now: int) -> None:
         """End connections idle for longer than the timeout and closed ones past their linger time."""

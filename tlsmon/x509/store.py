@@ -51,8 +51,8 @@ CERT_COLUMNS = ColumnGroup(
         Column(
             "fingerprint",
             pa.string(),
-            "SHA-256 of the DER certificate, lower-case hex (Zeek x509.log `fingerprint`); "
-            "the key that connections' certificate chains refer to",
+            "SHA-256 of the DER certificate, lower-case hex (Zeek x509.log `fingerprint`): the certificate's "
+            "sha256 under Zeek's name, and the key that connections' cert_chain_fps refer to",
             "96bcec06264976f37460779acf28c5a7cfe8a3c0aae11a8ffcee05c0bddf08c6",
             nullable=False,
         ),
