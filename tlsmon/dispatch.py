@@ -114,13 +114,7 @@ class Dispatcher:
 
     # -- choosing ---------------------------------------------------------------------------------------
     def _probe(self, is_orig: bool, data: bytes) -> None:
-        self._held.append((is_orig, data))
-        if is_orig:
-            self._orig_prefix += data
-            prefix = self._orig_prefix
-        else:
-            self._resp_prefix += data
-            prefix = self._resp_prefix
+        prefix = self._hold(is_orig, data)
         tls = looks_like_tls(prefix[:_TLS_PROBE_BYTES])
         if tls:
             self.app_proto = "tls"
@@ -144,6 +138,15 @@ class Dispatcher:
             self._resp_no = True
         if (self._orig_no and self._resp_no) or len(prefix) >= _MAX_PROBE_BYTES:
             self._give_up()
+
+    def _hold(self, is_orig: bool, data: bytes) -> bytes:
+        """Keep ``data`` for replay once the protocol is known; return that direction's bytes held so far."""
+        self._held.append((is_orig, data))
+        if is_orig:
+            self._orig_prefix += data
+            return self._orig_prefix
+        self._resp_prefix += data
+        return self._resp_prefix
 
     def _take_held(self) -> list[tuple[bool, bytes]]:
         held = self._held
@@ -187,14 +190,7 @@ class Dispatcher:
 
     def _confirm_tls(self, is_orig: bool, data: bytes) -> None:
         """After an accepted upgrade or an opened tunnel: hand over to TLS only if TLS is what follows."""
-        self._held.append((is_orig, data))
-        if is_orig:
-            self._orig_prefix += data
-            prefix = self._orig_prefix
-        else:
-            self._resp_prefix += data
-            prefix = self._resp_prefix
-        verdict = looks_like_tls(prefix[:_TLS_PROBE_BYTES])
+        verdict = looks_like_tls(self._hold(is_orig, data)[:_TLS_PROBE_BYTES])
         if verdict is None:
             return
         upgraded = self._after_upgrade
