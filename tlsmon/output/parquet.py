@@ -23,6 +23,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
@@ -85,19 +86,18 @@ class TableWriter:
     """Writes rows of one table to rotating, atomically renamed, zstd-compressed Parquet files."""
 
     __slots__ = (
-        "_cols",
         "_dir",
         "_file_rows",
         "_file_written",
         "_flush_at",
         "_getters",
-        "_group_cols",
         "_group_nulls",
         "_index",
         "_max_file_rows",
         "_paths",
         "_pending",
         "_row_group_rows",
+        "_rows",
         "_run_id",
         "_schema",
         "_table",
@@ -133,13 +133,9 @@ class TableWriter:
         self._schema = pa.schema(
             [c.field() for g in groups for c in g.columns], metadata={**metadata, "table": table}
         )
-        self._cols: list[list[object]] = [[] for _ in names]
+        # Pending rows as tuples (one attrgetter call per group); transposed into columns in C at conversion.
+        self._rows: list[tuple[object, ...]] = []
         self._getters = [_getter(g.names()) for g in groups]
-        self._group_cols: list[list[list[object]]] = []
-        start = 0
-        for g in groups:
-            self._group_cols.append(self._cols[start : start + len(g.columns)])
-            start += len(g.columns)
         self._group_nulls = [(None,) * len(g.columns) for g in groups]
         self.batch_rows = batch_rows
         self._row_group_rows = row_group_rows
@@ -174,13 +170,11 @@ class TableWriter:
             expected = len(self._getters)
             raise TypeError(f"table {self._table!r}: expected {expected} records, got {len(records)}")
         # Read every group before appending any value, so a wrong record type cannot misalign the columns.
-        rows = [
+        parts = [
             nulls if rec is None else get(rec)
             for rec, get, nulls in zip(records, self._getters, self._group_nulls, strict=True)
         ]
-        for values, cols in zip(rows, self._group_cols, strict=True):
-            for col, value in zip(cols, values, strict=True):
-                col.append(value)
+        self._rows.append(tuple(chain.from_iterable(parts)))
         self.rows += 1
         self._pending += 1
         if self._pending >= self._flush_at:
@@ -213,8 +207,7 @@ class TableWriter:
         if not self._pending:
             return
         table, bad, dropped = self._convert()
-        for col in self._cols:
-            col.clear()
+        self._rows.clear()
         self._pending = 0
         self.rows -= dropped
         if table is not None and table.num_rows:
@@ -237,7 +230,7 @@ class TableWriter:
 
     def _convert(self) -> tuple[pa.Table | None, _BadRows | None, int]:
         """The pending rows as a table, less those that do not fit; the first misfit; rows dropped."""
-        cols = self._cols
+        cols: list[list[object]] = [list(col) for col in zip(*self._rows, strict=True)]
         first: _BadRows | None = None
         dropped = 0
         while True:
