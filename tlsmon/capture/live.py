@@ -27,6 +27,7 @@ import os
 import select
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -44,6 +45,8 @@ PACKET_FANOUT_FLAG_DEFRAG = 0x8000
 
 DEFAULT_SNAPLEN = 262144  # libpcap's MAXIMUM_SNAPLEN: whole frames, as tcpdump captures by default
 DEFAULT_TIMEOUT_MS = 100
+PRESENCE_CHECK_S = 1.0  # while idle, how often to check that the interface still exists
+ANY_INTERFACE = "any"  # libpcap's pseudo-interface for all interfaces: it has no index to look up
 DEFAULT_MAX_BATCH = 65536
 
 _U32 = 1 << 32
@@ -67,6 +70,7 @@ class LiveSource:
         "_batch",
         "_handle",
         "_last_raw",
+        "_next_presence_check",
         "_on_packet",
         "_poll",
         "_totals",
@@ -117,6 +121,7 @@ class LiveSource:
         handle.setnonblock(True)
         self._poll = select.poll()
         self._poll.register(handle.fileno(), select.POLLIN)
+        self._next_presence_check = 0.0
         self.max_batch = max_batch
         self._batch: Batch = []
         batch = self._batch
@@ -152,6 +157,7 @@ class LiveSource:
         CaptureError when libpcap reports a failure (e.g. the interface was removed).
         """
         if not self._poll.poll(max(0, int(wait_s * 1000))):
+            self._check_present()
             return []
         dispatch = self._handle.dispatch
         on_packet = self._on_packet
@@ -168,6 +174,18 @@ class LiveSource:
         self.packets += len(frames)
         self.bytes += sum(map(len, map(_frame_bytes, frames)))
         return frames
+
+    def _check_present(self) -> None:
+        """At most once a second while idle: is the interface still there? Its removal does not always wake
+        the packet socket's poll (TPACKET_V3), so without this a monitor could wait on a dead handle forever."""
+        now = time.monotonic()
+        if now < self._next_presence_check or self.interface == ANY_INTERFACE:
+            return
+        self._next_presence_check = now + PRESENCE_CHECK_S
+        try:
+            socket.if_nametoindex(self.interface)
+        except OSError:
+            raise CaptureError(f"{self.interface}: capture failed (the interface was removed)") from None
 
     def stats(self) -> CaptureStats:
         """libpcap's counters, widened past their 32-bit wrap-around; the last values once closed."""
