@@ -300,9 +300,9 @@ class TableWriter:
         self._writer.close()
         tmp = self._tmp_path
         final = tmp.with_name(tmp.name[1 : -len(".tmp")])
-        _fsync_path(tmp)
+        fsync_path(tmp)
         os.replace(tmp, final)
-        _fsync_path(self._dir)
+        fsync_path(self._dir)
         self._paths.append(final)
         self._writer = None
         self._tmp_path = None
@@ -311,7 +311,8 @@ class TableWriter:
         self._file_written = 0
 
 
-def _fsync_path(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a directory's entry to disk (a rename is durable only once its directory is)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

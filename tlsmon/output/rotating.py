@@ -37,7 +37,7 @@ from itertools import chain
 from pathlib import Path
 
 from tlsmon.columns import ColumnGroup
-from tlsmon.output.parquet import ColumnValueError, TableWriter
+from tlsmon.output.parquet import ColumnValueError, TableWriter, fsync_path
 from tlsmon.output.sink import run_metadata
 from tlsmon.records.tables import CERTIFICATES, CONNECTIONS, ConnectionRecord
 from tlsmon.x509.store import CertificateRecord
@@ -174,7 +174,7 @@ class RotatingSink:
                 final = target / name
                 os.replace(path, final)
                 moved.append(final)
-            _fsync_dir(target)
+            fsync_path(target)
         self.files.extend(moved)
         self._seq += 1
         self._start = time.time() if now is None else now
@@ -215,7 +215,7 @@ def recover_staging(out_dir: str | os.PathLike[str]) -> list[Path]:
         _make_dirs(target)
         final = target / f"part-recovered-{sink_dir}-{path.parent.parent.name}-{path.name[len('part-'):]}"
         os.replace(path, final)
-        _fsync_dir(target)
+        fsync_path(target)
         recovered.append(final)
     _remove_empty_tree(staging)
     return recovered
@@ -230,15 +230,7 @@ def _make_dirs(path: Path) -> None:
         p = p.parent
     for d in reversed(missing):
         d.mkdir(exist_ok=True)
-        _fsync_dir(d.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fsync_path(d.parent)
 
 
 def _remove_empty_tree(root: Path) -> None:
