@@ -17,7 +17,7 @@ from tlsmon.dispatch import Dispatcher
 from tlsmon.records.connection import ConnSummary, conn_summary, make_uid
 from tlsmon.records.tables import ConnectionRecord
 from tlsmon.stream import StreamConsumer
-from tlsmon.tcp.connection import Connection
+from tlsmon.tcp.connection import END_EOF, Connection
 from tlsmon.tcp.tracker import TcpTracker, TrackerConfig
 from tlsmon.tls.summary import TlsSummary
 from tlsmon.x509.connection import ConnectionCertificates
@@ -83,9 +83,10 @@ class Engine:
     def run(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
         self.tracker.process(frames)
 
-    def close(self) -> RunStats:
-        """End every open connection, hand the sink the certificates, and return the run's figures."""
-        self.tracker.finish()
+    def close(self, reason: str = END_EOF) -> RunStats:
+        """End every open connection (``end_reason`` = ``reason``), hand the sink the certificates, and return
+        the run's figures."""
+        self.tracker.finish(reason)
         self.sink.close(self.certificates.records())
         t = self.tracker.stats
         s = self.stats

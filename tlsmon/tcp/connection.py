@@ -20,6 +20,7 @@ END_RST = "rst"
 END_TIMEOUT = "timeout"  # idle for longer than the configured timeout
 END_EOF = "eof"  # still open when the input ended
 END_EVICTED = "evicted"  # removed to respect the cap on concurrent connections
+END_INTERRUPTED = "interrupted"  # still open when the run was stopped by SIGINT/SIGTERM
 
 
 class Half:

@@ -37,6 +37,7 @@ from tlsmon.decode.numbers import IPPROTO_TCP, IPV4_FRAGMENTED
 from tlsmon.decode.packet import FAST_ETH_IPV4_TCP, FAST_HEAD, FAST_MASK, FAST_MIN_LEN, Decoded, Decoder
 from tlsmon.stream import StreamConsumer
 from tlsmon.tcp.connection import (
+    END_EOF,
     END_EVICTED,
     END_FIN,
     END_RST,
@@ -354,11 +355,18 @@ class TcpTracker:
         """The connections in the table now (open or lingering after their close), oldest first."""
         return [h.conn for h in self.table.values() if h.is_orig]
 
-    def finish(self) -> None:
-        """End of input: every connection still in the table ends now, oldest first."""
+    def finish(self, reason: str = END_EOF) -> None:
+        """End of input: every connection still in the table ends now, oldest first.
+
+        ``reason`` is the ``end_reason`` of those still open (``eof``, or ``interrupted`` when the run was
+        stopped by a signal); a connection that closed with FIN or RST keeps its own.
+        """
         for half in list(self.table.values()):
             if half.is_orig:
-                self._finalize(half.conn)
+                conn = half.conn
+                if conn.closed_ts is None:
+                    conn.end_reason = reason
+                self._finalize(conn)
 
 
 def _sender_is_originator(flags: int, sport: int, dport: int) -> bool:
