@@ -1,4 +1,5 @@
-//! The `tlsmon._native` extension module: the only code that touches Python objects.
+//! The `tlsmon._native` extension module: the only code that touches Python objects. Each stage registers
+//! its classes from its own file here.
 
 use pyo3::prelude::*;
 
