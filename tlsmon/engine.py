@@ -17,7 +17,7 @@ from tlsmon.dispatch import Dispatcher
 from tlsmon.records.connection import ConnSummary, conn_summary, make_uid
 from tlsmon.records.tables import ConnectionRecord
 from tlsmon.stream import StreamConsumer
-from tlsmon.tcp.connection import END_EOF, Connection
+from tlsmon.tcp.connection import END_EOF, Connection, TransportFacts
 from tlsmon.tcp.tracker import TcpTracker, TrackerConfig
 from tlsmon.tls.summary import TlsSummary
 from tlsmon.x509.connection import ConnectionCertificates
@@ -64,7 +64,61 @@ class RunStats:
     decode: dict[str, int] = field(default_factory=dict)
 
 
-class Engine:
+class Recorder:
+    """Turns an ended connection (its transport facts and its dispatcher) into a record for the sink.
+
+    Shared by both engines, so a row is built one way whichever engine tracked the connection.
+    """
+
+    def __init__(self, sink: RecordSink, validator: Validator | None = None) -> None:
+        self.sink = sink
+        self.certificates = CertificateStore()
+        self.x509 = ConnectionCertificates(self.certificates, validator)
+        self.stats = RunStats()
+        self._sequence = 0
+
+    def next_uid(self, conn: TransportFacts) -> str:
+        self._sequence += 1
+        return make_uid(self._sequence, conn)
+
+    def record(
+        self,
+        conn: TransportFacts,
+        uid: str,
+        dispatcher: Dispatcher,
+        transport_anomalies: list[str],
+        first_record: bool = True,
+    ) -> None:
+        """Write the row; ``transport_anomalies`` are the TCP stage's (connection, then each direction's)."""
+        tls = dispatcher.tls_summary()
+        anomalies = transport_anomalies + dispatcher.all_anomalies()
+        x509 = None
+        if tls is not None:
+            x509 = self.x509.summarize(
+                tls.cert_chain,
+                tls.client_cert_chain,
+                tls.server_name,
+                tls.ocsp_response,
+                conn.start_ts,
+                count=first_record,
+            )
+            if x509 is not None:
+                anomalies.extend(x509.anomalies)
+        summary = conn_summary(conn, uid, dispatcher.app_proto, dispatcher.tls_mode, anomalies)
+        stats = self.stats
+        stats.connections += 1
+        stats.anomalies.update(anomalies)
+        if tls is not None:
+            stats.tls_connections += 1
+            stats.versions[tls.version or "unknown"] += 1
+            if tls.cipher:
+                stats.ciphers[tls.cipher] += 1
+        self.sink.connection(ConnectionRecord(summary, dispatcher.starttls, tls, x509))
+
+
+class Engine(Recorder):
+    """The pure-Python engine: the executable specification the native one is held equal to."""
+
     def __init__(
         self,
         sink: RecordSink,
@@ -72,12 +126,8 @@ class Engine:
         on_progress: Callable[[], None] | None = None,
         validator: Validator | None = None,
     ) -> None:
-        self.sink = sink
+        super().__init__(sink, validator)
         self.decoder = Decoder()
-        self.certificates = CertificateStore()
-        self.x509 = ConnectionCertificates(self.certificates, validator)
-        self.stats = RunStats()
-        self._sequence = 0
         self.tracker = TcpTracker(self.decoder, _new_dispatcher, self._on_close, config, on_progress)
 
     def run(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
@@ -102,36 +152,12 @@ class Engine:
         assert isinstance(dispatcher, Dispatcher)
         first_record = conn.uid is None  # a connection with interim records keeps one uid for all of them
         if conn.uid is None:
-            self._sequence += 1
-            conn.uid = make_uid(self._sequence, conn)
-        tls = dispatcher.tls_summary()
+            conn.uid = self.next_uid(conn)
         anomalies = list(conn.anomalies)
         for reasm in (conn.reasm_orig, conn.reasm_resp):
             if reasm is not None:
                 anomalies.extend(reasm.anomalies)
-        anomalies.extend(dispatcher.all_anomalies())
-        x509 = None
-        if tls is not None:
-            x509 = self.x509.summarize(
-                tls.cert_chain,
-                tls.client_cert_chain,
-                tls.server_name,
-                tls.ocsp_response,
-                conn.start_ts,
-                count=first_record,
-            )
-            if x509 is not None:
-                anomalies.extend(x509.anomalies)
-        summary = conn_summary(conn, conn.uid, dispatcher.app_proto, dispatcher.tls_mode, anomalies)
-        stats = self.stats
-        stats.connections += 1
-        stats.anomalies.update(anomalies)
-        if tls is not None:
-            stats.tls_connections += 1
-            stats.versions[tls.version or "unknown"] += 1
-            if tls.cipher:
-                stats.ciphers[tls.cipher] += 1
-        self.sink.connection(ConnectionRecord(summary, dispatcher.starttls, tls, x509))
+        self.record(conn, conn.uid, dispatcher, anomalies, first_record)
 
 
 def _new_dispatcher(conn: Connection) -> StreamConsumer:

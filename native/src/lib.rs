@@ -2,3 +2,4 @@
 //! `tcp`); `python` holds the PyO3 bindings, the only place that knows about Python.
 
 pub mod python;
+pub mod tcp;

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from tlsmon.columns import Column, ColumnGroup
 from tlsmon.decode.packet import format_address
-from tlsmon.tcp.connection import Connection
+from tlsmon.tcp.connection import TransportFacts
 
 _TS = pa.timestamp("ns", tz="UTC")
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -164,7 +164,7 @@ CONN_COLUMNS = ColumnGroup(
 )
 
 
-def make_uid(sequence: int, conn: Connection) -> str:
+def make_uid(sequence: int, conn: TransportFacts) -> str:
     digest = hashlib.blake2b(
         f"{sequence}|{conn.start_ts}|{conn.orig_h!r}|{conn.orig_p}|{conn.resp_h!r}|{conn.resp_p}".encode(),
         digest_size=13,
@@ -177,9 +177,11 @@ def make_uid(sequence: int, conn: Connection) -> str:
     return "C" + "".join(chars)
 
 
-def conn_summary(conn: Connection, uid: str, app_proto: str | None, tls_mode: str, anomalies: list[str]) -> ConnSummary:
-    orig_missed = conn.reasm_orig.missed_bytes if conn.reasm_orig is not None else 0
-    resp_missed = conn.reasm_resp.missed_bytes if conn.reasm_resp is not None else 0
+def conn_summary(
+    conn: TransportFacts, uid: str, app_proto: str | None, tls_mode: str, anomalies: list[str]
+) -> ConnSummary:
+    orig_missed = conn.orig_missed_bytes
+    resp_missed = conn.resp_missed_bytes
     history = conn.history
     if orig_missed and "G" not in history:
         history += "G"

@@ -8,7 +8,7 @@ last-seen counters, which are the only fields a bypassed packet updates.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from tlsmon.stream import StreamConsumer
@@ -23,10 +23,52 @@ END_EVICTED = "evicted"  # removed to respect the cap on concurrent connections
 END_INTERRUPTED = "interrupted"  # still open when the run was stopped by SIGINT/SIGTERM
 
 
+class TransportFacts(Protocol):
+    """What a connection's row needs from the TCP stage when it ends; both engines hand this over."""
+
+    @property
+    def start_ts(self) -> int: ...
+    @property
+    def last_ts(self) -> int: ...
+    @property
+    def ip_version(self) -> int: ...
+    @property
+    def orig_h(self) -> int | bytes: ...
+    @property
+    def orig_p(self) -> int: ...
+    @property
+    def resp_h(self) -> int | bytes: ...
+    @property
+    def resp_p(self) -> int: ...
+    @property
+    def vlan(self) -> int | None: ...
+    @property
+    def orig_pkts(self) -> int: ...
+    @property
+    def resp_pkts(self) -> int: ...
+    @property
+    def orig_bytes(self) -> int: ...
+    @property
+    def resp_bytes(self) -> int: ...
+    @property
+    def orig_missed_bytes(self) -> int: ...
+    @property
+    def resp_missed_bytes(self) -> int: ...
+    @property
+    def history(self) -> str: ...
+    @property
+    def end_reason(self) -> str: ...
+
+
+# History letters a bypassed data or ACK segment can still add (Half.letters bits).
+LETTER_DATA = 1
+LETTER_ACK = 2
+
+
 class Half:
     """One direction of a connection: what its sender sent."""
 
-    __slots__ = ("bypass", "bytes", "conn", "fin", "is_orig", "key", "last_ts", "pkts", "reasm")
+    __slots__ = ("bypass", "bytes", "conn", "fin", "is_orig", "key", "last_ts", "letters", "pkts", "reasm")
 
     def __init__(self, conn: Connection, is_orig: bool, key: tuple[object, ...], ts: int) -> None:
         self.conn = conn
@@ -37,6 +79,7 @@ class Half:
         self.bytes = 0
         self.last_ts = ts
         self.fin = False
+        self.letters = 0  # LETTER_DATA / LETTER_ACK once this direction's D / A history letter is recorded
         self.reasm: Reassembler | None = None
 
 
@@ -113,6 +156,14 @@ class Connection:
     @property
     def resp_bytes(self) -> int:
         return self.resp.bytes
+
+    @property
+    def orig_missed_bytes(self) -> int:
+        return self.orig.reasm.missed_bytes if self.orig.reasm is not None else 0
+
+    @property
+    def resp_missed_bytes(self) -> int:
+        return self.resp.reasm.missed_bytes if self.resp.reasm is not None else 0
 
     @property
     def reasm_orig(self) -> Reassembler | None:

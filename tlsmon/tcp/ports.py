@@ -40,5 +40,9 @@ _SERVICE_PORTS_ABOVE_1023 = frozenset(
 )
 
 
+# Every service port, for the native tracker (which takes them as a list once).
+SERVICE_PORTS = frozenset(range(1024)) | _SERVICE_PORTS_ABOVE_1023
+
+
 def is_service_port(port: int) -> bool:
     return port < 1024 or port in _SERVICE_PORTS_ABOVE_1023

@@ -42,6 +42,8 @@ from tlsmon.tcp.connection import (
     END_FIN,
     END_RST,
     END_TIMEOUT,
+    LETTER_ACK,
+    LETTER_DATA,
     Connection,
     Half,
 )
@@ -145,6 +147,8 @@ class TcpTracker:
                                 half.pkts += 1
                                 half.bytes += plen
                                 half.last_ts = ts
+                                if not half.letters & (LETTER_DATA if plen else LETTER_ACK):
+                                    _add_history(half, flags, plen)
                                 fast += 1
                                 tcp += 1
                                 continue
@@ -159,6 +163,8 @@ class TcpTracker:
                     half.pkts += 1
                     half.bytes += plen
                     half.last_ts = ts
+                    if not half.letters & (LETTER_DATA if plen else LETTER_ACK):
+                        _add_history(half, flags, plen)
                     fast += 1
                     continue
                 slow(half, key, ts, d)
@@ -181,7 +187,7 @@ class TcpTracker:
         half.pkts += 1
         half.bytes += plen
         half.last_ts = ts
-        _add_history(conn, is_orig, flags, plen)
+        _add_history(half, flags, plen)
 
         if not half.bypass and conn.closed_ts is None:
             reasm = half.reasm
@@ -382,8 +388,18 @@ def _sender_is_originator(flags: int, sport: int, dport: int) -> bool:
     return True
 
 
-def _add_history(conn: Connection, is_orig: bool, flags: int, plen: int) -> None:
-    """Zeek's conn.log history letters, each recorded once per direction; upper case for the originator."""
+def _add_history(half: Half, flags: int, plen: int) -> None:
+    """Zeek's conn.log history letters, each recorded once per direction; upper case for the originator.
+
+    Bypassed segments still add their letter (D or A), so the history does not depend on when the bypass
+    started: the native engine learns of it a batch later than this one does.
+    """
+    conn = half.conn
+    is_orig = half.is_orig
+    if plen:
+        half.letters |= LETTER_DATA
+    elif not flags & _SYN_FIN_RST and flags & _ACK:
+        half.letters |= LETTER_ACK
     if flags & _SYN:
         letter = "S" if not flags & _ACK else "H"
     elif flags & _FIN:

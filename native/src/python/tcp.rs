@@ -1,0 +1,183 @@
+//! `tlsmon._native.Tracker`: the native flow table and reassembly, fed decoded segments (see tcp/events.rs
+//! for what comes back and why).
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+use crate::tcp::connection::{END_EOF, END_INTERRUPTED};
+use crate::tcp::events::{EventBatch, EventKind};
+use crate::tcp::segment::{Addr, Segment};
+use crate::tcp::tracker::{Tracker, TrackerConfig};
+
+/// Event kinds as Python sees them (first item after the connection id and epoch).
+const DATA: u8 = 0;
+const GAP: u8 = 1;
+const ANOMALY: u8 = 2;
+const CONN_ANOMALY: u8 = 3;
+const END: u8 = 4;
+const OPEN: u8 = 5;
+
+pub fn addr_to_py<'py>(py: Python<'py>, addr: Addr) -> PyResult<Bound<'py, PyAny>> {
+    match addr {
+        Addr::V4(a) => Ok(a.into_pyobject(py)?.into_any()),
+        Addr::V6(a) => Ok(PyBytes::new(py, &a).into_any()),
+    }
+}
+
+fn addr_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Addr> {
+    if let Ok(a) = obj.extract::<u32>() {
+        return Ok(Addr::V4(a));
+    }
+    let bytes: &[u8] = obj.cast::<PyBytes>()?.as_bytes();
+    let a: [u8; 16] = bytes.try_into().map_err(|_| PyValueError::new_err("IPv6 address must be 16 bytes"))?;
+    Ok(Addr::V6(a))
+}
+
+/// The batch's events as `(conn, epoch, kind, is_orig, value)` tuples.
+pub fn events_to_py<'py>(py: Python<'py>, batch: &EventBatch) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for ev in &batch.events {
+        let (kind, value): (u8, Bound<'py, PyAny>) = match ev.kind {
+            EventKind::Open { resp_p } => (OPEN, resp_p.into_pyobject(py)?.into_any()),
+            EventKind::Data { start, len } => (DATA, PyBytes::new(py, batch.data(start, len)).into_any()),
+            EventKind::Gap { len } => (GAP, len.into_pyobject(py)?.into_any()),
+            EventKind::Anomaly { name } => (ANOMALY, name.into_pyobject(py)?.into_any()),
+            EventKind::ConnAnomaly { name } => (CONN_ANOMALY, name.into_pyobject(py)?.into_any()),
+            EventKind::End { index } => {
+                let e = &batch.ends[index];
+                let facts = PyTuple::new(
+                    py,
+                    [
+                        e.start_ts.into_pyobject(py)?.into_any(),
+                        e.last_ts.into_pyobject(py)?.into_any(),
+                        e.ip_version.into_pyobject(py)?.into_any(),
+                        addr_to_py(py, e.orig_h)?,
+                        e.orig_p.into_pyobject(py)?.into_any(),
+                        addr_to_py(py, e.resp_h)?,
+                        e.resp_p.into_pyobject(py)?.into_any(),
+                        e.vlan.into_pyobject(py)?.into_any(),
+                        e.orig_pkts.into_pyobject(py)?.into_any(),
+                        e.resp_pkts.into_pyobject(py)?.into_any(),
+                        e.orig_bytes.into_pyobject(py)?.into_any(),
+                        e.resp_bytes.into_pyobject(py)?.into_any(),
+                        e.history.as_str().into_pyobject(py)?.into_any(),
+                        e.end_reason.into_pyobject(py)?.into_any(),
+                    ],
+                )?;
+                (END, facts.into_any())
+            }
+        };
+        let item = PyTuple::new(
+            py,
+            [
+                ev.conn.into_pyobject(py)?.into_any(),
+                ev.epoch.into_pyobject(py)?.into_any(),
+                kind.into_pyobject(py)?.into_any(),
+                pyo3::types::PyBool::new(py, ev.is_orig).to_owned().into_any(),
+                value,
+            ],
+        )?;
+        list.append(item)?;
+    }
+    Ok(list)
+}
+
+pub fn end_reason(reason: &str) -> PyResult<&'static str> {
+    match reason {
+        "eof" => Ok(END_EOF),
+        "interrupted" => Ok(END_INTERRUPTED),
+        other => Err(PyValueError::new_err(format!("unknown end reason {other:?}"))),
+    }
+}
+
+#[pyclass(module = "tlsmon._native", name = "Tracker", unsendable)]
+pub struct PyTracker {
+    tracker: Tracker,
+}
+
+#[pymethods]
+impl PyTracker {
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        idle_timeout_ns: i64,
+        linger_ns: i64,
+        max_connections: usize,
+        max_buffered_per_direction: usize,
+        max_buffered_total: usize,
+        sweep_interval_ns: i64,
+        check_every_packets: u64,
+        service_ports: Vec<u16>,
+    ) -> Self {
+        let config = TrackerConfig {
+            idle_timeout_ns,
+            linger_ns,
+            max_connections,
+            max_buffered_per_direction,
+            max_buffered_total,
+            sweep_interval_ns,
+            check_every_packets,
+            service_ports,
+        };
+        PyTracker { tracker: Tracker::new(config) }
+    }
+
+    /// Feed frames already decoded by Python: `(ts_ns, decoded_or_None)` with Python's Decoded tuple.
+    fn feed(&mut self, frames: &Bound<'_, PyList>) -> PyResult<()> {
+        for item in frames.iter() {
+            let (ts, decoded): (i64, Bound<'_, PyAny>) = item.extract()?;
+            self.tracker.frame(ts);
+            if decoded.is_none() {
+                continue;
+            }
+            let t = decoded.cast::<PyTuple>()?;
+            let buf = t.get_item(8)?;
+            let buf: &[u8] = buf.cast::<PyBytes>()?.as_bytes();
+            let off: usize = t.get_item(9)?.extract()?;
+            let len: usize = t.get_item(10)?.extract()?;
+            let seg = Segment {
+                ip_version: t.get_item(0)?.extract()?,
+                src: addr_from_py(&t.get_item(1)?)?,
+                dst: addr_from_py(&t.get_item(2)?)?,
+                sport: t.get_item(3)?.extract()?,
+                dport: t.get_item(4)?.extract()?,
+                flags: t.get_item(5)?.extract()?,
+                seq: t.get_item(6)?.extract()?,
+                ack: t.get_item(7)?.extract()?,
+                payload: &buf[off..off + len],
+                vlan: t.get_item(11)?.extract()?,
+            };
+            self.tracker.segment(ts, &seg);
+        }
+        Ok(())
+    }
+
+    fn bypass(&mut self, ids: Vec<u64>) {
+        for id in ids {
+            self.tracker.bypass(id);
+        }
+    }
+
+    fn finish(&mut self, reason: &str) -> PyResult<()> {
+        self.tracker.finish(end_reason(reason)?);
+        Ok(())
+    }
+
+    /// The events produced since the last call, in order.
+    fn take_events<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = events_to_py(py, &self.tracker.out)?;
+        self.tracker.out.clear();
+        Ok(list)
+    }
+
+    #[getter]
+    fn stats(&self) -> (u64, u64, u64, u64, u64, u64) {
+        let s = &self.tracker.stats;
+        (s.packets, s.tcp_packets, s.connections, s.evicted, s.buffer_cap_flushes, s.bypassed_packets)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyTracker>()
+}

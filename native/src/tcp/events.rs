@@ -1,0 +1,112 @@
+//! What the native packet path hands to Python: an ordered list of stream events per batch.
+//!
+//! Theory of operation. The Python side owns the protocol analyzers (sans-IO). The native tracker cannot ask
+//! them, packet by packet, whether a connection's record is complete (the bypass decision): that would cross
+//! the boundary per packet. Instead it keeps reassembling and records what an analyzer would have been fed —
+//! data, gaps, reassembly anomalies — in one ordered event list; Python applies the list in order and, after
+//! the batch, tells the tracker which connections are finished, which are then bypassed.
+//!
+//! Equality with the Python engine rests on *checkpoints*: the Python tracker asks `consumer.finished` at one
+//! point of each packet it reassembles (after the segment and the ACK were applied, before FIN/RST close the
+//! connection). The native tracker bumps the connection's `epoch` at that same point. Python, on meeting an
+//! event of a connection whose epoch differs from the last one it saw, first asks the analyzer whether it is
+//! finished; once it is, every later event of that connection is dropped — exactly the events the Python
+//! engine would never have produced, because it had bypassed the connection there.
+
+/// One event's payload. Data bytes live in the batch's shared buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A connection was created; Python makes its analyzer (which wants the responder's port).
+    Open { resp_p: u16 },
+    /// In-order stream bytes `payload[start..start + len]` of one direction.
+    Data { start: usize, len: usize },
+    /// `len` bytes of one direction were never seen.
+    Gap { len: u64 },
+    /// A reassembly anomaly of one direction (first occurrence per direction only: the row lists names once).
+    Anomaly { name: &'static str },
+    /// A connection-level anomaly (e.g. the global reassembly memory cap).
+    ConnAnomaly { name: &'static str },
+    /// The connection ended: its transport facts are `ends[index]`.
+    End { index: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    pub conn: u64,
+    pub epoch: u32,
+    pub is_orig: bool,
+    pub kind: EventKind,
+}
+
+/// Everything about a connection's transport that its row needs, taken when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnEnd {
+    pub conn: u64,
+    pub start_ts: i64,
+    pub last_ts: i64,
+    pub ip_version: u8,
+    pub orig_h: crate::tcp::segment::Addr,
+    pub orig_p: u16,
+    pub resp_h: crate::tcp::segment::Addr,
+    pub resp_p: u16,
+    pub vlan: Option<u16>,
+    pub orig_pkts: u64,
+    pub resp_pkts: u64,
+    pub orig_bytes: u64,
+    pub resp_bytes: u64,
+    pub history: String,
+    pub end_reason: &'static str,
+}
+
+/// The events of one batch, in the order they happened.
+#[derive(Debug, Default)]
+pub struct EventBatch {
+    pub events: Vec<Event>,
+    pub payload: Vec<u8>,
+    pub ends: Vec<ConnEnd>,
+}
+
+impl EventBatch {
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.payload.clear();
+        self.ends.clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The bytes of a `Data` event.
+    pub fn data(&self, start: usize, len: usize) -> &[u8] {
+        &self.payload[start..start + len]
+    }
+}
+
+/// Where a reassembler sends what it produces for one direction of one connection.
+pub struct StreamOut<'a> {
+    pub batch: &'a mut EventBatch,
+    pub conn: u64,
+    pub epoch: u32,
+    pub is_orig: bool,
+}
+
+impl StreamOut<'_> {
+    pub fn data(&mut self, bytes: &[u8]) {
+        let start = self.batch.payload.len();
+        self.batch.payload.extend_from_slice(bytes);
+        self.push(EventKind::Data { start, len: bytes.len() });
+    }
+
+    pub fn gap(&mut self, len: u64) {
+        self.push(EventKind::Gap { len });
+    }
+
+    pub fn anomaly(&mut self, name: &'static str) {
+        self.push(EventKind::Anomaly { name });
+    }
+
+    fn push(&mut self, kind: EventKind) {
+        self.batch.events.push(Event { conn: self.conn, epoch: self.epoch, is_orig: self.is_orig, kind });
+    }
+}

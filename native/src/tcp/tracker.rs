@@ -1,0 +1,474 @@
+//! The connection table and the per-packet loop: the native twin of tlsmon/tcp/tracker.py.
+//!
+//! Theory of operation. The table maps each direction's own 4-tuple to its connection's slot and the
+//! direction, so one lookup gives both. Connections live in slots (a free list reuses them); `order` keeps
+//! them in creation order, which is the order the Python tracker's dict iterates in and therefore the order
+//! in which sweeps, eviction and the end of input end them (the order fixes every row's uid, so it must be
+//! the same). Finalized connections leave a dead entry in `order` that is skipped and compacted away.
+//!
+//! Everything the Python tracker hands its stream consumer becomes an event in `out` (see `events`): the
+//! Python side applies them and tells the tracker, between batches, which connections to bypass. A bypassed
+//! connection costs the lookup and its counters; its later segments are not reassembled.
+
+use std::collections::VecDeque;
+
+use hashbrown::HashMap;
+
+use crate::tcp::connection::{
+    Connection, Key, ACK, END_EVICTED, END_FIN, END_RST, END_TIMEOUT, FIN, RST, SYN,
+};
+use crate::tcp::events::{ConnEnd, Event, EventBatch, EventKind, StreamOut};
+use crate::tcp::reassembly::Reassembler;
+use crate::tcp::segment::Segment;
+
+/// Out-of-order data held across all connections exceeded `max_buffered_total`.
+pub const ANOMALY_GLOBAL_BUFFER_CAP: &str = "tcp.global_buffer_cap";
+
+const SECOND: i64 = 1_000_000_000;
+
+#[derive(Debug, Clone)]
+pub struct TrackerConfig {
+    pub idle_timeout_ns: i64,
+    pub linger_ns: i64,
+    pub max_connections: usize,
+    pub max_buffered_per_direction: usize,
+    pub max_buffered_total: usize,
+    pub sweep_interval_ns: i64,
+    pub check_every_packets: u64,
+    /// Ports whose owner is taken to be the server (tlsmon/tcp/ports.py hands them over).
+    pub service_ports: Vec<u16>,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            idle_timeout_ns: 300 * SECOND,
+            linger_ns: 5 * SECOND,
+            max_connections: 1_000_000,
+            max_buffered_per_direction: 256 * 1024,
+            max_buffered_total: 256 << 20,
+            sweep_interval_ns: 10 * SECOND,
+            check_every_packets: 16384,
+            service_ports: (0..1024).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct TrackerStats {
+    pub packets: u64,
+    pub tcp_packets: u64,
+    pub connections: u64,
+    pub evicted: u64,
+    pub buffer_cap_flushes: u64,
+    pub bypassed_packets: u64,
+}
+
+pub struct Tracker {
+    config: TrackerConfig,
+    service_port: Vec<bool>,
+    pub stats: TrackerStats,
+    table: HashMap<Key, (u32, bool)>,
+    slots: Vec<Option<Connection>>,
+    free: Vec<u32>,
+    order: VecDeque<(u64, u32)>,
+    dead_in_order: usize,
+    closing: VecDeque<(u64, u32, i64)>,
+    live: usize,
+    next_id: u64,
+    next_sweep_ts: Option<i64>,
+    held_bytes: i64,
+    check_at: u64,
+    /// Events produced since the caller last took them.
+    pub out: EventBatch,
+}
+
+impl Tracker {
+    pub fn new(config: TrackerConfig) -> Self {
+        let mut service_port = vec![false; 65536];
+        for &p in &config.service_ports {
+            service_port[p as usize] = true;
+        }
+        let check_at = config.check_every_packets;
+        Tracker {
+            config,
+            service_port,
+            stats: TrackerStats::default(),
+            table: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            order: VecDeque::new(),
+            dead_in_order: 0,
+            closing: VecDeque::new(),
+            live: 0,
+            next_id: 0,
+            next_sweep_ts: None,
+            held_bytes: 0,
+            check_at,
+            out: EventBatch::default(),
+        }
+    }
+
+    /// Connections in the table now (open or lingering).
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    /// Every frame is counted here before it is decoded: the periodic work runs on the frame count and the
+    /// frame's time, as in Python.
+    pub fn frame(&mut self, ts: i64) {
+        self.stats.packets += 1;
+        if self.stats.packets >= self.check_at {
+            self.check_at = self.stats.packets + self.config.check_every_packets;
+            self.periodic(ts);
+        }
+    }
+
+    /// A decoded TCP segment of the frame last passed to `frame`.
+    pub fn segment(&mut self, ts: i64, seg: &Segment) {
+        self.stats.tcp_packets += 1;
+        let key: Key = (seg.src, seg.sport, seg.dst, seg.dport);
+        let found = self.table.get(&key).copied();
+        if let Some((slot, is_orig)) = found {
+            if seg.flags & (SYN | FIN | RST) == 0 {
+                let conn = self.slots[slot as usize].as_mut().expect("table points at a live slot");
+                if conn.bypass {
+                    let half = conn.half(is_orig);
+                    half.pkts += 1;
+                    half.bytes += seg.payload.len() as u64;
+                    half.last_ts = ts;
+                    conn.add_history(is_orig, seg.flags, seg.payload.len());
+                    self.stats.bypassed_packets += 1;
+                    return;
+                }
+            }
+        }
+        self.slow(found, key, ts, seg);
+    }
+
+    fn slow(&mut self, found: Option<(u32, bool)>, key: Key, ts: i64, seg: &Segment) {
+        let flags = seg.flags;
+        let plen = seg.payload.len();
+        let mut found = found;
+        if let Some((slot, _)) = found {
+            let closed = self.slots[slot as usize].as_ref().is_some_and(|c| c.closed_ts.is_some());
+            if closed && flags & (SYN | ACK) == SYN {
+                self.finalize(slot);
+                found = None;
+            }
+        }
+        let (slot, is_orig) = match found {
+            Some(f) => f,
+            None => self.create(ts, seg, key),
+        };
+        let max_total = self.config.max_buffered_total as i64;
+        let max_dir = self.config.max_buffered_per_direction;
+        let conn = self.slots[slot as usize].as_mut().expect("live slot");
+        {
+            let half = conn.half(is_orig);
+            half.pkts += 1;
+            half.bytes += plen as u64;
+            half.last_ts = ts;
+        }
+        conn.add_history(is_orig, flags, plen);
+
+        let mut cap_hit = false;
+        if !conn.bypass && conn.closed_ts.is_none() {
+            let id = conn.id;
+            let epoch = conn.epoch;
+            if flags & SYN != 0 {
+                conn.syn_seen = true;
+            }
+            let (half, peer) = conn.halves(is_orig);
+            let reasm = half.reasm.get_or_insert_with(|| Reassembler::new(max_dir));
+            let before = reasm.buffered_bytes + peer.reasm.as_ref().map_or(0, |r| r.buffered_bytes);
+            let out = &mut self.out;
+            {
+                let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig };
+                if flags & SYN != 0 {
+                    reasm.syn(seg.seq, &mut stream);
+                    if plen > 0 {
+                        reasm.segment(seg.seq.wrapping_add(1), seg.payload, flags & FIN != 0, &mut stream);
+                    }
+                } else if plen > 0 || flags & FIN != 0 {
+                    reasm.segment(seg.seq, seg.payload, flags & FIN != 0, &mut stream);
+                }
+            }
+            if flags & ACK != 0 {
+                if let Some(peer_reasm) = peer.reasm.as_mut() {
+                    let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig: !is_orig };
+                    peer_reasm.ack(seg.ack, &mut stream);
+                }
+            }
+            let after = reasm.buffered_bytes + peer.reasm.as_ref().map_or(0, |r| r.buffered_bytes);
+            let held = after as i64 - before as i64;
+            if held != 0 {
+                self.held_bytes += held;
+                if self.held_bytes > max_total {
+                    self.held_bytes -= reasm.buffered_bytes as i64;
+                    let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig };
+                    reasm.flush(&mut stream);
+                    out.events.push(Event {
+                        conn: id,
+                        epoch,
+                        is_orig,
+                        kind: EventKind::ConnAnomaly { name: ANOMALY_GLOBAL_BUFFER_CAP },
+                    });
+                    cap_hit = true;
+                }
+            }
+            // Here the Python tracker asks whether the consumer is finished.
+            conn.epoch += 1;
+        }
+        if cap_hit {
+            self.stats.buffer_cap_flushes += 1;
+        }
+
+        if flags & RST != 0 {
+            conn.rst = true;
+            self.close(slot, ts, END_RST);
+        } else if flags & FIN != 0 {
+            let (half, peer) = conn.halves(is_orig);
+            half.fin = true;
+            if peer.fin {
+                self.close(slot, ts, END_FIN);
+            }
+        }
+    }
+
+    fn create(&mut self, ts: i64, seg: &Segment, key: Key) -> (u32, bool) {
+        if self.live >= self.config.max_connections {
+            if let Some(slot) = self.oldest() {
+                if let Some(conn) = self.slots[slot as usize].as_mut() {
+                    conn.end_reason = END_EVICTED;
+                }
+                self.stats.evicted += 1;
+                self.finalize(slot);
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let conn = if self.sender_is_originator(seg.flags, seg.sport, seg.dport) {
+            Connection::new(id, ts, seg.ip_version, seg.src, seg.sport, seg.dst, seg.dport, seg.vlan)
+        } else {
+            Connection::new(id, ts, seg.ip_version, seg.dst, seg.dport, seg.src, seg.sport, seg.vlan)
+        };
+        let orig_key = conn.orig_key();
+        let resp_key = conn.resp_key();
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(conn);
+                slot
+            }
+            None => {
+                self.slots.push(Some(conn));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.table.insert(orig_key, (slot, true));
+        self.table.insert(resp_key, (slot, false));
+        self.order.push_back((id, slot));
+        let resp_p = self.slots[slot as usize].as_ref().map_or(0, |c| c.resp_p);
+        self.out.events.push(Event { conn: id, epoch: 0, is_orig: true, kind: EventKind::Open { resp_p } });
+        self.live += 1;
+        self.stats.connections += 1;
+        (slot, orig_key == key)
+    }
+
+    fn sender_is_originator(&self, flags: u8, sport: u16, dport: u16) -> bool {
+        match flags & (SYN | ACK) {
+            SYN => true,
+            x if x == SYN | ACK => false,
+            _ => {
+                let d = self.service_port[dport as usize];
+                let s = self.service_port[sport as usize];
+                if d != s {
+                    d
+                } else {
+                    true
+                }
+            }
+        }
+    }
+
+    /// Python's `_bypass`: called for the connections Python reports finished.
+    pub fn bypass(&mut self, id: u64) {
+        let Some(slot) = self.slot_of(id) else { return };
+        let conn = self.slots[slot as usize].as_mut().expect("live slot");
+        if conn.bypass {
+            return;
+        }
+        conn.bypass = true;
+        for half in [&mut conn.orig, &mut conn.resp] {
+            if let Some(reasm) = half.reasm.as_mut() {
+                self.held_bytes -= reasm.buffered_bytes as i64;
+                reasm.stop();
+            }
+        }
+    }
+
+    fn slot_of(&self, id: u64) -> Option<u32> {
+        // Connections are found by id through the order list only when Python asks: the table is keyed by
+        // 4-tuple. `bypass_index` keeps this a lookup instead of a scan.
+        self.bypass_index(id)
+    }
+
+    fn bypass_index(&self, id: u64) -> Option<u32> {
+        // Ids grow with creation, so `order` is sorted by id: binary search over it.
+        let idx = self.order.partition_point(|&(i, _)| i < id);
+        let &(i, slot) = self.order.get(idx)?;
+        (i == id && self.is_live(i, slot)).then_some(slot)
+    }
+
+    fn is_live(&self, id: u64, slot: u32) -> bool {
+        self.slots.get(slot as usize).and_then(Option::as_ref).is_some_and(|c| c.id == id)
+    }
+
+    fn close(&mut self, slot: u32, ts: i64, reason: &'static str) {
+        let conn = self.slots[slot as usize].as_mut().expect("live slot");
+        if conn.closed_ts.is_some() {
+            return;
+        }
+        conn.closed_ts = Some(ts);
+        conn.end_reason = reason;
+        let id = conn.id;
+        self.flush(slot);
+        self.closing.push_back((id, slot, ts));
+    }
+
+    /// Hand the consumer everything still buffered, holes reported as gaps.
+    fn flush(&mut self, slot: u32) {
+        let conn = self.slots[slot as usize].as_mut().expect("live slot");
+        if conn.bypass {
+            return;
+        }
+        let (id, epoch) = (conn.id, conn.epoch);
+        for (is_orig, half) in [(true, &mut conn.orig), (false, &mut conn.resp)] {
+            if let Some(reasm) = half.reasm.as_mut() {
+                self.held_bytes -= reasm.buffered_bytes as i64;
+                let mut stream = StreamOut { batch: &mut self.out, conn: id, epoch, is_orig };
+                reasm.flush(&mut stream);
+            }
+        }
+    }
+
+    fn finalize(&mut self, slot: u32) {
+        let closed = self.slots[slot as usize].as_ref().expect("live slot").closed_ts.is_some();
+        if !closed {
+            self.flush(slot);
+        }
+        let conn = self.slots[slot as usize].take().expect("live slot");
+        self.free.push(slot);
+        self.live -= 1;
+        self.dead_in_order += 1;
+        for key in [conn.orig_key(), conn.resp_key()] {
+            if self.table.get(&key).is_some_and(|&(s, _)| s == slot) {
+                self.table.remove(&key);
+            }
+        }
+        let index = self.out.ends.len();
+        self.out.ends.push(ConnEnd {
+            conn: conn.id,
+            start_ts: conn.start_ts,
+            last_ts: conn.last_ts(),
+            ip_version: conn.ip_version,
+            orig_h: conn.orig_h,
+            orig_p: conn.orig_p,
+            resp_h: conn.resp_h,
+            resp_p: conn.resp_p,
+            vlan: conn.vlan,
+            orig_pkts: conn.orig.pkts,
+            resp_pkts: conn.resp.pkts,
+            orig_bytes: conn.orig.bytes,
+            resp_bytes: conn.resp.bytes,
+            history: conn.history,
+            end_reason: conn.end_reason,
+        });
+        self.out.events.push(Event { conn: conn.id, epoch: conn.epoch, is_orig: true, kind: EventKind::End { index } });
+        self.compact_order();
+    }
+
+    /// Drop dead entries from `order` once they are the majority, so it stays proportional to the table.
+    fn compact_order(&mut self) {
+        while let Some(&(id, slot)) = self.order.front() {
+            if self.is_live(id, slot) {
+                break;
+            }
+            self.order.pop_front();
+            self.dead_in_order -= 1;
+        }
+        if self.dead_in_order > 1024 && self.dead_in_order > self.order.len() / 2 {
+            let slots = &self.slots;
+            self.order.retain(|&(id, slot)| slots.get(slot as usize).and_then(Option::as_ref).is_some_and(|c| c.id == id));
+            self.dead_in_order = 0;
+        }
+    }
+
+    fn oldest(&self) -> Option<u32> {
+        self.order.iter().find(|&&(id, slot)| self.is_live(id, slot)).map(|&(_, slot)| slot)
+    }
+
+    /// Live connections, oldest first.
+    fn live_in_order(&self) -> Vec<u32> {
+        self.order.iter().filter(|&&(id, slot)| self.is_live(id, slot)).map(|&(_, slot)| slot).collect()
+    }
+
+    fn periodic(&mut self, ts: i64) {
+        self.release_closed(ts);
+        match self.next_sweep_ts {
+            None => self.next_sweep_ts = Some(ts + self.config.sweep_interval_ns),
+            Some(next) if ts >= next => {
+                self.next_sweep_ts = Some(ts + self.config.sweep_interval_ns);
+                self.sweep(ts);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Finalize closed connections whose linger is over, oldest close first.
+    fn release_closed(&mut self, now: i64) {
+        let linger_before = now - self.config.linger_ns;
+        while let Some(&(id, slot, closed_ts)) = self.closing.front() {
+            if closed_ts >= linger_before {
+                break;
+            }
+            self.closing.pop_front();
+            if self.is_live(id, slot) {
+                self.finalize(slot);
+            }
+        }
+    }
+
+    /// End connections idle for longer than the timeout and closed ones past their linger time.
+    pub fn sweep(&mut self, now: i64) {
+        let idle_before = now - self.config.idle_timeout_ns;
+        let linger_before = now - self.config.linger_ns;
+        let expired: Vec<u32> = self
+            .live_in_order()
+            .into_iter()
+            .filter(|&slot| {
+                let c = self.slots[slot as usize].as_ref().expect("live slot");
+                c.closed_ts.is_some_and(|t| t < linger_before) || c.last_ts() < idle_before
+            })
+            .collect();
+        for slot in expired {
+            let conn = self.slots[slot as usize].as_mut().expect("live slot");
+            if conn.closed_ts.is_none() {
+                conn.end_reason = END_TIMEOUT;
+            }
+            self.finalize(slot);
+        }
+    }
+
+    /// End of input: every connection still in the table ends now, oldest first; those still open with
+    /// `reason` (eof, or interrupted).
+    pub fn finish(&mut self, reason: &'static str) {
+        for slot in self.live_in_order() {
+            let conn = self.slots[slot as usize].as_mut().expect("live slot");
+            if conn.closed_ts.is_none() {
+                conn.end_reason = reason;
+            }
+            self.finalize(slot);
+        }
+    }
+}

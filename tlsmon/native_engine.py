@@ -1,0 +1,196 @@
+"""The native engine: the compiled core tracks connections, Python analyzes their streams.
+
+Theory of operation. ``tlsmon._native.Tracker`` owns the flow table and reassembly. It returns, per batch of
+packets, an ordered list of events ``(conn, epoch, kind, is_orig, value)``: a connection opened, in-order data,
+a gap, a reassembly anomaly (first occurrence per direction), a connection anomaly, or the end of a connection
+with its transport facts. This module applies them to one :class:`~tlsmon.dispatch.Dispatcher` per
+connection, exactly as the Python tracker calls its stream consumer, and reports back which connections are
+finished so the tracker bypasses them.
+
+The tracker learns of a bypass only after the batch, so it may produce events for a connection that the
+Python engine would have bypassed already. The *epoch* says where they belong: the tracker bumps a
+connection's epoch at the point where the Python tracker asks ``consumer.finished``. On the first event of a
+new epoch this module asks the dispatcher the same question; once the answer is yes, the connection's later
+events are dropped, being exactly those the Python engine never produced. The rows are therefore the same as
+the Python engine's whatever the batch size (tests/tcp/test_native_equality.py holds them equal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from itertools import islice
+
+from tlsmon import _native
+from tlsmon.decode.packet import Decoder
+from tlsmon.dispatch import Dispatcher
+from tlsmon.engine import Recorder, RecordSink, RunStats
+from tlsmon.tcp.connection import END_EOF
+from tlsmon.tcp.ports import SERVICE_PORTS
+from tlsmon.tcp.tracker import TrackerConfig
+from tlsmon.x509.validate import Validator
+
+# Event kinds (native/src/python/tcp.rs).
+DATA = 0
+GAP = 1
+ANOMALY = 2
+CONN_ANOMALY = 3
+END = 4
+OPEN = 5
+
+DEFAULT_BATCH = 4096  # frames per crossing of the boundary
+
+
+class NativeConnection:
+    """A connection's transport facts as the tracker hands them over at its end (:class:`TransportFacts`)."""
+
+    __slots__ = (
+        "end_reason",
+        "history",
+        "ip_version",
+        "last_ts",
+        "orig_bytes",
+        "orig_h",
+        "orig_missed_bytes",
+        "orig_p",
+        "orig_pkts",
+        "resp_bytes",
+        "resp_h",
+        "resp_missed_bytes",
+        "resp_p",
+        "resp_pkts",
+        "start_ts",
+        "vlan",
+    )
+
+    def __init__(
+        self,
+        facts: tuple[int, int, int, int | bytes, int, int | bytes, int, int | None, int, int, int, int, str, str],
+        orig_missed_bytes: int,
+        resp_missed_bytes: int,
+    ) -> None:
+        (
+            self.start_ts,
+            self.last_ts,
+            self.ip_version,
+            self.orig_h,
+            self.orig_p,
+            self.resp_h,
+            self.resp_p,
+            self.vlan,
+            self.orig_pkts,
+            self.resp_pkts,
+            self.orig_bytes,
+            self.resp_bytes,
+            self.history,
+            self.end_reason,
+        ) = facts
+        self.orig_missed_bytes = orig_missed_bytes
+        self.resp_missed_bytes = resp_missed_bytes
+
+
+class Flow:
+    """The Python side of one native connection: its analyzer and what the row takes from the events."""
+
+    __slots__ = ("conn_anomalies", "dispatcher", "epoch", "finished", "missed", "orig_anomalies", "resp_anomalies")
+
+    def __init__(self, server_port: int) -> None:
+        self.dispatcher = Dispatcher(server_port)
+        self.epoch = 0
+        self.finished = False
+        self.missed = [0, 0]  # responder, originator (indexed by is_orig)
+        self.conn_anomalies: list[str] = []
+        self.orig_anomalies: list[str] = []
+        self.resp_anomalies: list[str] = []
+
+
+class NativeEngine(Recorder):
+    """Same interface as :class:`tlsmon.engine.Engine`: ``run(frames)``, then ``close()``."""
+
+    def __init__(
+        self,
+        sink: RecordSink,
+        config: TrackerConfig | None = None,
+        on_progress: Callable[[], None] | None = None,
+        validator: Validator | None = None,
+        batch: int = DEFAULT_BATCH,
+    ) -> None:
+        super().__init__(sink, validator)
+        c = config or TrackerConfig()
+        self.config = c
+        self.on_progress = on_progress
+        self.batch = batch
+        self.decoder = Decoder()
+        self.tracker = _native.Tracker(
+            c.idle_timeout_ns,
+            c.linger_ns,
+            c.max_connections,
+            c.max_buffered_per_direction,
+            c.max_buffered_total,
+            c.sweep_interval_ns,
+            c.check_every_packets,
+            sorted(SERVICE_PORTS),
+        )
+        self.flows: dict[int, Flow] = {}
+
+    def run(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
+        decode = self.decoder.decode
+        it = iter(frames)
+        while chunk := list(islice(it, self.batch)):
+            self.tracker.feed([(ts, decode(ts, linktype, frame)) for ts, linktype, frame in chunk])
+            self._apply(self.tracker.take_events())
+            if self.on_progress is not None:
+                self.on_progress()
+
+    def close(self, reason: str = END_EOF) -> RunStats:
+        self.tracker.finish(reason)
+        self._apply(self.tracker.take_events())
+        self.sink.close(self.certificates.records())
+        packets, tcp_packets, _, evicted, _, bypassed = self.tracker.stats
+        s = self.stats
+        s.packets = packets
+        s.tcp_packets = tcp_packets
+        s.bypassed_packets = bypassed
+        s.evicted = evicted
+        s.decode = dict(self.decoder.counters)
+        return s
+
+    def _apply(self, events: list[tuple[int, int, int, bool, object]]) -> None:
+        flows = self.flows
+        finished: list[int] = []
+        for conn, epoch, kind, is_orig, value in events:
+            if kind == OPEN:
+                assert isinstance(value, int)
+                flows[conn] = Flow(value)
+                continue
+            flow = flows[conn]
+            if epoch != flow.epoch:
+                flow.epoch = epoch
+                if not flow.finished and flow.dispatcher.finished:
+                    flow.finished = True
+                    finished.append(conn)
+            if kind == END:
+                del flows[conn]
+                self._end(flow, value)
+            elif flow.finished:
+                continue
+            elif kind == DATA:
+                assert isinstance(value, bytes)
+                flow.dispatcher.data(is_orig, value)
+            elif kind == GAP:
+                assert isinstance(value, int)
+                flow.missed[is_orig] += value
+                flow.dispatcher.gap(is_orig, value)
+            elif kind == ANOMALY:
+                assert isinstance(value, str)
+                (flow.orig_anomalies if is_orig else flow.resp_anomalies).append(value)
+            elif kind == CONN_ANOMALY:
+                assert isinstance(value, str)
+                flow.conn_anomalies.append(value)
+        if finished:
+            self.tracker.bypass(finished)
+
+    def _end(self, flow: Flow, facts: object) -> None:
+        flow.dispatcher.end()
+        conn = NativeConnection(facts, flow.missed[True], flow.missed[False])  # type: ignore[arg-type]
+        anomalies = flow.conn_anomalies + flow.orig_anomalies + flow.resp_anomalies
+        self.record(conn, self.next_uid(conn), flow.dispatcher, anomalies)
