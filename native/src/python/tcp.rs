@@ -18,7 +18,7 @@ const CONN_ANOMALY: u8 = 3;
 const END: u8 = 4;
 const OPEN: u8 = 5;
 
-pub fn addr_to_py<'py>(py: Python<'py>, addr: Addr) -> PyResult<Bound<'py, PyAny>> {
+pub fn addr_to_py(py: Python<'_>, addr: Addr) -> PyResult<Bound<'_, PyAny>> {
     match addr {
         Addr::V4(a) => Ok(a.into_pyobject(py)?.into_any()),
         Addr::V6(a) => Ok(PyBytes::new(py, &a).into_any()),

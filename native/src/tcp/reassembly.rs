@@ -302,7 +302,9 @@ impl Reassembler {
         }
         self.count(TcpAnomaly::BufferOverflow, out);
         while self.buffered_bytes > self.max_buffered {
-            let Some(first) = self.first_held() else { break };
+            let Some(first) = self.first_held() else {
+                break;
+            };
             self.skip(first - self.next, out);
             self.drain(out);
         }
@@ -345,5 +347,163 @@ impl Reassembler {
             self.reported |= bit;
             out.anomaly(anomaly.name());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Reassembler, TcpAnomaly};
+    use crate::tcp::events::{EventBatch, EventKind, StreamOut};
+
+    /// What the consumer heard, as readable items: bytes, gaps and anomaly names.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Heard {
+        Data(Vec<u8>),
+        Gap(u64),
+        Anomaly(&'static str),
+    }
+
+    fn heard(batch: &EventBatch) -> Vec<Heard> {
+        batch
+            .events
+            .iter()
+            .map(|e| match e.kind {
+                EventKind::Data { start, len } => Heard::Data(batch.data(start, len).to_vec()),
+                EventKind::Gap { len } => Heard::Gap(len),
+                EventKind::Anomaly { name } => Heard::Anomaly(name),
+                other => panic!("unexpected event {other:?}"),
+            })
+            .collect()
+    }
+
+    fn out(batch: &mut EventBatch) -> StreamOut<'_> {
+        StreamOut { batch, conn: 0, epoch: 0, is_orig: true }
+    }
+
+    fn data(bytes: &[u8]) -> Heard {
+        Heard::Data(bytes.to_vec())
+    }
+
+    #[test]
+    fn in_order_segments_are_delivered_as_they_come() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(999, &mut out(&mut b));
+        r.segment(1000, b"abc", false, &mut out(&mut b));
+        r.segment(1003, b"de", false, &mut out(&mut b));
+        assert_eq!(heard(&b), vec![data(b"abc"), data(b"de")]);
+    }
+
+    #[test]
+    fn a_segment_ahead_is_held_until_the_hole_fills_then_delivered_as_one_run() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(999, &mut out(&mut b));
+        r.segment(1003, b"de", false, &mut out(&mut b));
+        assert_eq!(r.buffered_bytes, 2);
+        r.segment(1000, b"abc", false, &mut out(&mut b));
+        assert_eq!(heard(&b), vec![data(b"abcde")]);
+        assert_eq!(r.buffered_bytes, 0);
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_at_two_to_the_32() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(u32::MAX - 1, &mut out(&mut b));
+        r.segment(u32::MAX, b"ab", false, &mut out(&mut b));
+        r.segment(1, b"cd", false, &mut out(&mut b));
+        assert_eq!(heard(&b), vec![data(b"ab"), data(b"cd")]);
+    }
+
+    #[test]
+    fn an_ack_beyond_a_hole_declares_the_hole_a_gap() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(999, &mut out(&mut b));
+        r.segment(1005, b"xyz", false, &mut out(&mut b));
+        r.ack(1008, &mut out(&mut b));
+        assert_eq!(heard(&b), vec![Heard::Gap(5), data(b"xyz")]);
+        assert_eq!(r.missed_bytes, 5);
+    }
+
+    #[test]
+    fn the_first_copy_of_a_byte_wins_and_a_different_copy_is_an_anomaly_named_once() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(999, &mut out(&mut b));
+        r.segment(1002, b"CD", false, &mut out(&mut b));
+        r.segment(1002, b"XY", false, &mut out(&mut b));
+        r.segment(1002, b"QQ", false, &mut out(&mut b));
+        r.segment(1000, b"ab", false, &mut out(&mut b));
+        assert_eq!(heard(&b), vec![Heard::Anomaly("tcp.overlap_mismatch"), data(b"abCD")]);
+    }
+
+    #[test]
+    fn a_retransmission_that_differs_from_delivered_bytes_is_an_anomaly() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(999, &mut out(&mut b));
+        r.segment(1000, b"abcd", false, &mut out(&mut b));
+        r.segment(1000, b"abXd", false, &mut out(&mut b));
+        assert_eq!(heard(&b), vec![data(b"abcd"), Heard::Anomaly(TcpAnomaly::OverlapMismatch.name())]);
+    }
+
+    #[test]
+    fn bytes_past_the_fin_are_dropped_and_named() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(999, &mut out(&mut b));
+        r.segment(1000, b"ab", true, &mut out(&mut b));
+        r.segment(1002, b"zz", false, &mut out(&mut b));
+        assert_eq!(heard(&b), vec![data(b"ab"), Heard::Anomaly("tcp.data_after_fin")]);
+    }
+
+    #[test]
+    fn over_the_cap_holes_become_gaps_until_the_held_bytes_fit() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(4);
+        r.syn(999, &mut out(&mut b));
+        r.segment(1002, b"cd", false, &mut out(&mut b));
+        r.segment(1006, b"ghi", false, &mut out(&mut b));
+        assert_eq!(heard(&b), vec![Heard::Anomaly("tcp.buffer_overflow"), Heard::Gap(2), data(b"cd")]);
+        assert_eq!(r.buffered_bytes, 3);
+    }
+
+    #[test]
+    fn flush_declares_every_remaining_hole_and_the_hole_before_the_fin() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(999, &mut out(&mut b));
+        r.segment(1001, b"b", false, &mut out(&mut b));
+        r.segment(1004, b"", true, &mut out(&mut b));
+        r.flush(&mut out(&mut b));
+        assert_eq!(heard(&b), vec![Heard::Gap(1), data(b"b"), Heard::Gap(2)]);
+    }
+
+    #[test]
+    fn one_byte_segments_in_reverse_order_are_reassembled() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1 << 20);
+        r.syn(0, &mut out(&mut b));
+        let n: u32 = 50_000;
+        for i in (0..n).rev() {
+            r.segment(1 + i, &[(i % 251) as u8], false, &mut out(&mut b));
+        }
+        let expected: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+        assert_eq!(heard(&b), vec![Heard::Data(expected)]);
+    }
+
+    #[test]
+    fn a_stopped_reassembler_ignores_everything() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(999, &mut out(&mut b));
+        r.segment(1002, b"cd", false, &mut out(&mut b));
+        r.stop();
+        r.segment(1000, b"ab", false, &mut out(&mut b));
+        r.flush(&mut out(&mut b));
+        assert_eq!(heard(&b), vec![]);
+        assert_eq!(r.buffered_bytes, 0);
     }
 }

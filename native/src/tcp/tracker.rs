@@ -14,9 +14,7 @@ use std::collections::VecDeque;
 
 use hashbrown::HashMap;
 
-use crate::tcp::connection::{
-    Connection, Key, ACK, END_EVICTED, END_FIN, END_RST, END_TIMEOUT, FIN, RST, SYN,
-};
+use crate::tcp::connection::{Connection, Key, ACK, END_EVICTED, END_FIN, END_RST, END_TIMEOUT, FIN, RST, SYN};
 use crate::tcp::events::{ConnEnd, Event, EventBatch, EventKind, StreamOut};
 use crate::tcp::reassembly::Reassembler;
 use crate::tcp::segment::Segment;
@@ -161,8 +159,6 @@ impl Tracker {
             Some(f) => f,
             None => self.create(ts, seg, key),
         };
-        let max_total = self.config.max_buffered_total as i64;
-        let max_dir = self.config.max_buffered_per_direction;
         let conn = self.slots[slot as usize].as_mut().expect("live slot");
         {
             let half = conn.half(is_orig);
@@ -171,59 +167,10 @@ impl Tracker {
             half.last_ts = ts;
         }
         conn.add_history(is_orig, flags, plen);
-
-        let mut cap_hit = false;
         if !conn.bypass && conn.closed_ts.is_none() {
-            let id = conn.id;
-            let epoch = conn.epoch;
-            if flags & SYN != 0 {
-                conn.syn_seen = true;
-            }
-            let (half, peer) = conn.halves(is_orig);
-            let reasm = half.reasm.get_or_insert_with(|| Reassembler::new(max_dir));
-            let before = reasm.buffered_bytes + peer.reasm.as_ref().map_or(0, |r| r.buffered_bytes);
-            let out = &mut self.out;
-            {
-                let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig };
-                if flags & SYN != 0 {
-                    reasm.syn(seg.seq, &mut stream);
-                    if plen > 0 {
-                        reasm.segment(seg.seq.wrapping_add(1), seg.payload, flags & FIN != 0, &mut stream);
-                    }
-                } else if plen > 0 || flags & FIN != 0 {
-                    reasm.segment(seg.seq, seg.payload, flags & FIN != 0, &mut stream);
-                }
-            }
-            if flags & ACK != 0 {
-                if let Some(peer_reasm) = peer.reasm.as_mut() {
-                    let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig: !is_orig };
-                    peer_reasm.ack(seg.ack, &mut stream);
-                }
-            }
-            let after = reasm.buffered_bytes + peer.reasm.as_ref().map_or(0, |r| r.buffered_bytes);
-            let held = after as i64 - before as i64;
-            if held != 0 {
-                self.held_bytes += held;
-                if self.held_bytes > max_total {
-                    self.held_bytes -= reasm.buffered_bytes as i64;
-                    let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig };
-                    reasm.flush(&mut stream);
-                    out.events.push(Event {
-                        conn: id,
-                        epoch,
-                        is_orig,
-                        kind: EventKind::ConnAnomaly { name: ANOMALY_GLOBAL_BUFFER_CAP },
-                    });
-                    cap_hit = true;
-                }
-            }
-            // Here the Python tracker asks whether the consumer is finished.
-            conn.epoch += 1;
+            self.reassemble(slot, is_orig, seg);
         }
-        if cap_hit {
-            self.stats.buffer_cap_flushes += 1;
-        }
-
+        let conn = self.slots[slot as usize].as_mut().expect("live slot");
         if flags & RST != 0 {
             conn.rst = true;
             self.close(slot, ts, END_RST);
@@ -234,6 +181,57 @@ impl Tracker {
                 self.close(slot, ts, END_FIN);
             }
         }
+    }
+
+    /// The segment and its ACK go to the reassemblers; then the point where Python asks whether the consumer
+    /// is finished (the epoch moves on).
+    fn reassemble(&mut self, slot: u32, is_orig: bool, seg: &Segment) {
+        let flags = seg.flags;
+        let plen = seg.payload.len();
+        let max_total = self.config.max_buffered_total as i64;
+        let max_dir = self.config.max_buffered_per_direction;
+        let conn = self.slots[slot as usize].as_mut().expect("live slot");
+        let id = conn.id;
+        let epoch = conn.epoch;
+        if flags & SYN != 0 {
+            conn.syn_seen = true;
+        }
+        let (half, peer) = conn.halves(is_orig);
+        let reasm = half.reasm.get_or_insert_with(|| Reassembler::new(max_dir));
+        let before = reasm.buffered_bytes + peer.reasm.as_ref().map_or(0, |r| r.buffered_bytes);
+        let out = &mut self.out;
+        {
+            let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig };
+            if flags & SYN != 0 {
+                reasm.syn(seg.seq, &mut stream);
+                if plen > 0 {
+                    reasm.segment(seg.seq.wrapping_add(1), seg.payload, flags & FIN != 0, &mut stream);
+                }
+            } else if plen > 0 || flags & FIN != 0 {
+                reasm.segment(seg.seq, seg.payload, flags & FIN != 0, &mut stream);
+            }
+        }
+        if flags & ACK != 0 {
+            if let Some(peer_reasm) = peer.reasm.as_mut() {
+                let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig: !is_orig };
+                peer_reasm.ack(seg.ack, &mut stream);
+            }
+        }
+        let after = reasm.buffered_bytes + peer.reasm.as_ref().map_or(0, |r| r.buffered_bytes);
+        let held = after as i64 - before as i64;
+        if held != 0 {
+            self.held_bytes += held;
+            if self.held_bytes > max_total {
+                // Over the global cap: this direction's holes become gaps now and its held bytes are delivered.
+                self.held_bytes -= reasm.buffered_bytes as i64;
+                let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig };
+                reasm.flush(&mut stream);
+                let kind = EventKind::ConnAnomaly { name: ANOMALY_GLOBAL_BUFFER_CAP };
+                out.events.push(Event { conn: id, epoch, is_orig, kind });
+                self.stats.buffer_cap_flushes += 1;
+            }
+        }
+        conn.epoch += 1;
     }
 
     fn create(&mut self, ts: i64, seg: &Segment, key: Key) -> (u32, bool) {
@@ -255,15 +253,12 @@ impl Tracker {
         };
         let orig_key = conn.orig_key();
         let resp_key = conn.resp_key();
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some(conn);
-                slot
-            }
-            None => {
-                self.slots.push(Some(conn));
-                (self.slots.len() - 1) as u32
-            }
+        let slot = if let Some(slot) = self.free.pop() {
+            self.slots[slot as usize] = Some(conn);
+            slot
+        } else {
+            self.slots.push(Some(conn));
+            (self.slots.len() - 1) as u32
         };
         self.table.insert(orig_key, (slot, true));
         self.table.insert(resp_key, (slot, false));
@@ -282,11 +277,8 @@ impl Tracker {
             _ => {
                 let d = self.service_port[dport as usize];
                 let s = self.service_port[sport as usize];
-                if d != s {
-                    d
-                } else {
-                    true
-                }
+                // The side sending to the service port is the originator; a tie goes to the sender.
+                d || !s
             }
         }
     }
@@ -307,14 +299,8 @@ impl Tracker {
         }
     }
 
+    /// The slot of a live connection, by id. Ids grow with creation, so `order` is sorted by id.
     fn slot_of(&self, id: u64) -> Option<u32> {
-        // Connections are found by id through the order list only when Python asks: the table is keyed by
-        // 4-tuple. `bypass_index` keeps this a lookup instead of a scan.
-        self.bypass_index(id)
-    }
-
-    fn bypass_index(&self, id: u64) -> Option<u32> {
-        // Ids grow with creation, so `order` is sorted by id: binary search over it.
         let idx = self.order.partition_point(|&(i, _)| i < id);
         let &(i, slot) = self.order.get(idx)?;
         (i == id && self.is_live(i, slot)).then_some(slot)
@@ -399,7 +385,8 @@ impl Tracker {
         }
         if self.dead_in_order > 1024 && self.dead_in_order > self.order.len() / 2 {
             let slots = &self.slots;
-            self.order.retain(|&(id, slot)| slots.get(slot as usize).and_then(Option::as_ref).is_some_and(|c| c.id == id));
+            self.order
+                .retain(|&(id, slot)| slots.get(slot as usize).and_then(Option::as_ref).is_some_and(|c| c.id == id));
             self.dead_in_order = 0;
         }
     }
