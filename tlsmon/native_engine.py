@@ -145,7 +145,7 @@ class NativeEngine(Recorder):
         self.tracker.finish(reason)
         self._apply(self.tracker.take_events())
         self.sink.close(self.certificates.records())
-        packets, tcp_packets, _, evicted, _, bypassed = self.tracker.stats
+        packets, tcp_packets, _, evicted, _, _, bypassed = self.tracker.stats
         s = self.stats
         s.packets = packets
         s.tcp_packets = tcp_packets

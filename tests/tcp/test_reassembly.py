@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlsmon.tcp.reassembly import SEQ_MASK, Reassembler
+from tlsmon.tcp.reassembly import CHUNK_OVERHEAD, SEQ_MASK, Reassembler
 
 ISN = 1000  # the SYN's sequence number; the first byte of the stream is ISN + 1
 # Bytes in front of the payload, as in a real frame: the reassembler must honour ``off``.
@@ -312,11 +312,11 @@ def test_syn_with_another_isn_is_an_anomaly_and_is_ignored() -> None:
 
 
 def test_buffer_cap_overflow_declares_the_hole_a_gap_and_delivers_the_rest() -> None:
-    r, rec = make(max_buffered=8)
+    r, rec = make(max_buffered=8 + 2 * CHUNK_OVERHEAD)
     send(r, at(0), b"ab")
     send(r, at(9), b"12345")
-    assert r.buffered_bytes == 5
-    send(r, at(14), b"6789")  # 9 bytes held > 8
+    assert (r.buffered_bytes, r.held_memory) == (5, 5 + CHUNK_OVERHEAD)
+    send(r, at(14), b"6789")  # 9 bytes in 2 chunks held > 8 bytes and 2 chunks
     assert rec.events == [b"ab", 7, b"123456789"]
     assert (r.missed_bytes, r.buffered_bytes, r.delivered_bytes) == (7, 0, 11)
     assert r.anomalies == {"tcp.buffer_overflow": 1}
@@ -332,12 +332,29 @@ def test_hole_declared_a_gap_ignores_its_late_retransmission() -> None:
 
 
 def test_buffer_cap_overflow_gaps_holes_one_by_one_until_under_the_cap() -> None:
-    r, rec = make(max_buffered=4)
+    r, rec = make(max_buffered=4 + CHUNK_OVERHEAD)
     send(r, at(2), b"c")
     send(r, at(4), b"e")
-    send(r, at(6), b"ghij")  # 6 bytes held
+    send(r, at(6), b"ghij")  # 6 bytes in 3 chunks held
     assert rec.events == [2, b"c", 1, b"e"]
     assert (r.missed_bytes, r.buffered_bytes) == (3, 4)
+
+
+def test_each_held_chunk_counts_its_overhead_against_the_cap() -> None:
+    r, rec = make(max_buffered=3 * (1 + CHUNK_OVERHEAD))
+    for offset in (10, 8, 6, 4):  # one-byte segments, each its own chunk
+        send(r, at(offset), b"x")
+    assert rec.events == [4, b"x"]
+    assert (r.buffered_bytes, r.held_memory) == (3, 3 * (1 + CHUNK_OVERHEAD))
+    assert r.anomalies == {"tcp.buffer_overflow": 1}
+
+
+def test_one_byte_segments_in_reverse_order_are_reassembled() -> None:
+    r, rec = make(max_buffered=2**30)
+    n = 20_000
+    for offset in reversed(range(n)):
+        send(r, at(offset), bytes([offset % 251]))
+    assert rec.events == [bytes(i % 251 for i in range(n))]
 
 
 def test_zero_cap_turns_every_hole_into_a_gap_at_once() -> None:

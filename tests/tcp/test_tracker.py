@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from tlsmon.decode.packet import Decoder
 from tlsmon.tcp.connection import Connection
+from tlsmon.tcp.reassembly import CHUNK_OVERHEAD
 from tlsmon.tcp.tracker import TcpTracker, TrackerConfig
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
@@ -192,7 +193,7 @@ def test_every_connection_ends_exactly_once_at_end_of_input() -> None:
 
 
 def test_global_buffer_cap_turns_the_hole_into_a_gap_and_names_it() -> None:
-    config = TrackerConfig(max_buffered_total=10)
+    config = TrackerConfig(max_buffered_total=10 + CHUNK_OVERHEAD)
     pkts = [*handshake(), c2s(3, ACK | PSH, 104, b"0123456789AB"), c2s(4, ACK | PSH, 101, b"xyz")]
     tracker, _, (consumer,) = run(pkts, config=config)
     assert consumer.events == [("gap", True, 3), ("data", True, b"0123456789AB")]
@@ -202,7 +203,7 @@ def test_global_buffer_cap_turns_the_hole_into_a_gap_and_names_it() -> None:
 
 
 def test_buffered_bytes_are_released_when_a_connection_is_bypassed() -> None:
-    config = TrackerConfig(max_buffered_total=10)
+    config = TrackerConfig(max_buffered_total=10 + CHUNK_OVERHEAD)
     first = [*handshake(), c2s(3, ACK | PSH, 110, b"held"), c2s(4, ACK | PSH, 101, b"abc")]
     second = [
         seg(5, CLIENT, 50001, SERVER, 443, SYN, 7),
@@ -211,3 +212,57 @@ def test_buffered_bytes_are_released_when_a_connection_is_bypassed() -> None:
     tracker, _, _ = run([*first, *second], finish_after=1, config=config)
     assert tracker.stats.buffer_cap_flushes == 0
     assert [c.anomalies for c in tracker.connections()] == [[], []]
+
+
+def test_eviction_takes_the_connection_quiet_the_longest() -> None:
+    config = TrackerConfig(max_connections=2)
+    pkts = [
+        seg(0, CLIENT, 50000, SERVER, 443, SYN, 1),
+        seg(1, CLIENT, 50001, SERVER, 443, SYN, 1),
+        seg(2, CLIENT, 50000, SERVER, 443, ACK, 2),  # the older connection is active again
+        seg(3, CLIENT, 50002, SERVER, 443, SYN, 1),
+    ]
+    tracker, closed, _ = run(pkts, config=config)
+    assert [(c.orig_p, c.end_reason) for c in closed] == [(50001, "evicted")]
+    assert sorted(c.orig_p for c in tracker.connections()) == [50000, 50002]
+
+
+def test_an_evicted_connections_later_packets_are_counted_on_its_tombstone() -> None:
+    config = TrackerConfig(max_connections=1)
+    pkts = [
+        seg(0, CLIENT, 50000, SERVER, 443, SYN, 1),
+        seg(1, CLIENT, 50001, SERVER, 443, SYN, 1),  # evicts 50000
+        seg(2, CLIENT, 50000, SERVER, 443, ACK, 2),
+        seg(3, SERVER, 443, CLIENT, 50000, ACK, 9),
+    ]
+    tracker, closed, _ = run(pkts, config=config)
+    assert [(c.orig_p, c.end_reason, c.orig_pkts) for c in closed] == [(50000, "evicted", 1)]
+    assert [c.orig_p for c in tracker.connections()] == [50001]
+    assert (tracker.stats.connections, tracker.stats.evicted_packets) == (2, 2)
+
+
+def test_a_syn_on_a_tombstone_opens_a_new_connection() -> None:
+    config = TrackerConfig(max_connections=1)
+    pkts = [
+        seg(0, CLIENT, 50000, SERVER, 443, SYN, 1),
+        seg(1, CLIENT, 50001, SERVER, 443, SYN, 1),  # evicts 50000
+        seg(2, CLIENT, 50000, SERVER, 443, SYN, 500),  # evicts 50001, reuses 50000's 4-tuple
+    ]
+    tracker, closed, _ = run(pkts, config=config)
+    assert [(c.orig_p, c.end_reason) for c in closed] == [(50000, "evicted"), (50001, "evicted")]
+    assert [c.orig_p for c in tracker.connections()] == [50000]
+    assert tracker.stats.evicted_packets == 0
+
+
+def test_a_tombstone_idle_for_the_timeout_is_forgotten() -> None:
+    config = TrackerConfig(max_connections=1, idle_timeout_ns=5 * SEC, sweep_interval_ns=SEC, check_every_packets=1)
+    pkts = [
+        seg(0, CLIENT, 50000, SERVER, 443, SYN, 1),
+        seg(1, CLIENT, 50001, SERVER, 443, SYN, 1),  # evicts 50000
+        *[seg(2 + i, CLIENT, 50001, SERVER, 443, ACK, 2) for i in range(8)],  # sweeps pass
+        seg(10 * SEC, CLIENT, 50000, SERVER, 443, ACK, 2),  # no tombstone any more: a new connection
+    ]
+    tracker, closed, _ = run(pkts, config=config)
+    assert [(c.orig_p, c.end_reason) for c in closed] == [(50000, "evicted"), (50001, "timeout")]
+    assert [c.orig_p for c in tracker.connections()] == [50000]
+    assert tracker.stats.evicted_packets == 0

@@ -14,8 +14,13 @@ path: a few comparisons, one copy and one ``consumer.data()`` call. Anything els
 * bytes above ``_next`` only fill the holes between already-held bytes: the first copy of a byte wins, as in
   Zeek; a later copy that differs counts ``tcp.overlap_mismatch``. Held chunks therefore never overlap;
 * the contiguous run that starts at ``_next`` is then delivered as one ``data()`` call;
-* if the held bytes exceed ``max_buffered``, the hole before the first held chunk is declared a gap
+* if the held memory exceeds ``max_buffered``, the hole before the first held chunk is declared a gap
   (``consumer.gap()``, ``missed_bytes``) and delivery resumes after it.
+
+Held memory is counted as each held chunk's bytes plus :data:`CHUNK_OVERHEAD`, so a flood of one-byte
+segments cannot hold many times the cap (issue 8 measured 46 bytes of memory per held payload byte when only
+payload was counted). Held chunks live in a ``SortedDict`` keyed by offset: inserting one costs O(log n)
+whatever the arrival order (a sorted list with ``insert`` was quadratic for segments arriving in reverse).
 
 A hole is also declared when it can no longer be filled: :meth:`Reassembler.ack` (the peer acknowledged bytes
 we never saw, so they will not be retransmitted) and :meth:`Reassembler.flush` (the connection is over). The
@@ -25,16 +30,20 @@ it are dropped and counted. docs/tcp-reassembly.md states the policy and compare
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from enum import StrEnum
 from typing import TypeAlias
+
+from sortedcontainers import SortedDict
 
 from tlsmon.stream import StreamConsumer
 
 SEQ_MOD = 1 << 32  # RFC 9293 §3.4: sequence numbers are 32-bit, arithmetic is modulo 2**32
 SEQ_MASK = SEQ_MOD - 1
 SEQ_HALF = 1 << 31  # RFC 1982 serial-number comparison: within 2**31 ahead is "after"
-DEFAULT_MAX_BUFFERED = 256 * 1024  # out-of-order bytes held per direction; Suricata's depth is per stream too
+DEFAULT_MAX_BUFFERED = 256 * 1024  # out-of-order memory held per direction; Suricata's depth is per stream too
+# Memory accounted for each held chunk beyond its bytes: about what one costs in the native engine (a BTreeMap
+# entry, a Vec header, the allocator's minimum); the native engine counts the same, so both cap at one point.
+CHUNK_OVERHEAD = 64
 
 
 class TcpAnomaly(StrEnum):
@@ -62,21 +71,21 @@ class Reassembler:
     """One direction of one TCP connection; delivers its bytes in order to a :class:`StreamConsumer`.
 
     ``missed_bytes`` counts bytes declared gaps (Zeek's conn.log ``missed_bytes`` for this direction),
-    ``buffered_bytes`` the out-of-order bytes held now, ``anomalies`` maps :class:`TcpAnomaly` names to
+    ``buffered_bytes`` the out-of-order bytes held now, ``held_memory`` what they are accounted as (bytes plus
+    :data:`CHUNK_OVERHEAD` per chunk; the caps compare it), ``anomalies`` maps :class:`TcpAnomaly` names to
     counts. All sequence numbers passed in are raw 32-bit values from the TCP header.
     """
 
     __slots__ = (
         "_base_seq",
-        "_chunks",
         "_consumer",
         "_fast_seq",
         "_fin_end",
+        "_held",
         "_is_orig",
         "_last",
         "_next",
         "_next_seq",
-        "_starts",
         "_stopped",
         "anomalies",
         "buffered_bytes",
@@ -97,8 +106,7 @@ class Reassembler:
         # Equals _next_seq while the fast path is allowed (started, not stopped, nothing held, no FIN seen),
         # else -1, which no 32-bit sequence number matches: the fast path needs a single comparison.
         self._fast_seq = -1
-        self._starts: list[int] = []  # offsets of held out-of-order chunks, sorted, non-overlapping
-        self._chunks: list[bytes] = []
+        self._held: SortedDict[int, bytes] = SortedDict()  # offset → held out-of-order chunk; never overlapping
         self._last = b""  # the chunk delivered last, ending at _next: checks retransmissions for mismatch
         self._fin_end: int | None = None  # offset just past the last byte, once a FIN was seen
         self._stopped = False
@@ -109,6 +117,11 @@ class Reassembler:
     def started(self) -> bool:
         """True once the stream's first offset is known (SYN or first segment seen)."""
         return self._base_seq >= 0
+
+    @property
+    def held_memory(self) -> int:
+        """The held bytes as the caps count them: bytes plus CHUNK_OVERHEAD per held chunk."""
+        return self.buffered_bytes + CHUNK_OVERHEAD * len(self._held)
 
     @property
     def delivered_bytes(self) -> int:
@@ -168,8 +181,9 @@ class Reassembler:
         """
         if self._stopped:
             return
-        while self._starts:
-            self._skip(self._starts[0] - self._next)
+        held = self._held
+        while held:
+            self._skip(held.peekitem(0)[0] - self._next)
             self._drain()
         if self._fin_end is not None and self._next < self._fin_end:
             self._skip(self._fin_end - self._next)
@@ -179,8 +193,7 @@ class Reassembler:
         """The consumer wants no more bytes: drop the buffer; later segments cost one comparison."""
         self._stopped = True
         self._fast_seq = -1
-        self._starts.clear()
-        self._chunks.clear()
+        self._held.clear()
         self._last = b""
         self.buffered_bytes = 0
 
@@ -232,15 +245,14 @@ class Reassembler:
             self._count(TcpAnomaly.FIN_SEQ_CHANGED)
 
     def _trim_after_fin(self, fin_end: int) -> None:
-        starts, chunks = self._starts, self._chunks
-        while starts and starts[-1] + len(chunks[-1]) > fin_end:
+        held = self._held
+        while held and held.peekitem(-1)[0] + len(held.peekitem(-1)[1]) > fin_end:
             self._count(TcpAnomaly.DATA_AFTER_FIN)
-            chunk_start, chunk = starts.pop(), chunks.pop()
+            chunk_start, chunk = held.popitem(-1)
             keep = max(fin_end - chunk_start, 0)
             self.buffered_bytes -= len(chunk) - keep
             if keep:
-                starts.append(chunk_start)
-                chunks.append(chunk[:keep])
+                held[chunk_start] = chunk[:keep]
                 break
 
     def _check_delivered(self, start: int, end: int, buf: Payload, shift: int) -> None:
@@ -253,24 +265,25 @@ class Reassembler:
 
     def _insert(self, start: int, data: bytes) -> None:
         """Hold ``data`` (offsets start..; start >= _next) where no byte is held yet: the first copy wins."""
-        starts, chunks = self._starts, self._chunks
+        held = self._held
+        starts = held.keys()
         end = start + len(data)
         pos = start
-        i = bisect_right(starts, pos) - 1
-        if i < 0 or starts[i] + len(chunks[i]) <= pos:
+        i = held.bisect_right(pos) - 1
+        if i < 0 or starts[i] + len(held[starts[i]]) <= pos:
             i += 1  # no held chunk covers pos: i is the first chunk after it
         mismatch = False
         while pos < end:
             if i < len(starts) and starts[i] <= pos:
-                held_start, held = starts[i], chunks[i]
-                upto = min(held_start + len(held), end)
-                if held[pos - held_start : upto - held_start] != data[pos - start : upto - start]:
+                held_start = starts[i]
+                chunk = held[held_start]
+                upto = min(held_start + len(chunk), end)
+                if chunk[pos - held_start : upto - held_start] != data[pos - start : upto - start]:
                     mismatch = True
                 i += 1
             else:
                 upto = min(starts[i], end) if i < len(starts) else end
-                starts.insert(i, pos)
-                chunks.insert(i, data if pos == start and upto == end else data[pos - start : upto - start])
+                held[pos] = data if pos == start and upto == end else data[pos - start : upto - start]
                 self.buffered_bytes += upto - pos
                 i += 1
             pos = upto
@@ -279,34 +292,33 @@ class Reassembler:
 
     def _drain(self) -> None:
         """Deliver the held run that starts at _next, as one data() call."""
-        starts, chunks = self._starts, self._chunks
-        if not starts or starts[0] != self._next:
+        held = self._held
+        if not held or held.peekitem(0)[0] != self._next:
             return
-        n = 1
-        run_end = starts[0] + len(chunks[0])
-        while n < len(starts) and starts[n] == run_end:
-            run_end += len(chunks[n])
-            n += 1
-        data = chunks[0] if n == 1 else b"".join(chunks[:n])
-        del starts[:n]
-        del chunks[:n]
+        run: list[bytes] = []
+        run_end = self._next
+        while held and held.peekitem(0)[0] == run_end:
+            chunk = held.popitem(0)[1]
+            run.append(chunk)
+            run_end += len(chunk)
+        data = run[0] if len(run) == 1 else b"".join(run)
         self.buffered_bytes -= len(data)
         self._advance(len(data))
         self._last = data
         self._consumer.data(self._is_orig, data)
 
     def _enforce_cap(self) -> None:
-        if self.buffered_bytes <= self.max_buffered:
+        if self.held_memory <= self.max_buffered:
             return
         self._count(TcpAnomaly.BUFFER_OVERFLOW)
-        while self.buffered_bytes > self.max_buffered:
-            self._skip(self._starts[0] - self._next)
+        while self.held_memory > self.max_buffered:
+            self._skip(self._held.peekitem(0)[0] - self._next)
             self._drain()
 
     def _gap_until(self, upto: int) -> None:
         """Declare every hole below ``upto`` a gap, delivering the held bytes between them."""
         while self._next < upto:
-            hole_end = min(self._starts[0], upto) if self._starts else upto
+            hole_end = min(self._held.peekitem(0)[0], upto) if self._held else upto
             self._skip(hole_end - self._next)
             self._drain()
 
@@ -322,7 +334,7 @@ class Reassembler:
         self._next_seq = (self._next_seq + length) & SEQ_MASK
 
     def _sync_fast(self) -> None:
-        fast = not (self._stopped or self._starts or self._fin_end is not None or self._base_seq < 0)
+        fast = not (self._stopped or self._held or self._fin_end is not None or self._base_seq < 0)
         self._fast_seq = self._next_seq if fast else -1
 
     def _count(self, name: TcpAnomaly) -> None:

@@ -12,7 +12,14 @@ the lookup and three counter updates; only SYN/FIN/RST packets leave that fast p
 through :meth:`TcpTracker._slow`: connection creation, direction, history letters, reassembly, closing.
 
 Connections end on FIN from both sides, on RST, after an idle timeout, when the input ends, or when evicted to
-respect the connection cap. A closed connection lingers in the table for ``linger_ns`` so that the last ACKs
+respect the connection cap. Eviction takes the connection that has been quiet longest by a second-chance
+queue (as Suricata's flow manager prefers idle flows): connections queue in creation order with their packet
+count; the one at the head is evicted if it has had no packet since it was queued, else it queues again with
+its new count. Each packet is requeued at most once per pass, so eviction is O(1) amortised. An evicted
+connection leaves a *tombstone* on both its 4-tuples: its later packets are counted
+(``TrackerStats.evicted_packets``) instead of each opening a new connection and a new row, until the tombstone
+has been idle for the idle timeout, a new SYN reuses the 4-tuple, or the tombstones themselves exceed the
+connection cap (oldest first). A closed connection lingers in the table for ``linger_ns`` so that the last ACKs
 and retransmissions are counted in it instead of starting a bogus new connection; a new SYN on the same
 4-tuple ends it at once (port reuse). Each connection is handed to ``on_close`` exactly once as it ends.
 
@@ -28,7 +35,7 @@ first packet seen.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -84,6 +91,7 @@ class TrackerStats:
     tcp_packets: int = 0  # frames that decoded to a TCP segment
     connections: int = 0  # connections created
     evicted: int = 0  # connections removed early to respect max_connections
+    evicted_packets: int = 0  # packets of evicted connections, counted on their tombstones
     buffer_cap_flushes: int = 0  # directions flushed early to respect max_buffered_total
     bypassed_packets: int = 0
     counters: dict[str, int] = field(default_factory=dict)
@@ -110,6 +118,10 @@ class TcpTracker:
         self._held_bytes = 0  # out-of-order bytes held by all reassemblers
         # Closed connections in the order they closed, so their linger ends are released without a full sweep.
         self._closing: deque[Connection] = deque()
+        # Eviction candidates with their packet count when queued (see the module docstring).
+        self._evict_queue: deque[tuple[Connection, int]] = deque()
+        # 4-tuples of evicted connections → time of their last packet.
+        self._tombstones: OrderedDict[tuple[object, ...], int] = OrderedDict()
 
     # -- the per-packet loop ------------------------------------------------------------------------
     def process(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
@@ -180,6 +192,8 @@ class TcpTracker:
             self._finalize(half.conn)
             half = None
         if half is None:
+            if key in self._tombstones and not self._reuse_tombstone(key, ts, flags):
+                return
             half = self._create(ts, ip_version, src, dst, sport, dport, flags, vlan, key)
         conn = half.conn
         is_orig = half.is_orig
@@ -193,7 +207,7 @@ class TcpTracker:
             reasm = half.reasm
             if reasm is None:
                 reasm = half.reasm = self._new_reassembler(conn, is_orig)
-            held = reasm.buffered_bytes + (peer.reasm.buffered_bytes if peer.reasm is not None else 0)
+            held = reasm.held_memory + (peer.reasm.held_memory if peer.reasm is not None else 0)
             if flags & _SYN:
                 reasm.syn(seq)
                 conn.syn_seen = True
@@ -204,7 +218,7 @@ class TcpTracker:
             if flags & _ACK and peer.reasm is not None:
                 # Bytes the peer acknowledges but we never saw are a gap now (Zeek's missed_bytes).
                 peer.reasm.ack(ack)
-            held = reasm.buffered_bytes + (peer.reasm.buffered_bytes if peer.reasm is not None else 0) - held
+            held = reasm.held_memory + (peer.reasm.held_memory if peer.reasm is not None else 0) - held
             if held:
                 self._held_bytes += held
                 if self._held_bytes > self.config.max_buffered_total:
@@ -235,10 +249,7 @@ class TcpTracker:
     ) -> Half:
         table = self.table
         if len(table) >= 2 * self.config.max_connections:
-            oldest = next(iter(table.values())).conn
-            oldest.end_reason = END_EVICTED
-            self.stats.evicted += 1
-            self._finalize(oldest)
+            self._evict(ts)
         if _sender_is_originator(flags, sport, dport):
             conn = Connection(ts, ip_version, src, sport, dst, dport, vlan)
         else:
@@ -246,8 +257,46 @@ class TcpTracker:
         conn.consumer = self.consumer_factory(conn)
         table[conn.orig.key] = conn.orig
         table[conn.resp.key] = conn.resp
+        queue = self._evict_queue
+        queue.append((conn, 1))  # the packet creating it is its first
+        if len(queue) > 2 * len(table) + 1024:  # drop ended connections from the queue; order is kept
+            self._evict_queue = deque((c, n) for c, n in queue if table.get(c.orig.key) is c.orig)
         self.stats.connections += 1
         return conn.orig if conn.orig.key == key else conn.resp
+
+    def _evict(self, ts: int) -> None:
+        """End the connection quiet the longest (second chance) and leave its tombstone."""
+        queue = self._evict_queue
+        table = self.table
+        while queue:
+            conn, queued_at = queue.popleft()
+            if table.get(conn.orig.key) is not conn.orig:
+                continue  # ended already
+            seen = conn.orig.pkts + conn.resp.pkts
+            if seen != queued_at:
+                queue.append((conn, seen))
+                continue
+            conn.end_reason = END_EVICTED
+            self.stats.evicted += 1
+            self._finalize(conn)
+            tombstones = self._tombstones
+            tombstones[conn.orig.key] = ts
+            tombstones[conn.resp.key] = ts
+            while len(tombstones) > 2 * self.config.max_connections:
+                tombstones.popitem(last=False)
+            return
+
+    def _reuse_tombstone(self, key: tuple[object, ...], ts: int, flags: int) -> bool:
+        """A packet on an evicted connection's 4-tuple: True if it opens a new connection (a SYN), else counted."""
+        tombstones = self._tombstones
+        if flags & (_SYN | _ACK) == _SYN:
+            src, sport, dst, dport = key
+            del tombstones[key]
+            tombstones.pop((dst, dport, src, sport), None)
+            return True
+        tombstones[key] = ts
+        self.stats.evicted_packets += 1
+        return False
 
     def _new_reassembler(self, conn: Connection, is_orig: bool) -> Reassembler:
         assert conn.consumer is not None
@@ -255,7 +304,7 @@ class TcpTracker:
 
     def _release_memory(self, conn: Connection, reasm: Reassembler) -> None:
         """Over the global cap: this direction's holes become gaps now and its held bytes are delivered."""
-        self._held_bytes -= reasm.buffered_bytes
+        self._held_bytes -= reasm.held_memory
         reasm.flush()
         conn.anomalies.append(ANOMALY_GLOBAL_BUFFER_CAP)
         self.stats.buffer_cap_flushes += 1
@@ -264,7 +313,7 @@ class TcpTracker:
         for half in (conn.orig, conn.resp):
             half.bypass = True
             if half.reasm is not None:
-                self._held_bytes -= half.reasm.buffered_bytes
+                self._held_bytes -= half.reasm.held_memory
                 half.reasm.stop()
 
     def _close(self, conn: Connection, ts: int, reason: str) -> None:
@@ -281,7 +330,7 @@ class TcpTracker:
             return
         for half in (conn.orig, conn.resp):
             if half.reasm is not None:
-                self._held_bytes -= half.reasm.buffered_bytes
+                self._held_bytes -= half.reasm.held_memory
                 half.reasm.flush()
 
     def _finalize(self, conn: Connection) -> None:
@@ -331,6 +380,9 @@ class TcpTracker:
             if conn.closed_ts is None:
                 conn.end_reason = END_TIMEOUT
             self._finalize(conn)
+        tombstones = self._tombstones
+        for key in [k for k, last in tombstones.items() if last < idle_before]:
+            del tombstones[key]
         if cfg.interim_interval_ns:
             self._interim(now, cfg.interim_interval_ns)
 

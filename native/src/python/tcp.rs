@@ -172,9 +172,17 @@ impl PyTracker {
     }
 
     #[getter]
-    fn stats(&self) -> (u64, u64, u64, u64, u64, u64) {
+    fn stats(&self) -> (u64, u64, u64, u64, u64, u64, u64) {
         let s = &self.tracker.stats;
-        (s.packets, s.tcp_packets, s.connections, s.evicted, s.buffer_cap_flushes, s.bypassed_packets)
+        (
+            s.packets,
+            s.tcp_packets,
+            s.connections,
+            s.evicted,
+            s.evicted_packets,
+            s.buffer_cap_flushes,
+            s.bypassed_packets,
+        )
     }
 }
 

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use crate::tcp::events::StreamOut;
 
 const SEQ_MOD: i64 = 1 << 32;
+/// Memory accounted for each held chunk beyond its bytes (tlsmon/tcp/reassembly.py's CHUNK_OVERHEAD): about
+/// what a chunk costs here (a BTreeMap entry, a Vec header, the allocator's minimum).
+pub const CHUNK_OVERHEAD: usize = 64;
 const SEQ_HALF: u32 = 1 << 31;
 
 /// Reassembly anomalies (Python's `TcpAnomaly`), with the row names.
@@ -144,6 +147,11 @@ impl Reassembler {
         self.held.clear();
         self.last = Vec::new();
         self.buffered_bytes = 0;
+    }
+
+    /// The held bytes as the caps count them: bytes plus `CHUNK_OVERHEAD` per held chunk.
+    pub fn held_memory(&self) -> usize {
+        self.buffered_bytes + CHUNK_OVERHEAD * self.held.len()
     }
 
     fn segment_slow(&mut self, seq: u32, payload: &[u8], fin: bool, out: &mut StreamOut) {
@@ -297,11 +305,11 @@ impl Reassembler {
     }
 
     fn enforce_cap(&mut self, out: &mut StreamOut) {
-        if self.buffered_bytes <= self.max_buffered {
+        if self.held_memory() <= self.max_buffered {
             return;
         }
         self.count(TcpAnomaly::BufferOverflow, out);
-        while self.buffered_bytes > self.max_buffered {
+        while self.held_memory() > self.max_buffered {
             let Some(first) = self.first_held() else {
                 break;
             };
@@ -462,7 +470,7 @@ mod tests {
     #[test]
     fn over_the_cap_holes_become_gaps_until_the_held_bytes_fit() {
         let mut b = EventBatch::default();
-        let mut r = Reassembler::new(4);
+        let mut r = Reassembler::new(4 + 2 * super::CHUNK_OVERHEAD);
         r.syn(999, &mut out(&mut b));
         r.segment(1002, b"cd", false, &mut out(&mut b));
         r.segment(1006, b"ghi", false, &mut out(&mut b));
@@ -484,7 +492,7 @@ mod tests {
     #[test]
     fn one_byte_segments_in_reverse_order_are_reassembled() {
         let mut b = EventBatch::default();
-        let mut r = Reassembler::new(1 << 20);
+        let mut r = Reassembler::new(1 << 30);
         r.syn(0, &mut out(&mut b));
         let n: u32 = 50_000;
         for i in (0..n).rev() {

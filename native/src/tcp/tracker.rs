@@ -6,6 +6,10 @@
 //! in which sweeps, eviction and the end of input end them (the order fixes every row's uid, so it must be
 //! the same). Finalized connections leave a dead entry in `order` that is skipped and compacted away.
 //!
+//! Eviction and tombstones follow the Python tracker's rules exactly (its module docstring): a second-chance
+//! queue of (connection, packet count when queued), and a tombstone per 4-tuple of an evicted connection that
+//! counts its later packets until idle, reused by a SYN, or pushed out by the cap (oldest first).
+//!
 //! Everything the Python tracker hands its stream consumer becomes an event in `out` (see `events`): the
 //! Python side applies them and tells the tracker, between batches, which connections to bypass. A bypassed
 //! connection costs the lookup and its counters; its later segments are not reassembled.
@@ -58,6 +62,7 @@ pub struct TrackerStats {
     pub tcp_packets: u64,
     pub connections: u64,
     pub evicted: u64,
+    pub evicted_packets: u64,
     pub buffer_cap_flushes: u64,
     pub bypassed_packets: u64,
 }
@@ -72,6 +77,12 @@ pub struct Tracker {
     order: VecDeque<(u64, u32)>,
     dead_in_order: usize,
     closing: VecDeque<(u64, u32, i64)>,
+    /// Eviction candidates: (id, slot, packet count when queued).
+    evict_queue: VecDeque<(u64, u32, u64)>,
+    /// 4-tuples of evicted connections → (time of their last packet, serial of their entry in `tomb_order`).
+    tombstones: HashMap<Key, (i64, u64)>,
+    tomb_order: VecDeque<(Key, u64)>,
+    tomb_serial: u64,
     live: usize,
     next_id: u64,
     next_sweep_ts: Option<i64>,
@@ -98,6 +109,10 @@ impl Tracker {
             order: VecDeque::new(),
             dead_in_order: 0,
             closing: VecDeque::new(),
+            evict_queue: VecDeque::new(),
+            tombstones: HashMap::new(),
+            tomb_order: VecDeque::new(),
+            tomb_serial: 0,
             live: 0,
             next_id: 0,
             next_sweep_ts: None,
@@ -155,9 +170,13 @@ impl Tracker {
                 found = None;
             }
         }
-        let (slot, is_orig) = match found {
-            Some(f) => f,
-            None => self.create(ts, seg, key),
+        let (slot, is_orig) = if let Some(f) = found {
+            f
+        } else {
+            if self.tombstones.contains_key(&key) && !self.reuse_tombstone(key, ts, flags) {
+                return;
+            }
+            self.create(ts, seg, key)
         };
         let conn = self.slots[slot as usize].as_mut().expect("live slot");
         {
@@ -198,7 +217,7 @@ impl Tracker {
         }
         let (half, peer) = conn.halves(is_orig);
         let reasm = half.reasm.get_or_insert_with(|| Reassembler::new(max_dir));
-        let before = reasm.buffered_bytes + peer.reasm.as_ref().map_or(0, |r| r.buffered_bytes);
+        let before = reasm.held_memory() + peer.reasm.as_ref().map_or(0, Reassembler::held_memory);
         let out = &mut self.out;
         {
             let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig };
@@ -217,13 +236,13 @@ impl Tracker {
                 peer_reasm.ack(seg.ack, &mut stream);
             }
         }
-        let after = reasm.buffered_bytes + peer.reasm.as_ref().map_or(0, |r| r.buffered_bytes);
+        let after = reasm.held_memory() + peer.reasm.as_ref().map_or(0, Reassembler::held_memory);
         let held = after as i64 - before as i64;
         if held != 0 {
             self.held_bytes += held;
             if self.held_bytes > max_total {
                 // Over the global cap: this direction's holes become gaps now and its held bytes are delivered.
-                self.held_bytes -= reasm.buffered_bytes as i64;
+                self.held_bytes -= reasm.held_memory() as i64;
                 let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig };
                 reasm.flush(&mut stream);
                 let kind = EventKind::ConnAnomaly { name: ANOMALY_GLOBAL_BUFFER_CAP };
@@ -236,13 +255,7 @@ impl Tracker {
 
     fn create(&mut self, ts: i64, seg: &Segment, key: Key) -> (u32, bool) {
         if self.live >= self.config.max_connections {
-            if let Some(slot) = self.oldest() {
-                if let Some(conn) = self.slots[slot as usize].as_mut() {
-                    conn.end_reason = END_EVICTED;
-                }
-                self.stats.evicted += 1;
-                self.finalize(slot);
-            }
+            self.evict(ts);
         }
         let id = self.next_id;
         self.next_id += 1;
@@ -263,11 +276,70 @@ impl Tracker {
         self.table.insert(orig_key, (slot, true));
         self.table.insert(resp_key, (slot, false));
         self.order.push_back((id, slot));
+        self.evict_queue.push_back((id, slot, 1)); // the packet creating it is its first
+        if self.evict_queue.len() > 4 * (self.live + 1) + 1024 {
+            let slots = &self.slots;
+            self.evict_queue
+                .retain(|&(i, s, _)| slots.get(s as usize).and_then(Option::as_ref).is_some_and(|c| c.id == i));
+        }
         let resp_p = self.slots[slot as usize].as_ref().map_or(0, |c| c.resp_p);
         self.out.events.push(Event { conn: id, epoch: 0, is_orig: true, kind: EventKind::Open { resp_p } });
         self.live += 1;
         self.stats.connections += 1;
         (slot, orig_key == key)
+    }
+
+    /// End the connection quiet the longest (second chance) and leave its tombstone.
+    fn evict(&mut self, ts: i64) {
+        while let Some((id, slot, queued_at)) = self.evict_queue.pop_front() {
+            if !self.is_live(id, slot) {
+                continue;
+            }
+            let conn = self.slots[slot as usize].as_mut().expect("live slot");
+            let seen = conn.orig.pkts + conn.resp.pkts;
+            if seen != queued_at {
+                self.evict_queue.push_back((id, slot, seen));
+                continue;
+            }
+            conn.end_reason = END_EVICTED;
+            let keys = [conn.orig_key(), conn.resp_key()];
+            self.stats.evicted += 1;
+            self.finalize(slot);
+            for key in keys {
+                self.set_tombstone(key, ts);
+            }
+            while self.tombstones.len() > 2 * self.config.max_connections {
+                let Some((key, serial)) = self.tomb_order.pop_front() else { break };
+                if self.tombstones.get(&key).is_some_and(|&(_, s)| s == serial) {
+                    self.tombstones.remove(&key);
+                }
+            }
+            return;
+        }
+    }
+
+    /// Python's `OrderedDict` assignment: an existing key keeps its place, a new one goes last.
+    fn set_tombstone(&mut self, key: Key, ts: i64) {
+        if let Some(entry) = self.tombstones.get_mut(&key) {
+            entry.0 = ts;
+        } else {
+            self.tomb_serial += 1;
+            self.tombstones.insert(key, (ts, self.tomb_serial));
+            self.tomb_order.push_back((key, self.tomb_serial));
+        }
+    }
+
+    /// A packet on an evicted connection's 4-tuple: true if it opens a new connection (a SYN), else counted.
+    fn reuse_tombstone(&mut self, key: Key, ts: i64, flags: u8) -> bool {
+        if flags & (SYN | ACK) == SYN {
+            let (src, sport, dst, dport) = key;
+            self.tombstones.remove(&key);
+            self.tombstones.remove(&(dst, dport, src, sport));
+            return true;
+        }
+        self.set_tombstone(key, ts);
+        self.stats.evicted_packets += 1;
+        false
     }
 
     fn sender_is_originator(&self, flags: u8, sport: u16, dport: u16) -> bool {
@@ -293,7 +365,7 @@ impl Tracker {
         conn.bypass = true;
         for half in [&mut conn.orig, &mut conn.resp] {
             if let Some(reasm) = half.reasm.as_mut() {
-                self.held_bytes -= reasm.buffered_bytes as i64;
+                self.held_bytes -= reasm.held_memory() as i64;
                 reasm.stop();
             }
         }
@@ -331,7 +403,7 @@ impl Tracker {
         let (id, epoch) = (conn.id, conn.epoch);
         for (is_orig, half) in [(true, &mut conn.orig), (false, &mut conn.resp)] {
             if let Some(reasm) = half.reasm.as_mut() {
-                self.held_bytes -= reasm.buffered_bytes as i64;
+                self.held_bytes -= reasm.held_memory() as i64;
                 let mut stream = StreamOut { batch: &mut self.out, conn: id, epoch, is_orig };
                 reasm.flush(&mut stream);
             }
@@ -391,10 +463,6 @@ impl Tracker {
         }
     }
 
-    fn oldest(&self) -> Option<u32> {
-        self.order.iter().find(|&&(id, slot)| self.is_live(id, slot)).map(|&(_, slot)| slot)
-    }
-
     /// Live connections, oldest first.
     fn live_in_order(&self) -> Vec<u32> {
         self.order.iter().filter(|&&(id, slot)| self.is_live(id, slot)).map(|&(_, slot)| slot).collect()
@@ -445,6 +513,9 @@ impl Tracker {
             }
             self.finalize(slot);
         }
+        self.tombstones.retain(|_, &mut (last, _)| last >= idle_before);
+        let tombstones = &self.tombstones;
+        self.tomb_order.retain(|(key, serial)| tombstones.get(key).is_some_and(|&(_, s)| s == *serial));
     }
 
     /// End of input: every connection still in the table ends now, oldest first; those still open with
