@@ -11,7 +11,12 @@
 //! number is not the live partial's is stale (that partial completed or was dropped, maybe re-created) and
 //! is skipped. The queue is compacted when stale entries outnumber live ones, so it stays proportional to
 //! the partials held. Each call first expires partials whose first fragment is older than the timeout, and
-//! when held bytes exceed the memory cap the oldest are evicted; both are counted, never raised.
+//! when held bytes exceed the memory cap the oldest are evicted; both are counted, never raised. The cap
+//! counts payload plus [`DATAGRAM_COST`] per datagram and [`PIECE_COST`] per piece, the charges Python
+//! makes, so both evict alike and a flood of tiny fragments is bounded.
+//!
+//! An IPv6 datagram's upper-layer protocol is the one its first byte came with: the first fragment at
+//! offset 0 that carries data names it.
 
 use std::collections::VecDeque;
 
@@ -20,6 +25,11 @@ use hashbrown::HashMap;
 use super::counters::{Counter, Counters};
 use super::numbers::MAX_IP_DATAGRAM;
 use super::Addr;
+
+/// Bytes charged against the memory cap per partial datagram, besides its payload (as Python's).
+pub const DATAGRAM_COST: usize = 320;
+/// Bytes charged per piece held, besides its payload (as Python's).
+pub const PIECE_COST: usize = 112;
 
 /// Which datagram a fragment belongs to; `proto` is [`FragKey::V6_PROTO`] for IPv6 (its key has none).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -87,6 +97,13 @@ struct Partial {
     proto: i32,
 }
 
+impl Partial {
+    /// What this partial is charged against the memory cap.
+    fn cost(&self) -> usize {
+        DATAGRAM_COST + self.pieces.len() * PIECE_COST + self.held
+    }
+}
+
 /// Partial datagrams by key, oldest first.
 #[derive(Debug)]
 pub struct FragmentTable {
@@ -119,7 +136,7 @@ impl FragmentTable {
         self.partials.is_empty()
     }
 
-    /// Payload bytes held.
+    /// Payload bytes held plus the per-datagram and per-piece charges: what the memory cap limits.
     pub fn held_bytes(&self) -> usize {
         self.held_bytes
     }
@@ -158,21 +175,23 @@ impl FragmentTable {
                 proto: -1,
             };
             self.partials.insert(key, partial);
+            self.held_bytes += DATAGRAM_COST;
         }
         let partial = self.partials.get_mut(&key).expect("inserted above");
         if !fits_length(partial, end, more) {
             counters.bump(Counter::FragmentInconsistent);
             return None;
         }
-        if offset == 0 {
-            partial.proto = i32::from(proto);
+        if offset == 0 && !data.is_empty() && partial.pieces.first().is_none_or(|p| p.start != 0) {
+            partial.proto = i32::from(proto); // this fragment brings the datagram's first byte
         }
+        let pieces_before = partial.pieces.len();
         let added = fill(counters, partial, offset, end, data);
         partial.held += added;
-        self.held_bytes += added;
+        self.held_bytes += added + (partial.pieces.len() - pieces_before) * PIECE_COST;
         if partial.total == Some(partial.held) {
             let partial = self.partials.remove(&key).expect("present");
-            self.held_bytes -= partial.held;
+            self.held_bytes -= partial.cost();
             self.compact();
             counters.bump(Counter::FragmentReassembled);
             return Some(Completed {
@@ -225,7 +244,7 @@ impl FragmentTable {
 
     fn drop_key(&mut self, key: &FragKey) {
         if let Some(partial) = self.partials.remove(key) {
-            self.held_bytes -= partial.held;
+            self.held_bytes -= partial.cost();
             self.compact();
         }
     }
@@ -347,6 +366,7 @@ mod tests {
         assert!(t.is_empty());
         assert_eq!(t.held_bytes(), 0);
         assert_eq!(c.get(Counter::FragmentReassembled), 1);
+        assert_eq!(c.non_zero().len(), 1);
     }
 
     #[test]
@@ -394,12 +414,49 @@ mod tests {
     #[test]
     fn the_memory_cap_evicts_the_oldest() {
         let mut c = Counters::default();
-        let mut t = FragmentTable::new(1_000, 20);
+        let one = DATAGRAM_COST + PIECE_COST;
+        let mut t = FragmentTable::new(1_000, 2 * one + 20);
         t.add(&mut c, 0, key(1), &frag(0, &[0; 16], true));
         t.add(&mut c, 1, key(2), &frag(0, &[0; 8], true));
         assert_eq!(t.len(), 1);
-        assert_eq!(t.held_bytes(), 8);
+        assert_eq!(t.held_bytes(), one + 8);
         assert_eq!(c.get(Counter::FragmentsEvicted), 1);
+    }
+
+    #[test]
+    fn empty_fragments_each_with_their_own_id_are_bounded_by_the_cap() {
+        let mut c = Counters::default();
+        let mut t = FragmentTable::new(i64::MAX, 1 << 20);
+        for ident in 0..100_000 {
+            t.add(&mut c, 0, key(ident), &frag(0, b"", true));
+        }
+        assert_eq!(t.len(), (1 << 20) / DATAGRAM_COST);
+        assert_eq!(c.get(Counter::FragmentsEvicted), 100_000 - t.len() as u64);
+    }
+
+    #[test]
+    fn the_protocol_is_the_one_the_first_byte_came_with() {
+        let mut c = Counters::default();
+        let mut t = FragmentTable::new(1_000, 1 << 20);
+        let v6 = FragKey {
+            src: Addr::V6([1; 16]),
+            dst: Addr::V6([2; 16]),
+            ident: 1,
+            proto: FragKey::V6_PROTO,
+        };
+        let claim = |offset, data, more, proto| Fragment {
+            offset,
+            data,
+            more,
+            proto,
+        };
+        t.add(&mut c, 0, v6, &claim(0, b"", true, 58));
+        t.add(&mut c, 0, v6, &claim(0, b"01234567", true, 6));
+        t.add(&mut c, 0, v6, &claim(0, b"abcdefgh", true, 17));
+        let done = t
+            .add(&mut c, 0, v6, &claim(8, b"x", false, 17))
+            .expect("complete");
+        assert_eq!((joined(&done), done.proto), (b"01234567x".to_vec(), 6));
     }
 
     #[test]
