@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from itertools import islice
 
 from tlsmon import _native
-from tlsmon.decode.packet import Decoder
 from tlsmon.dispatch import Dispatcher
 from tlsmon.engine import Recorder, RecordSink, RunStats
 from tlsmon.tcp.connection import END_EOF
@@ -119,7 +118,6 @@ class NativeEngine(Recorder):
         self.config = c
         self.on_progress = on_progress
         self.batch = batch
-        self.decoder = Decoder()
         self.tracker = _native.Tracker(
             c.idle_timeout_ns,
             c.linger_ns,
@@ -133,10 +131,9 @@ class NativeEngine(Recorder):
         self.flows: dict[int, Flow] = {}
 
     def run(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
-        decode = self.decoder.decode
         it = iter(frames)
         while chunk := list(islice(it, self.batch)):
-            self.tracker.feed([(ts, decode(ts, linktype, frame)) for ts, linktype, frame in chunk])
+            self.tracker.feed_frames(chunk)
             self._apply(self.tracker.take_events())
             if self.on_progress is not None:
                 self.on_progress()
@@ -151,7 +148,7 @@ class NativeEngine(Recorder):
         s.tcp_packets = tcp_packets
         s.bypassed_packets = bypassed
         s.evicted = evicted
-        s.decode = dict(self.decoder.counters)
+        s.decode = dict(self.tracker.decode_counters)
         return s
 
     def _apply(self, events: list[tuple[int, int, int, bool, object]]) -> None:

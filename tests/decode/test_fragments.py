@@ -7,8 +7,9 @@ from scapy.layers.inet import IP, UDP, fragment
 from scapy.layers.inet6 import IPv6ExtHdrFragment, fragment6
 from scapy.packet import Raw
 
-from tests.decode.packets import ETH, PAYLOAD, SRC4_INT, ip4, ip6, tcp
+from tests.decode.packets import DST6_BYTES, ETH, PAYLOAD, SRC4_INT, SRC6_BYTES, ip4, ip6, tcp
 from tlsmon.decode import Decoded, Decoder
+from tlsmon.decode.fragments import DATAGRAM_COST, PIECE_COST
 
 BIG = b"A" * 16 + b"B" * 16 + bytes(range(64))  # 96-byte payload: several 24-byte fragments
 SEGMENT = bytes(ip4() / tcp(BIG))[20:]  # the TCP header and payload the fragments carry
@@ -121,7 +122,8 @@ def test_fragments_older_than_the_timeout_expire() -> None:
 
 
 def test_memory_cap_evicts_the_oldest_datagram() -> None:
-    decoder = Decoder(max_frag_bytes=100)
+    # two datagrams of one piece each are charged their bookkeeping, plus 100 bytes for payload
+    decoder = Decoder(max_frag_bytes=2 * (DATAGRAM_COST + PIECE_COST) + 100)
     assert decoder.decode(0, 1, frag4(SEGMENT[:24], 0, True, ident=1)) is None
     assert decoder.decode(1, 1, frag4(SEGMENT[24:], 24, False, ident=2)) is None  # 24 + 92 bytes > 100
     assert decoder.counters == {"ip.fragments_evicted": 1}
@@ -129,6 +131,33 @@ def test_memory_cap_evicts_the_oldest_datagram() -> None:
     result = decoder.decode(2, 1, frag4(SEGMENT[:24], 0, True, ident=2))
     assert result is not None and result[8] == SEGMENT
     assert decoder.pending_fragments == 0
+
+
+def test_a_flood_of_empty_fragments_is_bounded_by_the_memory_cap() -> None:
+    # Each empty fragment with its own id opens a datagram that holds no payload; the bookkeeping charge
+    # makes the cap bound how many are held.
+    decoder = Decoder(max_frag_bytes=100 * DATAGRAM_COST)
+    for ident in range(1000):
+        assert decoder.decode(ident, 1, frag4(b"", 0, True, ident=ident)) is None
+    assert decoder.pending_fragments == 100
+    assert decoder.counters == {"ip.fragments_evicted": 900}
+
+
+def test_the_ipv6_protocol_is_the_one_the_first_byte_came_with() -> None:
+    # An empty offset-0 fragment names no protocol, and a later copy of the first fragment changes neither
+    # the bytes (first copy wins) nor the protocol they came with.
+    data = bytes(tcp(PAYLOAD))
+    frames = [
+        frag6(b"", 0, True, nh=58),
+        frag6(data[:24], 0, True, nh=6),
+        frag6(bytes(UDP(sport=1, dport=2) / (b"u" * 16)), 0, True, nh=17),
+        frag6(data[24:], 24, False, nh=17),
+    ]
+    decoder = Decoder()
+    results = feed(decoder, frames)
+    assert results[:3] == [None, None, None]
+    assert results[3] is not None and results[3][:8] == (6, SRC6_BYTES, DST6_BYTES, 50123, 443, 0x18, 1000, 2000)
+    assert decoder.counters == {"ip.fragment_overlap": 1, "ip.fragment_reassembled": 1}
 
 
 def test_fragment_beyond_65535_bytes_is_dropped_with_its_datagram() -> None:

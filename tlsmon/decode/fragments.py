@@ -7,18 +7,31 @@ wins, as in Zeek and in the Linux and BSD stacks, and any overlap is counted. Th
 fragments" fixes the datagram's length; the datagram is complete when its pieces cover it, and then its
 payload (the bytes after the IP header, or after the IPv6 Fragment header) is returned as one ``bytes``.
 
+The upper-layer protocol of an IPv6 datagram is the one its first byte came with: the first fragment at
+offset 0 that carries data names it, like the bytes, and a later copy of that fragment changes neither.
+
 Partial datagrams live in an insertion-ordered dict, so the oldest is always first: each call first drops
-those whose first fragment is older than the timeout, and when held bytes exceed the memory cap the oldest
-are evicted. Both are counted, never raised.
+those whose first fragment is older than the timeout, and when the held bytes exceed the memory cap the
+oldest are evicted. Both are counted, never raised. The cap counts what the table costs, not only payload:
+each partial datagram is charged :data:`DATAGRAM_COST` and each piece :data:`PIECE_COST` besides its bytes
+(about the size of their Python objects), so a flood of tiny or empty fragments, each with its own id, is
+bounded like a few large ones.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable
+from typing import Final
 
 from tlsmon.decode.counters import DecodeCounter
 from tlsmon.decode.numbers import MAX_IP_DATAGRAM
+
+# Bytes charged against the memory cap besides the payload, near what CPython spends: a dict entry, the key
+# tuple and a _Partial with its list per datagram; a (start, end, bytes) tuple and a bytes header per piece.
+# The native decoder (native/src/decode/fragments.rs) charges the same, so both evict alike.
+DATAGRAM_COST: Final = 320
+PIECE_COST: Final = 112
 
 
 class _Partial:
@@ -35,7 +48,10 @@ class _Partial:
 
 
 class FragmentTable:
-    """Partial datagrams by key; :meth:`add` returns a datagram's payload once it is complete."""
+    """Partial datagrams by key; :meth:`add` returns a datagram's payload once it is complete.
+
+    ``max_bytes`` caps :attr:`held_bytes`: payload plus the per-datagram and per-piece charges.
+    """
 
     __slots__ = ("_partials", "counters", "held_bytes", "max_bytes", "timeout_ns")
 
@@ -43,7 +59,7 @@ class FragmentTable:
         self.counters = counters
         self.timeout_ns = timeout_ns
         self.max_bytes = max_bytes
-        self.held_bytes = 0
+        self.held_bytes = 0  # payload held plus DATAGRAM_COST and PIECE_COST charges: what the cap limits
         self._partials: dict[Hashable, _Partial] = {}
 
     def __len__(self) -> int:
@@ -54,8 +70,8 @@ class FragmentTable:
     ) -> tuple[bytes, int] | None:
         """Add one fragment; ``(payload, proto)`` when this completes its datagram, else None.
 
-        ``proto`` is the upper-layer protocol as this fragment states it (only the offset-0 fragment's
-        claim is used), ``more`` its "more fragments" flag.
+        ``proto`` is the upper-layer protocol as this fragment states it (only the claim of the fragment
+        that brings byte 0 is used), ``more`` its "more fragments" flag.
         """
         self.expire(ts_ns)
         counters = self.counters
@@ -68,14 +84,16 @@ class FragmentTable:
             return None
         if partial is None:
             partial = self._partials[key] = _Partial(ts_ns)
+            self.held_bytes += DATAGRAM_COST
         if not self._fits_length(partial, end, more):
             counters[DecodeCounter.FRAGMENT_INCONSISTENT] += 1
             return None
-        if offset == 0:
-            partial.proto = proto
+        if offset == 0 and data and not (partial.pieces and partial.pieces[0][0] == 0):
+            partial.proto = proto  # this fragment brings the datagram's first byte
+        pieces_before = len(partial.pieces)
         added = self._fill(partial, offset, end, data)
         partial.held += added
-        self.held_bytes += added
+        self.held_bytes += added + (len(partial.pieces) - pieces_before) * PIECE_COST
         if partial.total is not None and partial.held == partial.total:
             self._drop(key, partial)
             counters[DecodeCounter.FRAGMENT_REASSEMBLED] += 1
@@ -145,4 +163,4 @@ class FragmentTable:
 
     def _drop(self, key: Hashable, partial: _Partial) -> None:
         del self._partials[key]
-        self.held_bytes -= partial.held
+        self.held_bytes -= DATAGRAM_COST + len(partial.pieces) * PIECE_COST + partial.held

@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod decode;
 mod tcp;
 
 #[pymodule]
@@ -10,5 +11,6 @@ mod tcp;
 fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     tcp::register(m)?;
+    decode::register(m)?;
     Ok(())
 }

@@ -5,9 +5,10 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
+use crate::decode::Addr;
+use crate::decode::Decoder;
 use crate::tcp::connection::{END_EOF, END_INTERRUPTED};
 use crate::tcp::events::{EventBatch, EventKind};
-use crate::tcp::segment::{Addr, Segment};
 use crate::tcp::tracker::{Tracker, TrackerConfig};
 
 /// Event kinds as Python sees them (first item after the connection id and epoch).
@@ -23,15 +24,6 @@ pub fn addr_to_py(py: Python<'_>, addr: Addr) -> PyResult<Bound<'_, PyAny>> {
         Addr::V4(a) => Ok(a.into_pyobject(py)?.into_any()),
         Addr::V6(a) => Ok(PyBytes::new(py, &a).into_any()),
     }
-}
-
-fn addr_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Addr> {
-    if let Ok(a) = obj.extract::<u32>() {
-        return Ok(Addr::V4(a));
-    }
-    let bytes: &[u8] = obj.cast::<PyBytes>()?.as_bytes();
-    let a: [u8; 16] = bytes.try_into().map_err(|_| PyValueError::new_err("IPv6 address must be 16 bytes"))?;
-    Ok(Addr::V6(a))
 }
 
 /// The batch's events as `(conn, epoch, kind, is_orig, value)` tuples.
@@ -94,6 +86,7 @@ pub fn end_reason(reason: &str) -> PyResult<&'static str> {
 #[pyclass(module = "tlsmon._native", name = "Tracker", unsendable)]
 pub struct PyTracker {
     tracker: Tracker,
+    decoder: Decoder,
 }
 
 #[pymethods]
@@ -120,37 +113,29 @@ impl PyTracker {
             check_every_packets,
             service_ports,
         };
-        PyTracker { tracker: Tracker::new(config) }
+        PyTracker { tracker: Tracker::new(config), decoder: Decoder::default() }
     }
 
-    /// Feed frames already decoded by Python: `(ts_ns, decoded_or_None)` with Python's Decoded tuple.
-    fn feed(&mut self, frames: &Bound<'_, PyList>) -> PyResult<()> {
+    /// Decode and track raw frames `(ts_ns, linktype, frame)` natively.
+    fn feed_frames(&mut self, frames: &Bound<'_, PyList>) -> PyResult<()> {
         for item in frames.iter() {
-            let (ts, decoded): (i64, Bound<'_, PyAny>) = item.extract()?;
+            let t = item.cast::<PyTuple>()?;
+            let ts: i64 = t.get_item(0)?.extract()?;
+            let linktype: u32 = t.get_item(1)?.extract()?;
+            let frame = t.get_item(2)?;
+            let frame: &[u8] = frame.cast::<PyBytes>()?.as_bytes();
             self.tracker.frame(ts);
-            if decoded.is_none() {
-                continue;
+            if let Some(seg) = self.decoder.decode(ts, linktype, frame) {
+                self.tracker.segment(ts, &seg);
             }
-            let t = decoded.cast::<PyTuple>()?;
-            let buf = t.get_item(8)?;
-            let buf: &[u8] = buf.cast::<PyBytes>()?.as_bytes();
-            let off: usize = t.get_item(9)?.extract()?;
-            let len: usize = t.get_item(10)?.extract()?;
-            let seg = Segment {
-                ip_version: t.get_item(0)?.extract()?,
-                src: addr_from_py(&t.get_item(1)?)?,
-                dst: addr_from_py(&t.get_item(2)?)?,
-                sport: t.get_item(3)?.extract()?,
-                dport: t.get_item(4)?.extract()?,
-                flags: t.get_item(5)?.extract()?,
-                seq: t.get_item(6)?.extract()?,
-                ack: t.get_item(7)?.extract()?,
-                payload: &buf[off..off + len],
-                vlan: t.get_item(11)?.extract()?,
-            };
-            self.tracker.segment(ts, &seg);
         }
         Ok(())
+    }
+
+    /// The native decoder's non-zero counters (Python's DecodeCounter names).
+    #[getter]
+    fn decode_counters(&self) -> Vec<(&'static str, u64)> {
+        self.decoder.counters()
     }
 
     fn bypass(&mut self, ids: Vec<u64>) {

@@ -1,7 +1,7 @@
 //! One TCP connection's state: two halves (one per sender), the history letters and how it ended.
 
+use crate::decode::Addr;
 use crate::tcp::reassembly::Reassembler;
-use crate::tcp::segment::Addr;
 
 /// Why a connection's record was written (column `end_reason`); the same words as tlsmon/tcp/connection.py.
 pub const END_FIN: &str = "fin";

@@ -3,5 +3,4 @@
 pub mod connection;
 pub mod events;
 pub mod reassembly;
-pub mod segment;
 pub mod tracker;

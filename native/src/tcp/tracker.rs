@@ -18,10 +18,10 @@ use std::collections::VecDeque;
 
 use hashbrown::HashMap;
 
+use crate::decode::Segment;
 use crate::tcp::connection::{Connection, Key, ACK, END_EVICTED, END_FIN, END_RST, END_TIMEOUT, FIN, RST, SYN};
 use crate::tcp::events::{ConnEnd, Event, EventBatch, EventKind, StreamOut};
 use crate::tcp::reassembly::Reassembler;
-use crate::tcp::segment::Segment;
 
 /// Out-of-order data held across all connections exceeded `max_buffered_total`.
 pub const ANOMALY_GLOBAL_BUFFER_CAP: &str = "tcp.global_buffer_cap";
