@@ -109,7 +109,11 @@ impl Counters {
 
     /// The non-zero counters with their Python names, in declaration order.
     pub fn non_zero(&self) -> Vec<(&'static str, u64)> {
-        Counter::ALL.iter().filter(|c| self.get(**c) != 0).map(|c| (c.name(), self.get(*c))).collect()
+        Counter::ALL
+            .iter()
+            .filter(|c| self.get(**c) != 0)
+            .map(|c| (c.name(), self.get(*c)))
+            .collect()
     }
 }
 
@@ -134,6 +138,9 @@ mod tests {
         c.bump(Counter::NotTcp);
         c.bump(Counter::NotTcp);
         c.bump(Counter::FragmentOverlap);
-        assert_eq!(c.non_zero(), vec![("decode.not_tcp", 2), ("ip.fragment_overlap", 1)]);
+        assert_eq!(
+            c.non_zero(),
+            vec![("decode.not_tcp", 2), ("ip.fragment_overlap", 1)]
+        );
     }
 }

@@ -149,7 +149,12 @@ impl FragmentTable {
         key: FragKey,
         fragment: &Fragment<'_>,
     ) -> Option<Completed> {
-        let &Fragment { offset, data, more, proto } = fragment;
+        let &Fragment {
+            offset,
+            data,
+            more,
+            proto,
+        } = fragment;
         self.expire(counters, ts_ns);
         let end = offset + data.len();
         if end > MAX_IP_DATAGRAM {
@@ -161,7 +166,14 @@ impl FragmentTable {
             let seq = self.next_seq;
             self.next_seq += 1;
             self.order.push_back((seq, key));
-            let partial = Partial { seq, first_ts: ts_ns, pieces: Vec::new(), held: 0, total: None, proto: -1 };
+            let partial = Partial {
+                seq,
+                first_ts: ts_ns,
+                pieces: Vec::new(),
+                held: 0,
+                total: None,
+                proto: -1,
+            };
             self.partials.insert(key, partial);
             self.held_bytes += DATAGRAM_COST;
         }
@@ -182,7 +194,10 @@ impl FragmentTable {
             self.held_bytes -= partial.cost();
             self.compact();
             counters.bump(Counter::FragmentReassembled);
-            return Some(Completed { pieces: partial.pieces, proto: partial.proto });
+            return Some(Completed {
+                pieces: partial.pieces,
+                proto: partial.proto,
+            });
         }
         if self.held_bytes > self.max_bytes {
             self.evict(counters, key);
@@ -237,7 +252,8 @@ impl FragmentTable {
     fn compact(&mut self) {
         if self.order.len() > 2 * self.partials.len() + 64 {
             let partials = &self.partials;
-            self.order.retain(|(seq, key)| partials.get(key).is_some_and(|p| p.seq == *seq));
+            self.order
+                .retain(|(seq, key)| partials.get(key).is_some_and(|p| p.seq == *seq));
         }
     }
 }
@@ -260,7 +276,13 @@ fn fits_length(partial: &mut Partial, end: usize, more: bool) -> bool {
 }
 
 /// Insert the parts of `[start, end)` not held yet; count an overlap; return the bytes added.
-fn fill(counters: &mut Counters, partial: &mut Partial, start: usize, end: usize, data: &[u8]) -> usize {
+fn fill(
+    counters: &mut Counters,
+    partial: &mut Partial,
+    start: usize,
+    end: usize,
+    data: &[u8],
+) -> usize {
     let mut new: Vec<Piece> = Vec::new();
     let mut cur = start;
     let mut overlap = false;
@@ -274,7 +296,10 @@ fn fill(counters: &mut Counters, partial: &mut Partial, start: usize, end: usize
         }
         overlap = true;
         if p_start > cur {
-            new.push(Piece { start: cur, data: data[cur - start..p_start - start].to_vec() });
+            new.push(Piece {
+                start: cur,
+                data: data[cur - start..p_start - start].to_vec(),
+            });
         }
         cur = p_end;
         if cur >= end {
@@ -282,7 +307,10 @@ fn fill(counters: &mut Counters, partial: &mut Partial, start: usize, end: usize
         }
     }
     if cur < end {
-        new.push(Piece { start: cur, data: data[cur - start..].to_vec() });
+        new.push(Piece {
+            start: cur,
+            data: data[cur - start..].to_vec(),
+        });
     }
     if overlap {
         counters.bump(Counter::FragmentOverlap);
@@ -300,11 +328,21 @@ mod tests {
     use super::*;
 
     fn key(ident: u32) -> FragKey {
-        FragKey { src: Addr::V4(1), dst: Addr::V4(2), ident, proto: 6 }
+        FragKey {
+            src: Addr::V4(1),
+            dst: Addr::V4(2),
+            ident,
+            proto: 6,
+        }
     }
 
     fn frag(offset: usize, data: &[u8], more: bool) -> Fragment<'_> {
-        Fragment { offset, data, more, proto: 6 }
+        Fragment {
+            offset,
+            data,
+            more,
+            proto: 6,
+        }
     }
 
     fn joined(done: &Completed) -> Vec<u8> {
@@ -317,8 +355,12 @@ mod tests {
     fn two_fragments_in_any_order_complete_the_datagram() {
         let mut c = Counters::default();
         let mut t = FragmentTable::new(30_000_000_000, 1 << 20);
-        assert!(t.add(&mut c, 0, key(1), &frag(8, b"abcdefgh", false)).is_none());
-        let done = t.add(&mut c, 1, key(1), &frag(0, b"01234567", true)).expect("complete");
+        assert!(t
+            .add(&mut c, 0, key(1), &frag(8, b"abcdefgh", false))
+            .is_none());
+        let done = t
+            .add(&mut c, 1, key(1), &frag(0, b"01234567", true))
+            .expect("complete");
         assert_eq!(joined(&done), b"01234567abcdefgh");
         assert_eq!(done.proto, 6);
         assert!(t.is_empty());
@@ -331,8 +373,12 @@ mod tests {
     fn the_first_copy_of_a_byte_wins_and_the_overlap_is_counted() {
         let mut c = Counters::default();
         let mut t = FragmentTable::new(30_000_000_000, 1 << 20);
-        assert!(t.add(&mut c, 0, key(1), &frag(0, b"AAAAAAAA", true)).is_none());
-        let done = t.add(&mut c, 0, key(1), &frag(4, b"bbbbbbbbbbbb", false)).expect("complete");
+        assert!(t
+            .add(&mut c, 0, key(1), &frag(0, b"AAAAAAAA", true))
+            .is_none());
+        let done = t
+            .add(&mut c, 0, key(1), &frag(4, b"bbbbbbbbbbbb", false))
+            .expect("complete");
         assert_eq!(joined(&done), b"AAAAAAAAbbbbbbbb");
         assert_eq!(c.get(Counter::FragmentOverlap), 1);
     }
@@ -341,8 +387,12 @@ mod tests {
     fn a_second_last_fragment_with_another_end_is_inconsistent() {
         let mut c = Counters::default();
         let mut t = FragmentTable::new(30_000_000_000, 1 << 20);
-        assert!(t.add(&mut c, 0, key(1), &frag(8, b"12345678", false)).is_none());
-        assert!(t.add(&mut c, 0, key(1), &frag(16, b"12345678", false)).is_none());
+        assert!(t
+            .add(&mut c, 0, key(1), &frag(8, b"12345678", false))
+            .is_none());
+        assert!(t
+            .add(&mut c, 0, key(1), &frag(16, b"12345678", false))
+            .is_none());
         assert!(t.add(&mut c, 0, key(1), &frag(16, b"1", true)).is_none());
         assert_eq!(c.get(Counter::FragmentInconsistent), 2);
         assert_eq!(t.len(), 1);
@@ -388,12 +438,24 @@ mod tests {
     fn the_protocol_is_the_one_the_first_byte_came_with() {
         let mut c = Counters::default();
         let mut t = FragmentTable::new(1_000, 1 << 20);
-        let v6 = FragKey { src: Addr::V6([1; 16]), dst: Addr::V6([2; 16]), ident: 1, proto: FragKey::V6_PROTO };
-        let claim = |offset, data, more, proto| Fragment { offset, data, more, proto };
+        let v6 = FragKey {
+            src: Addr::V6([1; 16]),
+            dst: Addr::V6([2; 16]),
+            ident: 1,
+            proto: FragKey::V6_PROTO,
+        };
+        let claim = |offset, data, more, proto| Fragment {
+            offset,
+            data,
+            more,
+            proto,
+        };
         t.add(&mut c, 0, v6, &claim(0, b"", true, 58));
         t.add(&mut c, 0, v6, &claim(0, b"01234567", true, 6));
         t.add(&mut c, 0, v6, &claim(0, b"abcdefgh", true, 17));
-        let done = t.add(&mut c, 0, v6, &claim(8, b"x", false, 17)).expect("complete");
+        let done = t
+            .add(&mut c, 0, v6, &claim(8, b"x", false, 17))
+            .expect("complete");
         assert_eq!((joined(&done), done.proto), (b"01234567x".to_vec(), 6));
     }
 
@@ -402,7 +464,9 @@ mod tests {
         let mut c = Counters::default();
         let mut t = FragmentTable::new(1_000, 1 << 20);
         t.add(&mut c, 0, key(1), &frag(0, &[0; 8], true));
-        assert!(t.add(&mut c, 0, key(1), &frag(65528, &[0; 8], false)).is_none());
+        assert!(t
+            .add(&mut c, 0, key(1), &frag(65528, &[0; 8], false))
+            .is_none());
         assert!(t.is_empty());
         assert_eq!(c.get(Counter::FragmentTooLarge), 1);
     }
@@ -414,7 +478,9 @@ mod tests {
         t.add(&mut c, 0, key(0), &frag(0, b"x", true)); // held forever at the front
         for i in 1..10_000 {
             t.add(&mut c, 0, key(i), &frag(8, b"y", false));
-            assert!(t.add(&mut c, 0, key(i), &frag(0, b"01234567", true)).is_some());
+            assert!(t
+                .add(&mut c, 0, key(i), &frag(0, b"01234567", true))
+                .is_some());
         }
         assert_eq!(t.len(), 1);
         assert!(t.order.len() <= 2 * t.len() + 65);

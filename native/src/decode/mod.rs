@@ -27,7 +27,9 @@ pub mod tunnels;
 mod tests;
 
 use counters::Counters;
-use numbers::{ETHERTYPE_IPV4, ETH_HEADER, IPPROTO_TCP, IPV4_FRAGMENTED, IPV4_MIN, LINKTYPE_ETHERNET, TCP_MIN};
+use numbers::{
+    ETHERTYPE_IPV4, ETH_HEADER, IPPROTO_TCP, IPV4_FRAGMENTED, IPV4_MIN, LINKTYPE_ETHERNET, TCP_MIN,
+};
 use packet::{be16, be32, Engine, Step};
 
 /// An IP address: IPv4 as the network-order `u32` Python uses as an int, IPv6 as its 16 bytes.
@@ -65,7 +67,10 @@ pub struct Decoder {
 
 impl Default for Decoder {
     fn default() -> Self {
-        Decoder::new(Decoder::DEFAULT_FRAG_TIMEOUT_NS, Decoder::DEFAULT_MAX_FRAG_BYTES)
+        Decoder::new(
+            Decoder::DEFAULT_FRAG_TIMEOUT_NS,
+            Decoder::DEFAULT_MAX_FRAG_BYTES,
+        )
     }
 }
 
@@ -75,13 +80,21 @@ impl Decoder {
     pub const DEFAULT_MAX_FRAG_BYTES: usize = 16 << 20;
 
     pub fn new(frag_timeout_ns: i64, max_frag_bytes: usize) -> Self {
-        Decoder { engine: Engine::new(frag_timeout_ns, max_frag_bytes), reassembled: Vec::new() }
+        Decoder {
+            engine: Engine::new(frag_timeout_ns, max_frag_bytes),
+            reassembled: Vec::new(),
+        }
     }
 
     /// The TCP segment in `frame`, or None (counted) for anything else. `payload` borrows the frame or the
     /// decoder's reassembled-datagram buffer.
     #[inline]
-    pub fn decode<'a>(&'a mut self, ts_ns: i64, linktype: u32, frame: &'a [u8]) -> Option<Segment<'a>> {
+    pub fn decode<'a>(
+        &'a mut self,
+        ts_ns: i64,
+        linktype: u32,
+        frame: &'a [u8],
+    ) -> Option<Segment<'a>> {
         if linktype == LINKTYPE_ETHERNET && frame.len() >= FAST_MIN_LEN {
             if let Some(segment) = fast_eth_ipv4_tcp(frame) {
                 return Some(segment);
@@ -90,14 +103,23 @@ impl Decoder {
         self.decode_general(ts_ns, linktype, frame)
     }
 
-    fn decode_general<'a>(&'a mut self, ts_ns: i64, linktype: u32, frame: &'a [u8]) -> Option<Segment<'a>> {
+    fn decode_general<'a>(
+        &'a mut self,
+        ts_ns: i64,
+        linktype: u32,
+        frame: &'a [u8],
+    ) -> Option<Segment<'a>> {
         let mut step = self.engine.link(ts_ns, linktype, frame);
         let mut in_reassembled = false;
         loop {
             match step {
                 Step::Drop => return None,
                 Step::Seg(s) => {
-                    let buf: &'a [u8] = if in_reassembled { &self.reassembled } else { frame };
+                    let buf: &'a [u8] = if in_reassembled {
+                        &self.reassembled
+                    } else {
+                        frame
+                    };
                     return Some(Segment {
                         ip_version: s.ip_version,
                         src: s.src,

@@ -12,14 +12,16 @@
 use super::counters::{Counter, Counters};
 use super::fragments::{Completed, FragKey, Fragment, FragmentTable};
 use super::numbers::{
-    BSD_AF_INET, BSD_AF_INET6, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST,
-    ETHERTYPE_PPPOE_SESSION, ETHERTYPE_QINQ, ETHERTYPE_QINQ_OLD, ETHERTYPE_TEB, ETHERTYPE_VLAN, ETH_HEADER, IPPROTO_AH,
-    IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_GRE, IPPROTO_HOPOPTS, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ROUTING,
-    IPPROTO_TCP, IPPROTO_UDP, IPV4_FRAGMENTED, IPV4_MF, IPV4_MIN, IPV4_OFFSET_MASK, IPV6_HEADER, IPV6_MF,
-    IPV6_OFFSET_MASK, LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2,
-    LINKTYPE_LOOP, LINKTYPE_NULL, LINKTYPE_RAW, LINKTYPE_RAW_BSD, LINKTYPE_RAW_OPENBSD, MAX_TUNNEL_DEPTH,
-    MPLS_BOTTOM_OF_STACK, PPPOE_HEADER_LEN, PPP_IPV4, PPP_IPV6, SLL2_HEADER, SLL_HEADER, TCP_MIN, UDP_HEADER_LEN,
-    UDP_PORT_GENEVE, UDP_PORT_GTPU, UDP_PORT_VXLAN, VLAN_ID_MASK,
+    BSD_AF_INET, BSD_AF_INET6, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_MPLS,
+    ETHERTYPE_MPLS_MULTICAST, ETHERTYPE_PPPOE_SESSION, ETHERTYPE_QINQ, ETHERTYPE_QINQ_OLD,
+    ETHERTYPE_TEB, ETHERTYPE_VLAN, ETH_HEADER, IPPROTO_AH, IPPROTO_DSTOPTS, IPPROTO_FRAGMENT,
+    IPPROTO_GRE, IPPROTO_HOPOPTS, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ROUTING, IPPROTO_TCP,
+    IPPROTO_UDP, IPV4_FRAGMENTED, IPV4_MF, IPV4_MIN, IPV4_OFFSET_MASK, IPV6_HEADER, IPV6_MF,
+    IPV6_OFFSET_MASK, LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP, LINKTYPE_NULL, LINKTYPE_RAW, LINKTYPE_RAW_BSD,
+    LINKTYPE_RAW_OPENBSD, MAX_TUNNEL_DEPTH, MPLS_BOTTOM_OF_STACK, PPPOE_HEADER_LEN, PPP_IPV4,
+    PPP_IPV6, SLL2_HEADER, SLL_HEADER, TCP_MIN, UDP_HEADER_LEN, UDP_PORT_GENEVE, UDP_PORT_GTPU,
+    UDP_PORT_VXLAN, VLAN_ID_MASK,
 };
 use super::tunnels::{self, Tunnel};
 use super::Addr;
@@ -92,7 +94,11 @@ pub(super) struct Engine {
 
 impl Engine {
     pub fn new(frag_timeout_ns: i64, max_frag_bytes: usize) -> Self {
-        Engine { counters: Counters::default(), frags: FragmentTable::new(frag_timeout_ns, max_frag_bytes), depth: 0 }
+        Engine {
+            counters: Counters::default(),
+            frags: FragmentTable::new(frag_timeout_ns, max_frag_bytes),
+            depth: 0,
+        }
     }
 
     #[inline]
@@ -160,7 +166,14 @@ impl Engine {
 
     /// Dispatch on an EtherType at `off`, first stepping over 802.1Q/802.1ad tags; `vlan` is an outer
     /// frame's VLAN id (kept) when this is an Ethernet frame inside a tunnel.
-    fn ethertype(&mut self, ts_ns: i64, buf: &[u8], mut etype: u16, mut off: usize, mut vlan: Option<u16>) -> Step {
+    fn ethertype(
+        &mut self,
+        ts_ns: i64,
+        buf: &[u8],
+        mut etype: u16,
+        mut off: usize,
+        mut vlan: Option<u16>,
+    ) -> Step {
         let n = buf.len();
         while matches!(etype, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
             if n < off + 4 {
@@ -247,21 +260,43 @@ impl Engine {
         }
         let start = off + ihl;
         let end = off + total;
-        let ends = Ends { version: 4, src, dst };
+        let ends = Ends {
+            version: 4,
+            src,
+            dst,
+        };
         if frag & IPV4_FRAGMENTED != 0 {
-            if !matches!(proto, IPPROTO_TCP | IPPROTO_IPIP | IPPROTO_IPV6 | IPPROTO_GRE) {
+            if !matches!(
+                proto,
+                IPPROTO_TCP | IPPROTO_IPIP | IPPROTO_IPV6 | IPPROTO_GRE
+            ) {
                 return self.reject(Counter::NotTcp);
             }
             if end > n {
                 return self.reject(Counter::FragmentTruncated);
             }
             let offset = usize::from(frag & IPV4_OFFSET_MASK) * 8;
-            let key = FragKey { src, dst, ident: u32::from(ident), proto: u16::from(proto) };
+            let key = FragKey {
+                src,
+                dst,
+                ident: u32::from(ident),
+                proto: u16::from(proto),
+            };
             let more = frag & IPV4_MF != 0;
-            let fragment = Fragment { offset, data: &buf[start..end], more, proto };
+            let fragment = Fragment {
+                offset,
+                data: &buf[start..end],
+                more,
+                proto,
+            };
             return match self.frags.add(&mut self.counters, ts_ns, key, &fragment) {
                 None => Step::Drop,
-                Some(datagram) => Step::Resume(Resume { datagram, ends, proto, vlan }),
+                Some(datagram) => Step::Resume(Resume {
+                    datagram,
+                    ends,
+                    proto,
+                    vlan,
+                }),
             };
         }
         if proto != IPPROTO_TCP {
@@ -280,7 +315,11 @@ impl Engine {
         }
         let length = usize::from(be16(buf, off + 4));
         let nh = buf[off + 6];
-        let ends = Ends { version: 6, src: addr6(buf, off + 8), dst: addr6(buf, off + 24) };
+        let ends = Ends {
+            version: 6,
+            src: addr6(buf, off + 8),
+            dst: addr6(buf, off + 24),
+        };
         let pos = off + IPV6_HEADER;
         let end = if length == 0 {
             self.counters.bump(Counter::IpLengthZero);
@@ -305,12 +344,23 @@ impl Engine {
     ) -> Step {
         let n = buf.len();
         while nh != IPPROTO_TCP {
-            if matches!(nh, IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS | IPPROTO_AH) {
+            if matches!(
+                nh,
+                IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS | IPPROTO_AH
+            ) {
                 if pos + 2 > end.min(n) {
-                    return self.reject(if pos + 2 > n { Counter::TruncatedIp } else { Counter::BadIpHeader });
+                    return self.reject(if pos + 2 > n {
+                        Counter::TruncatedIp
+                    } else {
+                        Counter::BadIpHeader
+                    });
                 }
                 let units = usize::from(buf[pos + 1]);
-                let hlen = if nh == IPPROTO_AH { (units + 2) * 4 } else { (units + 1) * 8 };
+                let hlen = if nh == IPPROTO_AH {
+                    (units + 2) * 4
+                } else {
+                    (units + 1) * 8
+                };
                 nh = buf[pos];
                 pos += hlen;
                 if pos > end {
@@ -318,7 +368,11 @@ impl Engine {
                 }
             } else if nh == IPPROTO_FRAGMENT {
                 if pos + 8 > end.min(n) {
-                    return self.reject(if pos + 8 > n { Counter::TruncatedIp } else { Counter::BadIpHeader });
+                    return self.reject(if pos + 8 > n {
+                        Counter::TruncatedIp
+                    } else {
+                        Counter::BadIpHeader
+                    });
                 }
                 nh = buf[pos];
                 let offset_flags = be16(buf, pos + 2);
@@ -332,11 +386,26 @@ impl Engine {
                 if end > n {
                     return self.reject(Counter::FragmentTruncated);
                 }
-                let key = FragKey { src: ends.src, dst: ends.dst, ident, proto: FragKey::V6_PROTO };
-                let fragment = Fragment { offset, data: &buf[pos..end], more, proto: nh };
+                let key = FragKey {
+                    src: ends.src,
+                    dst: ends.dst,
+                    ident,
+                    proto: FragKey::V6_PROTO,
+                };
+                let fragment = Fragment {
+                    offset,
+                    data: &buf[pos..end],
+                    more,
+                    proto: nh,
+                };
                 return match self.frags.add(&mut self.counters, ts_ns, key, &fragment) {
                     None => Step::Drop,
-                    Some(datagram) => Step::Resume(Resume { datagram, ends, proto: 0, vlan }),
+                    Some(datagram) => Step::Resume(Resume {
+                        datagram,
+                        ends,
+                        proto: 0,
+                        vlan,
+                    }),
                 };
             } else {
                 return self.not_tcp(ts_ns, nh, buf, pos, end, vlan);
@@ -362,16 +431,30 @@ impl Engine {
     // -- tunnels ------------------------------------------------------------------------------------------
 
     /// An IP payload other than TCP at `buf[off..end]`: a tunnel is opened, anything else counted.
-    fn not_tcp(&mut self, ts_ns: i64, proto: u8, buf: &[u8], off: usize, end: usize, vlan: Option<u16>) -> Step {
+    fn not_tcp(
+        &mut self,
+        ts_ns: i64,
+        proto: u8,
+        buf: &[u8],
+        off: usize,
+        end: usize,
+        vlan: Option<u16>,
+    ) -> Step {
         match proto {
             IPPROTO_UDP => {
                 let limit = end.min(buf.len());
                 if off + UDP_HEADER_LEN <= limit {
                     let inner = off + UDP_HEADER_LEN;
                     let opened = match be16(buf, off + 2) {
-                        UDP_PORT_VXLAN => Some((tunnels::vxlan(buf, inner, limit), Counter::TunnelVxlan)),
-                        UDP_PORT_GENEVE => Some((tunnels::geneve(buf, inner, limit), Counter::TunnelGeneve)),
-                        UDP_PORT_GTPU => Some((tunnels::gtpu(buf, inner, limit), Counter::TunnelGtpu)),
+                        UDP_PORT_VXLAN => {
+                            Some((tunnels::vxlan(buf, inner, limit), Counter::TunnelVxlan))
+                        }
+                        UDP_PORT_GENEVE => {
+                            Some((tunnels::geneve(buf, inner, limit), Counter::TunnelGeneve))
+                        }
+                        UDP_PORT_GTPU => {
+                            Some((tunnels::gtpu(buf, inner, limit), Counter::TunnelGtpu))
+                        }
                         _ => None,
                     };
                     if let Some((tunnel, counter)) = opened {
@@ -386,11 +469,17 @@ impl Engine {
                 return self.enter(ts_ns, Counter::TunnelGre, tunnel, buf, end, vlan);
             }
             IPPROTO_IPIP => {
-                let tunnel = Tunnel::Inner { ethertype: ETHERTYPE_IPV4, off };
+                let tunnel = Tunnel::Inner {
+                    ethertype: ETHERTYPE_IPV4,
+                    off,
+                };
                 return self.enter(ts_ns, Counter::TunnelIpInIp, tunnel, buf, end, vlan);
             }
             IPPROTO_IPV6 => {
-                let tunnel = Tunnel::Inner { ethertype: ETHERTYPE_IPV6, off };
+                let tunnel = Tunnel::Inner {
+                    ethertype: ETHERTYPE_IPV6,
+                    off,
+                };
                 return self.enter(ts_ns, Counter::TunnelIpInIp, tunnel, buf, end, vlan);
             }
             _ => {}

@@ -72,17 +72,61 @@ type Owned = (u8, Addr, Addr, u16, u16, u8, u32, u32, Vec<u8>, Option<u16>);
 
 /// The segment of tcp(PAYLOAD) over IPv4 as decoded, with its payload owned.
 fn expected4(vlan: Option<u16>) -> Owned {
-    (4, Addr::V4(SRC_INT), Addr::V4(DST_INT), 50123, 443, 0x18, 1000, 2000, PAYLOAD.to_vec(), vlan)
+    (
+        4,
+        Addr::V4(SRC_INT),
+        Addr::V4(DST_INT),
+        50123,
+        443,
+        0x18,
+        1000,
+        2000,
+        PAYLOAD.to_vec(),
+        vlan,
+    )
 }
 
 fn expected6(vlan: Option<u16>) -> Owned {
-    (6, Addr::V6(SRC6), Addr::V6(DST6), 50123, 443, 0x18, 1000, 2000, PAYLOAD.to_vec(), vlan)
+    (
+        6,
+        Addr::V6(SRC6),
+        Addr::V6(DST6),
+        50123,
+        443,
+        0x18,
+        1000,
+        2000,
+        PAYLOAD.to_vec(),
+        vlan,
+    )
 }
 
 fn owned(s: Option<Segment<'_>>) -> Option<Owned> {
     s.map(|s| {
-        let Segment { ip_version, src, dst, sport, dport, flags, seq, ack, payload, vlan } = s;
-        (ip_version, src, dst, sport, dport, flags, seq, ack, payload.to_vec(), vlan)
+        let Segment {
+            ip_version,
+            src,
+            dst,
+            sport,
+            dport,
+            flags,
+            seq,
+            ack,
+            payload,
+            vlan,
+        } = s;
+        (
+            ip_version,
+            src,
+            dst,
+            sport,
+            dport,
+            flags,
+            seq,
+            ack,
+            payload.to_vec(),
+            vlan,
+        )
     })
 }
 
@@ -112,9 +156,15 @@ fn ethernet_padding_is_not_payload() {
 #[test]
 fn vlan_tags_give_the_outer_vlan_id() {
     let ip = ipv4(6, &tcp(PAYLOAD), 1, 0);
-    let frame = eth(0x88A8, &cat(&[&[0x20, 0x64, 0x81, 0x00], &[0x00, 0x07, 0x08, 0x00], &ip]));
+    let frame = eth(
+        0x88A8,
+        &cat(&[&[0x20, 0x64, 0x81, 0x00], &[0x00, 0x07, 0x08, 0x00], &ip]),
+    );
     assert_eq!(decode(1, &frame), (Some(expected4(Some(100))), vec![]));
-    assert_eq!(decode(1, &frame[..16]).1, vec![("decode.truncated_link", 1)]);
+    assert_eq!(
+        decode(1, &frame[..16]).1,
+        vec![("decode.truncated_link", 1)]
+    );
 }
 
 #[test]
@@ -122,20 +172,39 @@ fn every_link_type_of_a_raw_ip_packet() {
     let ip4 = ipv4(6, &tcp(PAYLOAD), 1, 0);
     let ip6 = ipv6(6, &tcp(PAYLOAD));
     for linktype in [12, 14, 101, 228] {
-        assert_eq!(decode(linktype, &ip4).0, Some(expected4(None)), "linktype {linktype}");
+        assert_eq!(
+            decode(linktype, &ip4).0,
+            Some(expected4(None)),
+            "linktype {linktype}"
+        );
     }
     assert_eq!(decode(229, &ip6).0, Some(expected6(None)));
     assert_eq!(decode(101, &ip6).0, Some(expected6(None)));
-    assert_eq!(decode(0, &cat(&[&2u32.to_le_bytes(), &ip4])).0, Some(expected4(None)));
-    assert_eq!(decode(0, &cat(&[&30u32.to_be_bytes(), &ip6])).0, Some(expected6(None)));
-    assert_eq!(decode(108, &cat(&[&24u32.to_be_bytes(), &ip6])).0, Some(expected6(None)));
+    assert_eq!(
+        decode(0, &cat(&[&2u32.to_le_bytes(), &ip4])).0,
+        Some(expected4(None))
+    );
+    assert_eq!(
+        decode(0, &cat(&[&30u32.to_be_bytes(), &ip6])).0,
+        Some(expected6(None))
+    );
+    assert_eq!(
+        decode(108, &cat(&[&24u32.to_be_bytes(), &ip6])).0,
+        Some(expected6(None))
+    );
     // LOOP is always network order: a little-endian AF_INET is no family it knows
-    assert_eq!(decode(108, &cat(&[&2u32.to_le_bytes(), &ip4])).1, vec![("decode.not_ip", 1)]);
+    assert_eq!(
+        decode(108, &cat(&[&2u32.to_le_bytes(), &ip4])).1,
+        vec![("decode.not_ip", 1)]
+    );
     let sll = cat(&[&[0, 0, 0, 1, 0, 6], &[0; 8], &[0x08, 0x00], &ip4]);
     assert_eq!(decode(113, &sll).0, Some(expected4(None)));
     let sll2 = cat(&[&[0x86, 0xDD, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6], &[0; 8], &ip6]);
     assert_eq!(decode(276, &sll2).0, Some(expected6(None)));
-    assert_eq!(decode(105, &ip4).1, vec![("decode.unsupported_link_type", 1)]);
+    assert_eq!(
+        decode(105, &ip4).1,
+        vec![("decode.unsupported_link_type", 1)]
+    );
 }
 
 #[test]
@@ -143,7 +212,10 @@ fn pppoe_and_mpls_carry_ip() {
     let ip4 = ipv4(6, &tcp(PAYLOAD), 1, 0);
     let pppoe = eth(0x8864, &cat(&[&[0x11, 0, 0, 1, 0, 0], &[0x00, 0x21], &ip4]));
     assert_eq!(decode(1, &pppoe).0, Some(expected4(None)));
-    let mpls = eth(0x8847, &cat(&[&[0, 0, 0x10, 0x40], &[0, 0, 0x21, 0x40], &ip4]));
+    let mpls = eth(
+        0x8847,
+        &cat(&[&[0, 0, 0x10, 0x40], &[0, 0, 0x21, 0x40], &ip4]),
+    );
     assert_eq!(decode(1, &mpls).0, Some(expected4(None)));
     assert_eq!(decode(1, &mpls[..22]).1, vec![("decode.truncated_link", 1)]);
 }
@@ -178,19 +250,39 @@ fn ipv4_fragments_in_reverse_order_are_reassembled_into_the_decoders_buffer() {
 fn ipv6_fragments_are_reassembled() {
     let segment = tcp(PAYLOAD);
     let frag = |offset: u16, more: u16, data: &[u8]| {
-        eth(0x86DD, &ipv6(44, &cat(&[&[6, 0], &(offset | more).to_be_bytes(), &9u32.to_be_bytes(), data])))
+        eth(
+            0x86DD,
+            &ipv6(
+                44,
+                &cat(&[
+                    &[6, 0],
+                    &(offset | more).to_be_bytes(),
+                    &9u32.to_be_bytes(),
+                    data,
+                ]),
+            ),
+        )
     };
     let mut d = Decoder::default();
     assert!(d.decode(0, 1, &frag(16, 0, &segment[16..])).is_none());
-    assert_eq!(owned(d.decode(1, 1, &frag(0, 1, &segment[..16]))), Some(expected6(None)));
+    assert_eq!(
+        owned(d.decode(1, 1, &frag(0, 1, &segment[..16]))),
+        Some(expected6(None))
+    );
 }
 
 #[test]
 fn vxlan_inner_ethernet_vlan_is_reported_when_the_outer_frame_has_none() {
-    let inner = eth(0x8100, &cat(&[&[0x00, 0x05, 0x08, 0x00], &ipv4(6, &tcp(PAYLOAD), 1, 0)]));
+    let inner = eth(
+        0x8100,
+        &cat(&[&[0x00, 0x05, 0x08, 0x00], &ipv4(6, &tcp(PAYLOAD), 1, 0)]),
+    );
     let vxlan = cat(&[&[0x08, 0, 0, 0, 0, 0, 1, 0], &inner]);
     let frame = eth(0x0800, &ipv4(17, &udp(4789, &vxlan), 2, 0));
-    assert_eq!(decode(1, &frame), (Some(expected4(Some(5))), vec![("decode.tunnel_vxlan", 1)]));
+    assert_eq!(
+        decode(1, &frame),
+        (Some(expected4(Some(5))), vec![("decode.tunnel_vxlan", 1)])
+    );
 }
 
 #[test]
@@ -205,41 +297,69 @@ fn more_than_three_nested_tunnels_are_too_deep() {
     let deeper = ipv4(4, &packet, 1, 0);
     let (result, counters) = decode(1, &eth(0x0800, &deeper));
     assert_eq!(result, None);
-    assert_eq!(counters, vec![("decode.tunnel_ip_in_ip", 3), ("decode.tunnel_too_deep", 1)]);
+    assert_eq!(
+        counters,
+        vec![("decode.tunnel_ip_in_ip", 3), ("decode.tunnel_too_deep", 1)]
+    );
 }
 
 #[test]
 fn gre_erspan_type_2_carries_an_ethernet_frame() {
     let inner = eth(0x0800, &ipv4(6, &tcp(PAYLOAD), 1, 0));
-    let gre = cat(&[&[0x10, 0x00, 0x88, 0xBE, 0, 0, 0, 1], &[0x10, 0, 0, 1, 0, 0, 0, 0], &inner]);
+    let gre = cat(&[
+        &[0x10, 0x00, 0x88, 0xBE, 0, 0, 0, 1],
+        &[0x10, 0, 0, 1, 0, 0, 0, 0],
+        &inner,
+    ]);
     let frame = eth(0x86DD, &ipv6(47, &gre));
-    assert_eq!(decode(1, &frame), (Some(expected4(None)), vec![("decode.tunnel_gre", 1)]));
+    assert_eq!(
+        decode(1, &frame),
+        (Some(expected4(None)), vec![("decode.tunnel_gre", 1)])
+    );
 }
 
 #[test]
 fn snaplen_cut_payload_is_counted_and_zero_ip_length_means_to_the_end() {
     let full = eth(0x0800, &ipv4(6, &tcp(PAYLOAD), 1, 0));
     let (result, counters) = decode(1, &full[..full.len() - 3]);
-    assert_eq!(result.map(|r| r.8), Some(PAYLOAD[..PAYLOAD.len() - 3].to_vec()));
+    assert_eq!(
+        result.map(|r| r.8),
+        Some(PAYLOAD[..PAYLOAD.len() - 3].to_vec())
+    );
     assert_eq!(counters, vec![("decode.snaplen_truncated", 1)]);
     let mut zero = full.clone();
     zero[16] = 0;
     zero[17] = 0;
-    assert_eq!(decode(1, &zero), (Some(expected4(None)), vec![("decode.ip_length_zero", 1)]));
+    assert_eq!(
+        decode(1, &zero),
+        (Some(expected4(None)), vec![("decode.ip_length_zero", 1)])
+    );
 }
 
 #[test]
 fn every_truncation_of_a_tunnelled_frame_is_counted_once() {
     let inner = ipv6(6, &tcp(PAYLOAD));
     let geneve = cat(&[&[0x01, 0, 0x86, 0xDD, 0, 0, 1, 0], &[0; 4], &inner]);
-    let frame = eth(0x8100, &cat(&[&[0, 9, 0x08, 0x00], &ipv4(17, &udp(6081, &geneve), 1, 0)]));
+    let frame = eth(
+        0x8100,
+        &cat(&[&[0, 9, 0x08, 0x00], &ipv4(17, &udp(6081, &geneve), 1, 0)]),
+    );
     for len in 0..frame.len() {
         let mut d = Decoder::default();
         let result = d.decode(0, 1, &frame[..len]).is_some();
-        let total: u64 = d.counters().iter().filter(|(n, _)| !n.starts_with("decode.tunnel_")).map(|c| c.1).sum();
+        let total: u64 = d
+            .counters()
+            .iter()
+            .filter(|(n, _)| !n.starts_with("decode.tunnel_"))
+            .map(|c| c.1)
+            .sum();
         // a cut payload is decoded and counted as snaplen-truncated; anything shorter is refused once
         assert_eq!(total, 1, "length {len}: {:?}", d.counters());
-        assert_eq!(result, d.counter_values().get(Counter::SnaplenTruncated) == 1, "length {len}");
+        assert_eq!(
+            result,
+            d.counter_values().get(Counter::SnaplenTruncated) == 1,
+            "length {len}"
+        );
     }
 }
 
@@ -263,8 +383,16 @@ fn templates() -> Vec<Vec<u8>> {
     let ip4 = ipv4(6, &tcp(PAYLOAD), 1, 0);
     let ip6 = ipv6(6, &tcp(PAYLOAD));
     let vxlan = cat(&[&[0x08, 0, 0, 0, 0, 0, 1, 0], &eth(0x86DD, &ip6)]);
-    let gtpu = cat(&[&[0x34, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x85, 1, 0, 0, 0], &ip4]);
-    let pptp = cat(&[&[0x30, 0x81, 0x88, 0x0B, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 1, 0xFF, 0x03, 0x21], &ip4]);
+    let gtpu = cat(&[
+        &[0x34, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x85, 1, 0, 0, 0],
+        &ip4,
+    ]);
+    let pptp = cat(&[
+        &[
+            0x30, 0x81, 0x88, 0x0B, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 1, 0xFF, 0x03, 0x21,
+        ],
+        &ip4,
+    ]);
     let segment = tcp(&[0x5A; 40]);
     vec![
         eth(0x0800, &ip4),
@@ -275,8 +403,14 @@ fn templates() -> Vec<Vec<u8>> {
         eth(0x86DD, &ipv6(4, &ipv4(41, &ip6, 1, 0))),
         eth(0x0800, &ipv4(6, &segment[..32], 3, 0x2000)),
         eth(0x0800, &ipv4(6, &segment[32..], 3, 4)),
-        eth(0x86DD, &ipv6(44, &cat(&[&[6, 0, 0, 1, 0, 0, 0, 3], &segment[..32]]))),
-        eth(0x86DD, &ipv6(44, &cat(&[&[6, 0, 0, 32, 0, 0, 0, 3], &segment[32..]]))),
+        eth(
+            0x86DD,
+            &ipv6(44, &cat(&[&[6, 0, 0, 1, 0, 0, 0, 3], &segment[..32]])),
+        ),
+        eth(
+            0x86DD,
+            &ipv6(44, &cat(&[&[6, 0, 0, 32, 0, 0, 0, 3], &segment[32..]])),
+        ),
     ]
 }
 
@@ -294,7 +428,11 @@ fn randomized_mutated_frames_never_panic_and_payloads_stay_in_bounds() {
             frame[pos] = rng.next() as u8;
         }
         frame.truncate(frame.len() - rng.below(frame.len() + 1) / (1 + rng.below(4)));
-        let linktype = if rng.below(4) == 0 { linktypes[rng.below(linktypes.len())] } else { 1 };
+        let linktype = if rng.below(4) == 0 {
+            linktypes[rng.below(linktypes.len())]
+        } else {
+            1
+        };
         if let Some(s) = d.decode(i, linktype, &frame) {
             assert!(s.payload.len() <= frame.len().max(65535));
             decoded += 1;
@@ -303,5 +441,8 @@ fn randomized_mutated_frames_never_panic_and_payloads_stay_in_bounds() {
             d = Decoder::new(50, 2_000 + rng.below(200));
         }
     }
-    assert!(decoded > 10_000, "only {decoded} segments: the mutations destroy too much");
+    assert!(
+        decoded > 10_000,
+        "only {decoded} segments: the mutations destroy too much"
+    );
 }

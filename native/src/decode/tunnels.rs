@@ -7,10 +7,11 @@
 //! and 47 are tunnels by definition, so an undecodable GRE header is [`Tunnel::BadHeader`].
 
 use super::numbers::{
-    ERSPAN_2_HEADER_LEN, ERSPAN_3_HEADER_LEN, ERSPAN_3_SUBHEADER_LEN, ETHERTYPE_ERSPAN_2, ETHERTYPE_ERSPAN_3,
-    ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_PPP, ETHERTYPE_TEB, GENEVE_HEADER_LEN, GRE_ACK, GRE_CHECKSUM, GRE_KEY,
-    GRE_RESERVED, GRE_ROUTING, GRE_SEQUENCE, GRE_VERSION_MASK, GTPU_EXTENSION, GTPU_G_PDU, GTPU_HEADER_LEN,
-    GTPU_OPTIONAL_FLAGS, GTPU_OPTIONAL_LEN, GTPU_VERSION_1_PT_GTP, GTPU_VERSION_PT_MASK, PPP_ADDRESS_CONTROL, PPP_IPV4,
+    ERSPAN_2_HEADER_LEN, ERSPAN_3_HEADER_LEN, ERSPAN_3_SUBHEADER_LEN, ETHERTYPE_ERSPAN_2,
+    ETHERTYPE_ERSPAN_3, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_PPP, ETHERTYPE_TEB,
+    GENEVE_HEADER_LEN, GRE_ACK, GRE_CHECKSUM, GRE_KEY, GRE_RESERVED, GRE_ROUTING, GRE_SEQUENCE,
+    GRE_VERSION_MASK, GTPU_EXTENSION, GTPU_G_PDU, GTPU_HEADER_LEN, GTPU_OPTIONAL_FLAGS,
+    GTPU_OPTIONAL_LEN, GTPU_VERSION_1_PT_GTP, GTPU_VERSION_PT_MASK, PPP_ADDRESS_CONTROL, PPP_IPV4,
     PPP_IPV6, VXLAN_FLAG_VNI, VXLAN_HEADER_LEN,
 };
 
@@ -28,7 +29,10 @@ pub enum Tunnel {
     Inner { ethertype: u16, off: usize },
 }
 
-const NOT_IP: Tunnel = Tunnel::Inner { ethertype: 0, off: 0 };
+const NOT_IP: Tunnel = Tunnel::Inner {
+    ethertype: 0,
+    off: 0,
+};
 
 #[inline]
 fn be16(buf: &[u8], off: usize) -> u16 {
@@ -49,7 +53,10 @@ pub fn geneve(buf: &[u8], off: usize, end: usize) -> Tunnel {
     if inner > end {
         return Tunnel::Truncated;
     }
-    Tunnel::Inner { ethertype: ptype, off: inner }
+    Tunnel::Inner {
+        ethertype: ptype,
+        off: inner,
+    }
 }
 
 /// VXLAN (RFC 7348 §5): 8 octets, the I flag set, then an Ethernet frame.
@@ -60,7 +67,10 @@ pub fn vxlan(buf: &[u8], off: usize, end: usize) -> Tunnel {
     if buf[off] & VXLAN_FLAG_VNI == 0 || buf[off + 7] != 0 {
         return Tunnel::NotTunnel;
     }
-    Tunnel::Inner { ethertype: ETHERTYPE_TEB, off: off + VXLAN_HEADER_LEN }
+    Tunnel::Inner {
+        ethertype: ETHERTYPE_TEB,
+        off: off + VXLAN_HEADER_LEN,
+    }
 }
 
 /// GTP-U v1 (3GPP TS 29.281 §5.1-5.2): a G-PDU's header and extension headers, then an IP packet whose
@@ -84,7 +94,11 @@ pub fn gtpu(buf: &[u8], off: usize, end: usize) -> Tunnel {
         if pos > end {
             return Tunnel::Truncated;
         }
-        let mut next_type = if flags & GTPU_EXTENSION != 0 { buf[pos - 1] } else { 0 };
+        let mut next_type = if flags & GTPU_EXTENSION != 0 {
+            buf[pos - 1]
+        } else {
+            0
+        };
         while next_type != 0 {
             if pos >= end {
                 return Tunnel::Truncated;
@@ -104,8 +118,14 @@ pub fn gtpu(buf: &[u8], off: usize, end: usize) -> Tunnel {
         return Tunnel::Truncated;
     }
     match buf[pos] >> 4 {
-        4 => Tunnel::Inner { ethertype: ETHERTYPE_IPV4, off: pos },
-        6 => Tunnel::Inner { ethertype: ETHERTYPE_IPV6, off: pos },
+        4 => Tunnel::Inner {
+            ethertype: ETHERTYPE_IPV4,
+            off: pos,
+        },
+        6 => Tunnel::Inner {
+            ethertype: ETHERTYPE_IPV6,
+            off: pos,
+        },
         _ => NOT_IP,
     }
 }
@@ -159,7 +179,10 @@ pub fn gre(buf: &[u8], off: usize, end: usize) -> Tunnel {
     if pos > end {
         return Tunnel::Truncated;
     }
-    Tunnel::Inner { ethertype: ptype, off: pos }
+    Tunnel::Inner {
+        ethertype: ptype,
+        off: pos,
+    }
 }
 
 /// The PPP frame of a PPTP data packet; address/control and the protocol field may be compressed.
@@ -184,8 +207,14 @@ fn ppp(buf: &[u8], mut pos: usize, end: usize) -> Tunnel {
         pos += 2;
     }
     match proto {
-        PPP_IPV4 => Tunnel::Inner { ethertype: ETHERTYPE_IPV4, off: pos },
-        PPP_IPV6 => Tunnel::Inner { ethertype: ETHERTYPE_IPV6, off: pos },
+        PPP_IPV4 => Tunnel::Inner {
+            ethertype: ETHERTYPE_IPV4,
+            off: pos,
+        },
+        PPP_IPV6 => Tunnel::Inner {
+            ethertype: ETHERTYPE_IPV6,
+            off: pos,
+        },
         _ => NOT_IP,
     }
 }
@@ -197,24 +226,48 @@ mod tests {
     #[test]
     fn vxlan_needs_the_i_flag_and_a_zero_last_octet() {
         let hdr = [0x08, 0, 0, 0, 0, 0, 0x2A, 0];
-        assert_eq!(vxlan(&hdr, 0, 8), Tunnel::Inner { ethertype: ETHERTYPE_TEB, off: 8 });
+        assert_eq!(
+            vxlan(&hdr, 0, 8),
+            Tunnel::Inner {
+                ethertype: ETHERTYPE_TEB,
+                off: 8
+            }
+        );
         assert_eq!(vxlan(&[0, 0, 0, 0, 0, 0, 0x2A, 0], 0, 8), Tunnel::NotTunnel);
-        assert_eq!(vxlan(&[0x08, 0, 0, 0, 0, 0, 0x2A, 1], 0, 8), Tunnel::NotTunnel);
+        assert_eq!(
+            vxlan(&[0x08, 0, 0, 0, 0, 0, 0x2A, 1], 0, 8),
+            Tunnel::NotTunnel
+        );
         assert_eq!(vxlan(&hdr, 0, 7), Tunnel::NotTunnel);
     }
 
     #[test]
     fn geneve_options_beyond_the_datagram_are_truncated() {
         let hdr = [0x02, 0, 0x08, 0x00, 0, 0, 1, 0];
-        assert_eq!(geneve(&hdr, 0, 16), Tunnel::Inner { ethertype: ETHERTYPE_IPV4, off: 16 });
+        assert_eq!(
+            geneve(&hdr, 0, 16),
+            Tunnel::Inner {
+                ethertype: ETHERTYPE_IPV4,
+                off: 16
+            }
+        );
         assert_eq!(geneve(&hdr, 0, 15), Tunnel::Truncated);
-        assert_eq!(geneve(&[0x40, 0, 0x08, 0x00, 0, 0, 0, 0], 0, 8), Tunnel::NotTunnel);
+        assert_eq!(
+            geneve(&[0x40, 0, 0x08, 0x00, 0, 0, 0, 0], 0, 8),
+            Tunnel::NotTunnel
+        );
     }
 
     #[test]
     fn gre_with_key_and_sequence_skips_both() {
         let hdr = [0x30, 0x00, 0x86, 0xDD, 0, 0, 0, 1, 0, 0, 0, 2];
-        assert_eq!(gre(&hdr, 0, 12), Tunnel::Inner { ethertype: ETHERTYPE_IPV6, off: 12 });
+        assert_eq!(
+            gre(&hdr, 0, 12),
+            Tunnel::Inner {
+                ethertype: ETHERTYPE_IPV6,
+                off: 12
+            }
+        );
         assert_eq!(gre(&hdr, 0, 11), Tunnel::Truncated);
         assert_eq!(gre(&[0x40, 0, 0x08, 0], 0, 4), Tunnel::BadHeader);
         assert_eq!(gre(&[0x00, 0x02, 0x08, 0], 0, 4), Tunnel::BadHeader);
@@ -223,33 +276,65 @@ mod tests {
     #[test]
     fn erspan_types_lead_to_ethernet() {
         let type1 = [0x00, 0x00, 0x88, 0xBE];
-        assert_eq!(gre(&type1, 0, 4), Tunnel::Inner { ethertype: ETHERTYPE_TEB, off: 4 });
+        assert_eq!(
+            gre(&type1, 0, 4),
+            Tunnel::Inner {
+                ethertype: ETHERTYPE_TEB,
+                off: 4
+            }
+        );
         let mut type3 = vec![0x00, 0x00, 0x22, 0xEB];
         type3.extend_from_slice(&[0; 11]);
         type3.push(0x01);
         assert_eq!(gre(&type3, 0, 16), Tunnel::Truncated);
-        assert_eq!(gre(&type3, 0, 24), Tunnel::Inner { ethertype: ETHERTYPE_TEB, off: 24 });
+        assert_eq!(
+            gre(&type3, 0, 24),
+            Tunnel::Inner {
+                ethertype: ETHERTYPE_TEB,
+                off: 24
+            }
+        );
     }
 
     #[test]
     fn pptp_ppp_with_compressed_fields() {
         // version 1, key present, PPP; then address/control and a one-octet protocol 0x21
         let mut pkt = vec![0x20, 0x01, 0x88, 0x0B, 0, 4, 0, 1, 0xFF, 0x03, 0x21];
-        assert_eq!(gre(&pkt, 0, pkt.len()), Tunnel::Inner { ethertype: ETHERTYPE_IPV4, off: 11 });
+        assert_eq!(
+            gre(&pkt, 0, pkt.len()),
+            Tunnel::Inner {
+                ethertype: ETHERTYPE_IPV4,
+                off: 11
+            }
+        );
         pkt.truncate(8);
         assert_eq!(gre(&pkt, 0, 8), NOT_IP);
-        assert_eq!(gre(&[0x20, 0x01, 0x08, 0x00, 0, 0, 0, 0], 0, 8), Tunnel::BadHeader);
+        assert_eq!(
+            gre(&[0x20, 0x01, 0x08, 0x00, 0, 0, 0, 0], 0, 8),
+            Tunnel::BadHeader
+        );
     }
 
     #[test]
     fn gtpu_extension_headers_are_walked() {
         // E set, next type 0x85, one 4-octet extension header ending with next type 0, then IPv4
-        let pkt = [0x34, 0xFF, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0x85, 1, 0, 0, 0, 0x45];
-        assert_eq!(gtpu(&pkt, 0, pkt.len()), Tunnel::Inner { ethertype: ETHERTYPE_IPV4, off: 16 });
+        let pkt = [
+            0x34, 0xFF, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0x85, 1, 0, 0, 0, 0x45,
+        ];
+        assert_eq!(
+            gtpu(&pkt, 0, pkt.len()),
+            Tunnel::Inner {
+                ethertype: ETHERTYPE_IPV4,
+                off: 16
+            }
+        );
         assert_eq!(gtpu(&pkt, 0, 16), Tunnel::Truncated);
         let mut zero_len = pkt;
         zero_len[12] = 0;
         assert_eq!(gtpu(&zero_len, 0, pkt.len()), Tunnel::BadHeader);
-        assert_eq!(gtpu(&[0x30, 0x01, 0, 0, 0, 0, 0, 1, 0x45], 0, 9), Tunnel::NotTunnel);
+        assert_eq!(
+            gtpu(&[0x30, 0x01, 0, 0, 0, 0, 0, 1, 0x45], 0, 9),
+            Tunnel::NotTunnel
+        );
     }
 }

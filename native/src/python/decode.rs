@@ -23,7 +23,9 @@ impl PyDecoder {
     #[new]
     #[pyo3(signature = (frag_timeout_ns = Decoder::DEFAULT_FRAG_TIMEOUT_NS, max_frag_bytes = Decoder::DEFAULT_MAX_FRAG_BYTES))]
     fn new(frag_timeout_ns: i64, max_frag_bytes: usize) -> Self {
-        PyDecoder { inner: Decoder::new(frag_timeout_ns, max_frag_bytes) }
+        PyDecoder {
+            inner: Decoder::new(frag_timeout_ns, max_frag_bytes),
+        }
     }
 
     /// `(ip_version, src, dst, sport, dport, flags, seq, ack, payload, vlan)` of the TCP segment in

@@ -32,7 +32,9 @@ pub fn events_to_py<'py>(py: Python<'py>, batch: &EventBatch) -> PyResult<Bound<
     for ev in &batch.events {
         let (kind, value): (u8, Bound<'py, PyAny>) = match ev.kind {
             EventKind::Open { resp_p } => (OPEN, resp_p.into_pyobject(py)?.into_any()),
-            EventKind::Data { start, len } => (DATA, PyBytes::new(py, batch.data(start, len)).into_any()),
+            EventKind::Data { start, len } => {
+                (DATA, PyBytes::new(py, batch.data(start, len)).into_any())
+            }
             EventKind::Gap { len } => (GAP, len.into_pyobject(py)?.into_any()),
             EventKind::Anomaly { name } => (ANOMALY, name.into_pyobject(py)?.into_any()),
             EventKind::ConnAnomaly { name } => (CONN_ANOMALY, name.into_pyobject(py)?.into_any()),
@@ -66,7 +68,9 @@ pub fn events_to_py<'py>(py: Python<'py>, batch: &EventBatch) -> PyResult<Bound<
                 ev.conn.into_pyobject(py)?.into_any(),
                 ev.epoch.into_pyobject(py)?.into_any(),
                 kind.into_pyobject(py)?.into_any(),
-                pyo3::types::PyBool::new(py, ev.is_orig).to_owned().into_any(),
+                pyo3::types::PyBool::new(py, ev.is_orig)
+                    .to_owned()
+                    .into_any(),
                 value,
             ],
         )?;
@@ -79,7 +83,9 @@ pub fn end_reason(reason: &str) -> PyResult<&'static str> {
     match reason {
         "eof" => Ok(END_EOF),
         "interrupted" => Ok(END_INTERRUPTED),
-        other => Err(PyValueError::new_err(format!("unknown end reason {other:?}"))),
+        other => Err(PyValueError::new_err(format!(
+            "unknown end reason {other:?}"
+        ))),
     }
 }
 
@@ -113,7 +119,10 @@ impl PyTracker {
             check_every_packets,
             service_ports,
         };
-        PyTracker { tracker: Tracker::new(config), decoder: Decoder::default() }
+        PyTracker {
+            tracker: Tracker::new(config),
+            decoder: Decoder::default(),
+        }
     }
 
     /// Decode and track raw frames `(ts_ns, linktype, frame)` natively.

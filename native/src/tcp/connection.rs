@@ -26,7 +26,13 @@ pub struct Half {
 
 impl Half {
     fn new(ts: i64) -> Self {
-        Half { pkts: 0, bytes: 0, last_ts: ts, fin: false, reasm: None }
+        Half {
+            pkts: 0,
+            bytes: 0,
+            last_ts: ts,
+            fin: false,
+            reasm: None,
+        }
     }
 }
 
@@ -155,7 +161,11 @@ impl Connection {
         let bit = 1u16 << (index + if is_orig { 0 } else { 6 });
         if self.letters & bit == 0 {
             self.letters |= bit;
-            self.history.push(char::from(if is_orig { letter } else { letter.to_ascii_lowercase() }));
+            self.history.push(char::from(if is_orig {
+                letter
+            } else {
+                letter.to_ascii_lowercase()
+            }));
         }
     }
 }

@@ -95,7 +95,10 @@ impl StreamOut<'_> {
     pub fn data(&mut self, bytes: &[u8]) {
         let start = self.batch.payload.len();
         self.batch.payload.extend_from_slice(bytes);
-        self.push(EventKind::Data { start, len: bytes.len() });
+        self.push(EventKind::Data {
+            start,
+            len: bytes.len(),
+        });
     }
 
     pub fn gap(&mut self, len: u64) {
@@ -107,6 +110,11 @@ impl StreamOut<'_> {
     }
 
     fn push(&mut self, kind: EventKind) {
-        self.batch.events.push(Event { conn: self.conn, epoch: self.epoch, is_orig: self.is_orig, kind });
+        self.batch.events.push(Event {
+            conn: self.conn,
+            epoch: self.epoch,
+            is_orig: self.is_orig,
+            kind,
+        });
     }
 }

@@ -262,14 +262,22 @@ impl Reassembler {
                 .map(|(&s, c)| (s, c.len() as i64));
             if let Some((held_start, held_len)) = covering {
                 let upto = (held_start + held_len).min(end);
-                let held = &self.held[&held_start][(pos - held_start) as usize..(upto - held_start) as usize];
+                let held = &self.held[&held_start]
+                    [(pos - held_start) as usize..(upto - held_start) as usize];
                 if held != &data[(pos - start) as usize..(upto - start) as usize] {
                     mismatch = true;
                 }
                 pos = upto;
             } else {
-                let upto = self.held.range(pos..).next().map_or(end, |(&s, _)| s.min(end));
-                self.held.insert(pos, data[(pos - start) as usize..(upto - start) as usize].to_vec());
+                let upto = self
+                    .held
+                    .range(pos..)
+                    .next()
+                    .map_or(end, |(&s, _)| s.min(end));
+                self.held.insert(
+                    pos,
+                    data[(pos - start) as usize..(upto - start) as usize].to_vec(),
+                );
                 self.buffered_bytes += (upto - pos) as usize;
                 pos = upto;
             }
@@ -341,7 +349,10 @@ impl Reassembler {
     }
 
     fn sync_fast(&mut self) {
-        let fast = !(self.stopped || !self.held.is_empty() || self.fin_end.is_some() || self.base_seq.is_none());
+        let fast = !(self.stopped
+            || !self.held.is_empty()
+            || self.fin_end.is_some()
+            || self.base_seq.is_none());
         self.fast_seq = if fast { Some(self.next_seq) } else { None };
     }
 
@@ -385,7 +396,12 @@ mod tests {
     }
 
     fn out(batch: &mut EventBatch) -> StreamOut<'_> {
-        StreamOut { batch, conn: 0, epoch: 0, is_orig: true }
+        StreamOut {
+            batch,
+            conn: 0,
+            epoch: 0,
+            is_orig: true,
+        }
     }
 
     fn data(bytes: &[u8]) -> Heard {
@@ -444,7 +460,10 @@ mod tests {
         r.segment(1002, b"XY", false, &mut out(&mut b));
         r.segment(1002, b"QQ", false, &mut out(&mut b));
         r.segment(1000, b"ab", false, &mut out(&mut b));
-        assert_eq!(heard(&b), vec![Heard::Anomaly("tcp.overlap_mismatch"), data(b"abCD")]);
+        assert_eq!(
+            heard(&b),
+            vec![Heard::Anomaly("tcp.overlap_mismatch"), data(b"abCD")]
+        );
     }
 
     #[test]
@@ -454,7 +473,13 @@ mod tests {
         r.syn(999, &mut out(&mut b));
         r.segment(1000, b"abcd", false, &mut out(&mut b));
         r.segment(1000, b"abXd", false, &mut out(&mut b));
-        assert_eq!(heard(&b), vec![data(b"abcd"), Heard::Anomaly(TcpAnomaly::OverlapMismatch.name())]);
+        assert_eq!(
+            heard(&b),
+            vec![
+                data(b"abcd"),
+                Heard::Anomaly(TcpAnomaly::OverlapMismatch.name())
+            ]
+        );
     }
 
     #[test]
@@ -464,7 +489,10 @@ mod tests {
         r.syn(999, &mut out(&mut b));
         r.segment(1000, b"ab", true, &mut out(&mut b));
         r.segment(1002, b"zz", false, &mut out(&mut b));
-        assert_eq!(heard(&b), vec![data(b"ab"), Heard::Anomaly("tcp.data_after_fin")]);
+        assert_eq!(
+            heard(&b),
+            vec![data(b"ab"), Heard::Anomaly("tcp.data_after_fin")]
+        );
     }
 
     #[test]
@@ -474,7 +502,14 @@ mod tests {
         r.syn(999, &mut out(&mut b));
         r.segment(1002, b"cd", false, &mut out(&mut b));
         r.segment(1006, b"ghi", false, &mut out(&mut b));
-        assert_eq!(heard(&b), vec![Heard::Anomaly("tcp.buffer_overflow"), Heard::Gap(2), data(b"cd")]);
+        assert_eq!(
+            heard(&b),
+            vec![
+                Heard::Anomaly("tcp.buffer_overflow"),
+                Heard::Gap(2),
+                data(b"cd")
+            ]
+        );
         assert_eq!(r.buffered_bytes, 3);
     }
 

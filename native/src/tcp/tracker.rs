@@ -19,7 +19,9 @@ use std::collections::VecDeque;
 use hashbrown::HashMap;
 
 use crate::decode::Segment;
-use crate::tcp::connection::{Connection, Key, ACK, END_EVICTED, END_FIN, END_RST, END_TIMEOUT, FIN, RST, SYN};
+use crate::tcp::connection::{
+    Connection, Key, ACK, END_EVICTED, END_FIN, END_RST, END_TIMEOUT, FIN, RST, SYN,
+};
 use crate::tcp::events::{ConnEnd, Event, EventBatch, EventKind, StreamOut};
 use crate::tcp::reassembly::Reassembler;
 
@@ -144,7 +146,9 @@ impl Tracker {
         let found = self.table.get(&key).copied();
         if let Some((slot, is_orig)) = found {
             if seg.flags & (SYN | FIN | RST) == 0 {
-                let conn = self.slots[slot as usize].as_mut().expect("table points at a live slot");
+                let conn = self.slots[slot as usize]
+                    .as_mut()
+                    .expect("table points at a live slot");
                 if conn.bypass {
                     let half = conn.half(is_orig);
                     half.pkts += 1;
@@ -164,7 +168,9 @@ impl Tracker {
         let plen = seg.payload.len();
         let mut found = found;
         if let Some((slot, _)) = found {
-            let closed = self.slots[slot as usize].as_ref().is_some_and(|c| c.closed_ts.is_some());
+            let closed = self.slots[slot as usize]
+                .as_ref()
+                .is_some_and(|c| c.closed_ts.is_some());
             if closed && flags & (SYN | ACK) == SYN {
                 self.finalize(slot);
                 found = None;
@@ -220,11 +226,21 @@ impl Tracker {
         let before = reasm.held_memory() + peer.reasm.as_ref().map_or(0, Reassembler::held_memory);
         let out = &mut self.out;
         {
-            let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig };
+            let mut stream = StreamOut {
+                batch: out,
+                conn: id,
+                epoch,
+                is_orig,
+            };
             if flags & SYN != 0 {
                 reasm.syn(seg.seq, &mut stream);
                 if plen > 0 {
-                    reasm.segment(seg.seq.wrapping_add(1), seg.payload, flags & FIN != 0, &mut stream);
+                    reasm.segment(
+                        seg.seq.wrapping_add(1),
+                        seg.payload,
+                        flags & FIN != 0,
+                        &mut stream,
+                    );
                 }
             } else if plen > 0 || flags & FIN != 0 {
                 reasm.segment(seg.seq, seg.payload, flags & FIN != 0, &mut stream);
@@ -232,7 +248,12 @@ impl Tracker {
         }
         if flags & ACK != 0 {
             if let Some(peer_reasm) = peer.reasm.as_mut() {
-                let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig: !is_orig };
+                let mut stream = StreamOut {
+                    batch: out,
+                    conn: id,
+                    epoch,
+                    is_orig: !is_orig,
+                };
                 peer_reasm.ack(seg.ack, &mut stream);
             }
         }
@@ -243,10 +264,22 @@ impl Tracker {
             if self.held_bytes > max_total {
                 // Over the global cap: this direction's holes become gaps now and its held bytes are delivered.
                 self.held_bytes -= reasm.held_memory() as i64;
-                let mut stream = StreamOut { batch: out, conn: id, epoch, is_orig };
+                let mut stream = StreamOut {
+                    batch: out,
+                    conn: id,
+                    epoch,
+                    is_orig,
+                };
                 reasm.flush(&mut stream);
-                let kind = EventKind::ConnAnomaly { name: ANOMALY_GLOBAL_BUFFER_CAP };
-                out.events.push(Event { conn: id, epoch, is_orig, kind });
+                let kind = EventKind::ConnAnomaly {
+                    name: ANOMALY_GLOBAL_BUFFER_CAP,
+                };
+                out.events.push(Event {
+                    conn: id,
+                    epoch,
+                    is_orig,
+                    kind,
+                });
                 self.stats.buffer_cap_flushes += 1;
             }
         }
@@ -260,9 +293,27 @@ impl Tracker {
         let id = self.next_id;
         self.next_id += 1;
         let conn = if self.sender_is_originator(seg.flags, seg.sport, seg.dport) {
-            Connection::new(id, ts, seg.ip_version, seg.src, seg.sport, seg.dst, seg.dport, seg.vlan)
+            Connection::new(
+                id,
+                ts,
+                seg.ip_version,
+                seg.src,
+                seg.sport,
+                seg.dst,
+                seg.dport,
+                seg.vlan,
+            )
         } else {
-            Connection::new(id, ts, seg.ip_version, seg.dst, seg.dport, seg.src, seg.sport, seg.vlan)
+            Connection::new(
+                id,
+                ts,
+                seg.ip_version,
+                seg.dst,
+                seg.dport,
+                seg.src,
+                seg.sport,
+                seg.vlan,
+            )
         };
         let orig_key = conn.orig_key();
         let resp_key = conn.resp_key();
@@ -279,11 +330,20 @@ impl Tracker {
         self.evict_queue.push_back((id, slot, 1)); // the packet creating it is its first
         if self.evict_queue.len() > 4 * (self.live + 1) + 1024 {
             let slots = &self.slots;
-            self.evict_queue
-                .retain(|&(i, s, _)| slots.get(s as usize).and_then(Option::as_ref).is_some_and(|c| c.id == i));
+            self.evict_queue.retain(|&(i, s, _)| {
+                slots
+                    .get(s as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|c| c.id == i)
+            });
         }
         let resp_p = self.slots[slot as usize].as_ref().map_or(0, |c| c.resp_p);
-        self.out.events.push(Event { conn: id, epoch: 0, is_orig: true, kind: EventKind::Open { resp_p } });
+        self.out.events.push(Event {
+            conn: id,
+            epoch: 0,
+            is_orig: true,
+            kind: EventKind::Open { resp_p },
+        });
         self.live += 1;
         self.stats.connections += 1;
         (slot, orig_key == key)
@@ -309,7 +369,9 @@ impl Tracker {
                 self.set_tombstone(key, ts);
             }
             while self.tombstones.len() > 2 * self.config.max_connections {
-                let Some((key, serial)) = self.tomb_order.pop_front() else { break };
+                let Some((key, serial)) = self.tomb_order.pop_front() else {
+                    break;
+                };
                 if self.tombstones.get(&key).is_some_and(|&(_, s)| s == serial) {
                     self.tombstones.remove(&key);
                 }
@@ -379,7 +441,10 @@ impl Tracker {
     }
 
     fn is_live(&self, id: u64, slot: u32) -> bool {
-        self.slots.get(slot as usize).and_then(Option::as_ref).is_some_and(|c| c.id == id)
+        self.slots
+            .get(slot as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(|c| c.id == id)
     }
 
     fn close(&mut self, slot: u32, ts: i64, reason: &'static str) {
@@ -404,14 +469,23 @@ impl Tracker {
         for (is_orig, half) in [(true, &mut conn.orig), (false, &mut conn.resp)] {
             if let Some(reasm) = half.reasm.as_mut() {
                 self.held_bytes -= reasm.held_memory() as i64;
-                let mut stream = StreamOut { batch: &mut self.out, conn: id, epoch, is_orig };
+                let mut stream = StreamOut {
+                    batch: &mut self.out,
+                    conn: id,
+                    epoch,
+                    is_orig,
+                };
                 reasm.flush(&mut stream);
             }
         }
     }
 
     fn finalize(&mut self, slot: u32) {
-        let closed = self.slots[slot as usize].as_ref().expect("live slot").closed_ts.is_some();
+        let closed = self.slots[slot as usize]
+            .as_ref()
+            .expect("live slot")
+            .closed_ts
+            .is_some();
         if !closed {
             self.flush(slot);
         }
@@ -442,7 +516,12 @@ impl Tracker {
             history: conn.history,
             end_reason: conn.end_reason,
         });
-        self.out.events.push(Event { conn: conn.id, epoch: conn.epoch, is_orig: true, kind: EventKind::End { index } });
+        self.out.events.push(Event {
+            conn: conn.id,
+            epoch: conn.epoch,
+            is_orig: true,
+            kind: EventKind::End { index },
+        });
         self.compact_order();
     }
 
@@ -457,15 +536,23 @@ impl Tracker {
         }
         if self.dead_in_order > 1024 && self.dead_in_order > self.order.len() / 2 {
             let slots = &self.slots;
-            self.order
-                .retain(|&(id, slot)| slots.get(slot as usize).and_then(Option::as_ref).is_some_and(|c| c.id == id));
+            self.order.retain(|&(id, slot)| {
+                slots
+                    .get(slot as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|c| c.id == id)
+            });
             self.dead_in_order = 0;
         }
     }
 
     /// Live connections, oldest first.
     fn live_in_order(&self) -> Vec<u32> {
-        self.order.iter().filter(|&&(id, slot)| self.is_live(id, slot)).map(|&(_, slot)| slot).collect()
+        self.order
+            .iter()
+            .filter(|&&(id, slot)| self.is_live(id, slot))
+            .map(|&(_, slot)| slot)
+            .collect()
     }
 
     fn periodic(&mut self, ts: i64) {
@@ -513,9 +600,11 @@ impl Tracker {
             }
             self.finalize(slot);
         }
-        self.tombstones.retain(|_, &mut (last, _)| last >= idle_before);
+        self.tombstones
+            .retain(|_, &mut (last, _)| last >= idle_before);
         let tombstones = &self.tombstones;
-        self.tomb_order.retain(|(key, serial)| tombstones.get(key).is_some_and(|&(_, s)| s == *serial));
+        self.tomb_order
+            .retain(|(key, serial)| tombstones.get(key).is_some_and(|&(_, s)| s == *serial));
     }
 
     /// End of input: every connection still in the table ends now, oldest first; those still open with
