@@ -5,15 +5,17 @@ Impossible timestamps (issue 8). A packet timestamp is *impossible* when
 - it is not representable as int64 nanoseconds since the epoch (before 1677-09-21 or after
   2262-04-11T23:47:16.854775807Z; only pcapng can say that: its 64-bit units and ``if_tsoffset`` reach far
   beyond), or
-- it is more than :data:`MAX_FORWARD_JUMP_NS` (20 Julian years) later than the *raw* timestamp of the
-  previous packet with a timestamp in the same file.
+- it is more than :data:`MAX_FORWARD_JUMP_NS` (20 Julian years) later than both the *raw* timestamp of the
+  previous packet with a timestamp in the same file and the largest good timestamp of that file so far.
 
 Such a packet is counted as ``capture.bad_timestamp`` and handed out with the timestamp of the packet before
 it in the stream (the last one handed out, across files; 0 before any), so one crafted packet cannot move a
-connection's clock by decades or overflow a timestamp column. Comparing with the previous *raw* value (not
-the replaced one) keeps a real clock step (a device that starts at 1970 and then learns the time) to one
-replaced packet instead of every later one. Backward steps are never impossible: captures merged out of
-order are normal. Simple Packet Blocks carry no timestamp and take the previous packet's, as before.
+connection's clock by decades or overflow a timestamp column. The previous *raw* value (not the replaced
+one) keeps a real clock step (a device that starts at 1970 and then learns the time) to one replaced packet
+instead of every later one; the largest good value keeps a packet after a corrupt *earlier* timestamp (2015,
+1994, 2015 in suricata-verify's bug-1450 captures) from being taken for a jump. Backward steps are never
+impossible: captures merged out of order are normal. Simple Packet Blocks carry no timestamp and take the
+previous packet's, as before. The first packet of a file is only checked for representability.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ LIBPCAP_MAXIMUM_SNAPLEN = 262144
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 MAX_FORWARD_JUMP_NS: Final = 20 * 31_557_600 * 1_000_000_000  # 20 Julian years (365.25 days each)
-# The "previous raw timestamp" a file starts with: no first packet is a forward jump from it.
+# The "previous raw" and "largest good" timestamps a file starts with: no first packet is a jump from them
+# (the check needs both to be more than 20 years behind).
 NO_PREVIOUS_TS: Final = INT64_MAX
+NO_GOOD_TS: Final = INT64_MIN - 1
 
 BAD_TIMESTAMP: Final = "capture.bad_timestamp"
 UNSUPPORTED_INTERFACE_PACKETS: Final = "capture.unsupported_interface_packets"

@@ -23,6 +23,7 @@ from tlsmon.capture.frames import (
     LIBPCAP_MAXIMUM_SNAPLEN,
     MAX_FORWARD_JUMP_NS,
     MAX_RECORD_BYTES,
+    NO_GOOD_TS,
     NO_PREVIOUS_TS,
     Batch,
     Reader,
@@ -90,7 +91,7 @@ def _records(
     base = 0  # uncompressed file offset of data[0]
     packets = 0
     ns = NS_PER_S
-    prev = NO_PREVIOUS_TS  # raw timestamp of the previous record
+    prev, top = NO_PREVIOUS_TS, NO_GOOD_TS  # raw ts of the previous record, largest good one (see frames)
     jump = MAX_FORWARD_JUMP_NS
     while True:
         end = len(data)
@@ -105,12 +106,14 @@ def _records(
             if nxt > end or incl > maxcap:
                 break
             ts = sec * ns + frac * frac_ns
-            if ts - prev > jump:  # a classic pcap timestamp always fits int64: only the jump can be wrong
+            if ts - prev > jump and ts - top > jump:  # a classic pcap timestamp always fits int64
                 prev = ts
                 ts = out[-1][0] if out else state.last_ts
                 state.bad_timestamp += 1
             else:
                 prev = ts
+                if ts > top:
+                    top = ts
             append((ts, linktype, data[start:nxt]))
             pos = nxt
         if out:

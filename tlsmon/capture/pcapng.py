@@ -28,6 +28,7 @@ from tlsmon.capture.frames import (
     INT64_MIN,
     MAX_FORWARD_JUMP_NS,
     MAX_RECORD_BYTES,
+    NO_GOOD_TS,
     NO_PREVIOUS_TS,
     Batch,
     Reader,
@@ -121,7 +122,7 @@ def read_pcapng(stream: ChunkStream, data: bytes, state: ReadState) -> Reader:
     base = 0  # uncompressed file offset of data[0]
     packets = 0
     last_ts = 0  # timestamp handed out with the file's previous packet (Simple Packet Blocks take it)
-    prev = NO_PREVIOUS_TS  # raw timestamp of the file's previous packet with one
+    prev, top = NO_PREVIOUS_TS, NO_GOOD_TS  # raw ts of the previous packet with one, largest good one
     jump = MAX_FORWARD_JUMP_NS
     ifaces: list[Interface | None] = []
     unsupported: dict[int, int] = {}  # interface id → its link type (negated once warned about)
@@ -179,12 +180,14 @@ def read_pcapng(stream: ChunkStream, data: bytes, state: ReadState) -> Reader:
                 if div != 1:
                     ts //= div
                 ts += offset
-                if ts - prev > jump or ts > INT64_MAX or ts < INT64_MIN:
+                if (ts - prev > jump and ts - top > jump) or ts > INT64_MAX or ts < INT64_MIN:
                     prev = ts
                     ts = last_ts if packets or out else state.last_ts
                     state.bad_timestamp += 1
                 else:
                     prev = ts
+                    if ts > top:
+                        top = ts
                 last_ts = ts
                 append((ts, linktype, data[start : start + cap]))
             elif btype == BT_SPB:
@@ -232,12 +235,14 @@ def read_pcapng(stream: ChunkStream, data: bytes, state: ReadState) -> Reader:
                     continue
                 linktype, mult, shift, div, offset, _snaplen = iface
                 ts = ((((hi << 32) | lo) * mult) >> shift) // div + offset
-                if ts - prev > jump or ts > INT64_MAX or ts < INT64_MIN:
+                if (ts - prev > jump and ts - top > jump) or ts > INT64_MAX or ts < INT64_MIN:
                     prev = ts
                     ts = last_ts if packets or out else state.last_ts
                     state.bad_timestamp += 1
                 else:
                     prev = ts
+                    if ts > top:
+                        top = ts
                 last_ts = ts
                 append((ts, linktype, data[pos + 28 : pos + 28 + cap]))
             elif btype == BT_SHB:

@@ -3,9 +3,12 @@
 
 use pyo3::prelude::*;
 
+pub mod capture;
+
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    capture::register(m)?;
     Ok(())
 }
