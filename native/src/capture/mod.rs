@@ -15,3 +15,6 @@ pub mod stream;
 pub use errors::CaptureError;
 pub use frames::FrameBatch;
 pub use source::CaptureSource;
+
+#[cfg(test)]
+mod tests;

@@ -9,7 +9,9 @@
 //! `filtered_out`; a link type it cannot be compiled for is an error after the frames before that frame.
 
 use std::fs;
+use std::io::Cursor;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::bpf::Filter;
 use super::errors::{os_reason, CaptureError};
@@ -36,6 +38,7 @@ struct FileEntry {
     path: PathBuf,
     name: String,
     size: u64,
+    memory: Option<Arc<[u8]>>,
 }
 
 /// Frames from capture files, read in the order given; see the module docs.
@@ -67,10 +70,29 @@ impl CaptureSource {
                 path: path.clone(),
                 name,
                 size,
+                memory: None,
             });
         }
+        Ok(Self::with_files(files, bpf))
+    }
+
+    /// A source over in-memory "files" `(name, bytes)`, read exactly as files with those contents are.
+    pub fn from_memory(files: Vec<(String, Vec<u8>)>, bpf: Option<&str>) -> Self {
+        let files = files
+            .into_iter()
+            .map(|(name, data)| FileEntry {
+                path: PathBuf::from(&name),
+                name,
+                size: data.len() as u64,
+                memory: Some(Arc::from(data)),
+            })
+            .collect();
+        Self::with_files(files, bpf)
+    }
+
+    fn with_files(files: Vec<FileEntry>, bpf: Option<&str>) -> Self {
         let total_bytes = files.iter().map(|f| f.size).sum();
-        Ok(Self {
+        Self {
             files,
             next: 0,
             current: None,
@@ -83,7 +105,7 @@ impl CaptureSource {
             filter: bpf.map(Filter::new),
             pending_error: None,
             finished: false,
-        })
+        }
     }
 
     /// Fills `batch` (cleared first) with the next frames (about 256 KiB, at most one file's); `Ok(false)`
@@ -167,7 +189,12 @@ impl CaptureSource {
     /// Opens the next file and picks its reader; `Ok(None)` when the file has no usable data (warned).
     fn open_next(&mut self) -> Result<Option<OpenFile>, CaptureError> {
         let entry = &self.files[self.next];
-        let stream = ChunkStream::open(&entry.name, &entry.path)?;
+        let stream = match &entry.memory {
+            Some(data) => {
+                ChunkStream::from_reader(&entry.name, Box::new(Cursor::new(Arc::clone(data))))?
+            }
+            None => ChunkStream::open(&entry.name, &entry.path)?,
+        };
         let mut win = Window::new(stream);
         while win.available() < 4 {
             if win.fill() == 0 {

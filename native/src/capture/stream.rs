@@ -214,7 +214,7 @@ impl Inflater {
 /// The uncompressed bytes of one file, handed out in chunks; see the module docs.
 pub struct ChunkStream {
     pub name: String,
-    file: File,
+    file: Box<dyn Read>,
     first: Option<Vec<u8>>,
     /// On-disk bytes consumed so far.
     pub raw_pos: u64,
@@ -227,10 +227,16 @@ pub struct ChunkStream {
 impl ChunkStream {
     /// Opens `path` and detects its compression; an unopenable or unreadable file is a [`CaptureError`].
     pub fn open(name: &str, path: &std::path::Path) -> Result<Self, CaptureError> {
+        let file =
+            File::open(path).map_err(|e| CaptureError(format!("{name}: {}", os_reason(&e))))?;
+        Self::from_reader(name, Box::new(file))
+    }
+
+    /// The same over any byte source (the fuzz targets and tests read from memory).
+    pub fn from_reader(name: &str, mut file: Box<dyn Read>) -> Result<Self, CaptureError> {
         let fail = |err: &io::Error| CaptureError(format!("{name}: {}", os_reason(err)));
-        let mut file = File::open(path).map_err(|e| fail(&e))?;
         let mut first = Vec::new();
-        read_up_to(&mut file, &mut first, CHUNK_SIZE).map_err(|e| fail(&e))?;
+        read_up_to(file.as_mut(), &mut first, CHUNK_SIZE).map_err(|e| fail(&e))?;
         let inflater = if first.starts_with(GZIP_MAGIC) {
             Some(Inflater::Gzip(GzipInflater::new()))
         } else if first.starts_with(ZSTD_MAGIC) {
@@ -313,7 +319,7 @@ impl ChunkStream {
     }
 
     fn read_raw_into(&mut self, out: &mut Vec<u8>, size: usize) -> usize {
-        match read_up_to(&mut self.file, out, size) {
+        match read_up_to(self.file.as_mut(), out, size) {
             Ok(n) => {
                 self.raw_pos += n as u64;
                 n
@@ -327,7 +333,7 @@ impl ChunkStream {
 }
 
 /// Appends up to `size` bytes from `file` to `out` (fewer only at the end of the file); nothing on error.
-fn read_up_to(file: &mut File, out: &mut Vec<u8>, size: usize) -> io::Result<usize> {
+fn read_up_to(file: &mut dyn Read, out: &mut Vec<u8>, size: usize) -> io::Result<usize> {
     let start = out.len();
     out.resize(start + size, 0);
     let mut filled = 0;
