@@ -1,5 +1,8 @@
 """Type stubs of the compiled core (native/, built by maturin as tlsmon._native)."""
 
+from collections.abc import Callable, Iterator, Sequence
+from os import PathLike
+
 __version__: str
 
 class Tracker:
@@ -19,6 +22,9 @@ class Tracker:
     def feed_frames(self, frames: list[tuple[int, int, bytes]]) -> None: ...
     @property
     def decode_counters(self) -> list[tuple[str, int]]: ...
+    def run_capture(
+        self, source: CaptureSource, max_events: int, max_frames: int
+    ) -> tuple[list[tuple[int, int, int, bool, object]], bool]: ...
     def bypass(self, ids: list[int]) -> None: ...
     def finish(self, reason: str) -> None: ...
     def take_events(self) -> list[tuple[int, int, int, bool, object]]: ...
@@ -40,3 +46,33 @@ class Decoder:
     @property
     def pending_fragments(self) -> int:
         """Datagrams with fragments held, waiting for the rest."""
+
+# --- capture (native/src/python/capture.rs) ---
+
+class CaptureSource:
+    """Frames of capture files read natively; the same interface and results as tlsmon.capture.CaptureSource.
+
+    Raises tlsmon.capture.CaptureError (at construction for a missing file, while iterating for a file that
+    is not a capture, an unsupported link type or a BPF filter libpcap rejects). Iterable once.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str | PathLike[str]],
+        bpf: str | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None: ...
+    def __iter__(self) -> Iterator[tuple[int, int, bytes]]: ...
+    def __next__(self) -> tuple[int, int, bytes]: ...
+    @property
+    def warnings(self) -> list[str]: ...
+    @property
+    def packets(self) -> int: ...
+    @property
+    def bytes_read(self) -> int: ...
+    @property
+    def total_bytes(self) -> int: ...
+    @property
+    def filtered_out(self) -> int: ...
+    @property
+    def counters(self) -> dict[str, int]: ...

@@ -36,7 +36,13 @@ CONN_ANOMALY = 3
 END = 4
 OPEN = 5
 
-DEFAULT_BATCH = 4096  # frames per crossing of the boundary
+DEFAULT_BATCH = 64  # frames per crossing when the frames come from Python
+# Reading natively, a crossing returns once this many events wait: the fewer, the sooner Python's verdict
+# "finished" stops the tracker reassembling a connection (measured on bench/'s bulk workload: see
+# docs/performance.md).
+DEFAULT_MAX_EVENTS = 64
+MAX_FRAMES = 1 << 16  # and at least this often, so progress and signals are seen
+PROGRESS_EVERY = 64  # crossings between progress callbacks
 
 
 class NativeConnection:
@@ -112,12 +118,14 @@ class NativeEngine(Recorder):
         on_progress: Callable[[], None] | None = None,
         validator: Validator | None = None,
         batch: int = DEFAULT_BATCH,
+        max_events: int = DEFAULT_MAX_EVENTS,
     ) -> None:
         super().__init__(sink, validator)
         c = config or TrackerConfig()
         self.config = c
         self.on_progress = on_progress
         self.batch = batch
+        self.max_events = max_events
         self.tracker = _native.Tracker(
             c.idle_timeout_ns,
             c.linger_ns,
@@ -130,13 +138,31 @@ class NativeEngine(Recorder):
         )
         self.flows: dict[int, Flow] = {}
 
-    def run(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
+    def run(self, frames: Iterable[tuple[int, int, bytes]] | _native.CaptureSource) -> None:
+        """Track every frame; a native capture source is read natively (no Python per packet)."""
+        if isinstance(frames, _native.CaptureSource):
+            self._run_native(frames)
+            return
         it = iter(frames)
         while chunk := list(islice(it, self.batch)):
             self.tracker.feed_frames(chunk)
             self._apply(self.tracker.take_events())
             if self.on_progress is not None:
                 self.on_progress()
+
+    def _run_native(self, source: _native.CaptureSource) -> None:
+        run_capture = self.tracker.run_capture
+        apply = self._apply
+        calls = 0
+        done = False
+        while not done:
+            events, done = run_capture(source, self.max_events, MAX_FRAMES)
+            apply(events)
+            calls += 1
+            if self.on_progress is not None and calls % PROGRESS_EVERY == 0:
+                self.on_progress()
+        if self.on_progress is not None:
+            self.on_progress()
 
     def close(self, reason: str = END_EOF) -> RunStats:
         self.tracker.finish(reason)

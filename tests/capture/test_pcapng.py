@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.capture.builders import block, epb, frame_of, idb, obsolete_pb, shb, spb, write
-from tlsmon.capture import CaptureError, CaptureSource
+from tlsmon.capture import CaptureSource
 from tlsmon.capture import stream as stream_module
 from tlsmon.capture.pcapng import timestamp_scale
 
@@ -151,14 +151,13 @@ def test_truncated_last_block_keeps_earlier_frames_and_warns(tmp_path: Path) -> 
     ]
 
 
-def test_packet_on_unsupported_interface_raises_after_earlier_frames(tmp_path: Path) -> None:
-    data = shb() + idb(1) + idb(105) + epb(0, 1, frame_of(1)) + epb(1, 2, frame_of(2))
-    path = write(tmp_path / "wifi.pcapng", data)
-    got: list[tuple[int, int, bytes]] = []
-    with pytest.raises(CaptureError) as info:
-        got.extend(CaptureSource([path]))
-    assert str(info.value) == f"{path}: unsupported link type 105 (IEEE802_11)"
-    assert [f[2] for f in got] == [frame_of(1)]
+def test_packets_on_an_unsupported_interface_are_skipped_with_one_warning(tmp_path: Path) -> None:
+    data = shb() + idb(1) + idb(105) + epb(0, 1, frame_of(1)) + epb(1, 2, frame_of(2)) + epb(1, 3, frame_of(3))
+    path = write(tmp_path / "wifi.pcapng", data + epb(0, 4, frame_of(4)))
+    frames, source = read(path)
+    assert [f[2] for f in frames] == [frame_of(1), frame_of(4)]
+    assert source.warnings == [f"{path}: packets of interface 1 skipped (unsupported link type 105 (IEEE802_11))"]
+    assert source.counters["capture.unsupported_interface_packets"] == 2
 
 
 def test_unsupported_interface_without_packets_is_harmless(tmp_path: Path) -> None:

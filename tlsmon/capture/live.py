@@ -23,7 +23,9 @@ are 32-bit in libpcap; :meth:`LiveSource.stats` widens them across wrap-arounds.
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import select
 import socket
 import struct
@@ -223,9 +225,23 @@ def linktype_of_dlt(dlt: int) -> int:
     return dlt
 
 
+# pypcap wraps libpcap's message as "Activateing packet capture failed. Error returned by packet capture
+# library was b'No such device exists'" (its typo, and a bytes repr): only libpcap's own text is shown.
+_PYPCAP_WRAPPED = re.compile(r"Error returned by packet capture library was b(['\"])(.*)\1\s*$", re.DOTALL)
+
+
 def _reason(exc: OSError) -> str:
     return _text(exc.strerror or (exc.args[0] if exc.args else str(exc)))
 
 
 def _text(message: object) -> str:
-    return message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    """libpcap's message as clean text: bytes decoded, pypcap's wrapper and bytes repr removed."""
+    text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    wrapped = _PYPCAP_WRAPPED.search(text)
+    if wrapped is None:
+        return text
+    try:
+        inner = ast.literal_eval("b" + wrapped.group(1) + wrapped.group(2) + wrapped.group(1))
+    except (SyntaxError, ValueError):
+        return wrapped.group(2)
+    return bytes(inner).decode(errors="replace")

@@ -13,7 +13,9 @@ As for classic pcap, blocks are walked with precompiled ``unpack_from`` calls ov
 the incomplete block at its end is carried into the next chunk. A block whose framing is inconsistent (bad
 length, trailing length differs, captured length beyond the block, unknown interface) is corruption; a file
 that ends inside a block is truncated; either way the frames before it are kept and one warning is given.
-A packet on an interface whose link type tlsmon does not decode raises :class:`CaptureError`.
+The packets of an interface whose link type tlsmon does not decode are skipped and counted
+(``capture.unsupported_interface_packets``), with one warning per interface at its first packet; the other
+interfaces are read on. Timestamps are checked as ``frames`` describes.
 """
 
 from __future__ import annotations
@@ -21,8 +23,20 @@ from __future__ import annotations
 import struct
 from typing import Final
 
-from tlsmon.capture.errors import CaptureError
-from tlsmon.capture.frames import MAX_RECORD_BYTES, Batch, Reader, Unpack, Warn, skipped_rest, truncated_at
+from tlsmon.capture.frames import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_FORWARD_JUMP_NS,
+    MAX_RECORD_BYTES,
+    NO_GOOD_TS,
+    NO_PREVIOUS_TS,
+    Batch,
+    Reader,
+    ReadState,
+    Unpack,
+    skipped_rest,
+    truncated_at,
+)
 from tlsmon.capture.linktypes import SUPPORTED, linktype_name
 from tlsmon.capture.stream import ChunkStream
 
@@ -101,15 +115,17 @@ def parse_idb(data: bytes, pos: int, end: int, st: _Structs) -> tuple[int, int, 
     return linktype, snaplen, tsresol, tsoffset
 
 
-def read_pcapng(stream: ChunkStream, data: bytes, warn: Warn) -> Reader:
+def read_pcapng(stream: ChunkStream, data: bytes, state: ReadState) -> Reader:
     """Yield the frames of a pcapng file in batches; ``data`` is the stream's first chunk."""
     path = stream.name
     pos = 0
     base = 0  # uncompressed file offset of data[0]
     packets = 0
-    last_ts = 0
+    last_ts = 0  # timestamp handed out with the file's previous packet (Simple Packet Blocks take it)
+    prev, top = NO_PREVIOUS_TS, NO_GOOD_TS  # raw ts of the previous packet with one, largest good one
+    jump = MAX_FORWARD_JUMP_NS
     ifaces: list[Interface | None] = []
-    unsupported: dict[int, int] = {}  # interface id → its link type, raised on its first packet
+    unsupported: dict[int, int] = {}  # interface id → its link type (negated once warned about)
     st = _LITTLE
     head, block, u32 = st.head, st.block, st.u32
     while True:
@@ -117,7 +133,6 @@ def read_pcapng(stream: ChunkStream, data: bytes, warn: Warn) -> Reader:
         out: Batch = []
         append = out.append
         problem: str | None = None
-        fatal: str | None = None
         while pos + 12 <= end:
             if pos + 28 <= end:
                 btype, blen, ifid, hi, lo, cap = head(data, pos)
@@ -144,7 +159,10 @@ def read_pcapng(stream: ChunkStream, data: bytes, warn: Warn) -> Reader:
             if btype == BT_EPB:
                 start = pos + 28
                 if cap > blen - 32:
-                    problem = f"corrupt packet block at byte {base + pos} (captured length {cap})"
+                    if blen < 32:  # the fields read as ifid…cap lie partly beyond the block
+                        problem = f"corrupt packet block at byte {base + pos} (length {blen})"
+                    else:
+                        problem = f"corrupt packet block at byte {base + pos} (captured length {cap})"
                     break
                 try:
                     iface = ifaces[ifid]
@@ -152,15 +170,25 @@ def read_pcapng(stream: ChunkStream, data: bytes, warn: Warn) -> Reader:
                     problem = f"packet block at byte {base + pos} for undefined interface {ifid}"
                     break
                 if iface is None:
-                    fatal = _unsupported(path, unsupported[ifid])
-                    break
+                    _skip_unsupported(path, state, unsupported, ifid)
+                    pos = nxt
+                    continue
                 linktype, mult, shift, div, offset, _snaplen = iface
                 ts = ((hi << 32) | lo) * mult
                 if shift:
                     ts >>= shift
                 if div != 1:
                     ts //= div
-                last_ts = ts = ts + offset
+                ts += offset
+                if (ts - prev > jump and ts - top > jump) or ts > INT64_MAX or ts < INT64_MIN:
+                    prev = ts
+                    ts = last_ts if packets or out else state.last_ts
+                    state.bad_timestamp += 1
+                else:
+                    prev = ts
+                    if ts > top:
+                        top = ts
+                last_ts = ts
                 append((ts, linktype, data[start : start + cap]))
             elif btype == BT_SPB:
                 if blen < 16:
@@ -171,8 +199,9 @@ def read_pcapng(stream: ChunkStream, data: bytes, warn: Warn) -> Reader:
                     break
                 iface = ifaces[0]
                 if iface is None:
-                    fatal = _unsupported(path, unsupported[0])
-                    break
+                    _skip_unsupported(path, state, unsupported, 0)
+                    pos = nxt
+                    continue
                 orig = u32(data, pos + 8)[0]
                 cap = min(orig, blen - 16, iface[5] or orig)
                 append((last_ts, iface[0], data[pos + 12 : pos + 12 + cap]))
@@ -201,11 +230,21 @@ def read_pcapng(stream: ChunkStream, data: bytes, warn: Warn) -> Reader:
                     problem = f"packet block at byte {base + pos} for undefined interface {ifid}"
                     break
                 if iface is None:
-                    fatal = _unsupported(path, unsupported[ifid])
-                    break
+                    _skip_unsupported(path, state, unsupported, ifid)
+                    pos = nxt
+                    continue
                 linktype, mult, shift, div, offset, _snaplen = iface
-                last_ts = ((((hi << 32) | lo) * mult) >> shift) // div + offset
-                append((last_ts, linktype, data[pos + 28 : pos + 28 + cap]))
+                ts = ((((hi << 32) | lo) * mult) >> shift) // div + offset
+                if (ts - prev > jump and ts - top > jump) or ts > INT64_MAX or ts < INT64_MIN:
+                    prev = ts
+                    ts = last_ts if packets or out else state.last_ts
+                    state.bad_timestamp += 1
+                else:
+                    prev = ts
+                    if ts > top:
+                        top = ts
+                last_ts = ts
+                append((ts, linktype, data[pos + 28 : pos + 28 + cap]))
             elif btype == BT_SHB:
                 if blen < 28:
                     problem = f"corrupt section header at byte {base + pos} (length {blen})"
@@ -219,21 +258,28 @@ def read_pcapng(stream: ChunkStream, data: bytes, warn: Warn) -> Reader:
             pos = nxt
         if out:
             packets += len(out)
+            state.last_ts = out[-1][0]
             yield out
-        if fatal is not None:
-            raise CaptureError(fatal)
         if problem is not None:
-            warn(skipped_rest(path, problem, packets))
+            state.damaged(skipped_rest(path, problem, packets))
             return
         chunk = stream.read()
         if not chunk:
             if pos < end or stream.damage:
-                warn(truncated_at(path, "block", base + pos, packets, stream.damage))
+                state.damaged(truncated_at(path, "block", base + pos, packets, stream.damage))
             return
         data = data[pos:] + chunk
         base += pos
         pos = 0
 
 
-def _unsupported(path: str, linktype: int) -> str:
-    return f"{path}: unsupported link type {linktype} ({linktype_name(linktype)})"
+def _skip_unsupported(path: str, state: ReadState, unsupported: dict[int, int], ifid: int) -> None:
+    """Count a packet of an interface whose link type is not decoded; warn at its first packet."""
+    state.unsupported_interface_packets += 1
+    linktype = unsupported[ifid]
+    if linktype >= 0:
+        unsupported[ifid] = -1 - linktype
+        state.notice(
+            f"{path}: packets of interface {ifid} skipped (unsupported link type {linktype} "
+            f"({linktype_name(linktype)}))"
+        )

@@ -8,7 +8,11 @@ per link type, compiled on first use). Iterating over a list per chunk keeps the
 
 Errors follow the architecture: a file that cannot be read as a capture at all raises :class:`CaptureError`
 (frames of earlier files have been yielded by then); damage inside a file is one warning line, collected in
-``warnings`` and passed to ``on_warning``, after which the next file is read.
+``warnings`` and passed to ``on_warning``, after which the next file is read. A BPF filter libpcap cannot
+compile for a link type raises at the first frame of that link type, after the frames before it.
+``counters`` holds the capture stage's named counts (``capture.bad_timestamp``, …; see ``frames``).
+
+The compiled core has the same class (``tlsmon._native.CaptureSource``); tests/capture holds the two equal.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from itertools import chain
 
 from tlsmon.capture.bpf import Matcher, compile_filter
 from tlsmon.capture.errors import CaptureError
-from tlsmon.capture.frames import Batch, Frame, Reader
+from tlsmon.capture.frames import Batch, Frame, Reader, ReadState
 from tlsmon.capture.pcap import MAGICS, read_pcap
 from tlsmon.capture.pcapng import SHB_MAGIC, read_pcapng
 from tlsmon.capture.stream import ChunkStream, open_stream
@@ -36,6 +40,7 @@ class CaptureSource:
         "_on_warning",
         "_paths",
         "_sizes",
+        "_state",
         "bytes_read",
         "filtered_out",
         "packets",
@@ -64,6 +69,12 @@ class CaptureSource:
         self.warnings: list[str] = []
         self.packets = 0
         self.filtered_out = 0
+        self._state = ReadState(self._warn)
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """The capture stage's named counters (every name, zeros included)."""
+        return self._state.counters()
 
     def __iter__(self) -> Iterator[Frame]:
         # chain.from_iterable walks each batch list in C: no Python frame is resumed per frame.
@@ -79,7 +90,14 @@ class CaptureSource:
                     for batch in reader:
                         self.packets += len(batch)
                         self.bytes_read = done + stream.raw_pos
-                        yield batch if self._bpf is None else self._filter(path, batch)
+                        if self._bpf is None:
+                            yield batch
+                        else:
+                            kept, error = self._filter(path, batch)
+                            if kept:
+                                yield kept
+                            if error is not None:
+                                raise error
             finally:
                 stream.close()
             done += size
@@ -95,25 +113,35 @@ class CaptureSource:
             data += more
         magic = data[:4]
         if magic in MAGICS:
-            return read_pcap(stream, data, self._warn)
+            return read_pcap(stream, data, self._state)
         if magic == SHB_MAGIC:
-            return read_pcapng(stream, data, self._warn)
+            return read_pcapng(stream, data, self._state)
         if stream.damage is not None:
-            self._warn(f"{stream.name}: {stream.damage}; file skipped")
+            self._state.damaged(f"{stream.name}: {stream.damage}; file skipped")
             return None
         raise CaptureError(f"{stream.name}: not a capture file ({_describe(data, stream)})")
 
-    def _filter(self, path: str, batch: Batch) -> Batch:
+    def _filter(self, path: str, batch: Batch) -> tuple[Batch, CaptureError | None]:
+        """The frames the filter keeps, and the error for a link type it cannot be compiled for.
+
+        At such an error the frames before the failing one are kept and it and those after it are not
+        counted as read (``packets`` then counts the frames handed to the filter, whatever the batching).
+        """
         matchers = self._matchers
         kept: Batch = []
-        for frame in batch:
+        for i, frame in enumerate(batch):
             match = matchers.get(frame[1])
             if match is None:
-                match = self._compile(path, frame[1])
+                try:
+                    match = self._compile(path, frame[1])
+                except CaptureError as exc:
+                    self.packets -= len(batch) - i
+                    self.filtered_out += i - len(kept)
+                    return kept, exc
             if match(frame[2]):
                 kept.append(frame)
         self.filtered_out += len(batch) - len(kept)
-        return kept
+        return kept, None
 
     def _compile(self, path: str, linktype: int) -> Matcher:
         assert self._bpf is not None

@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+pub mod capture;
 mod decode;
 mod tcp;
 
@@ -12,5 +13,6 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     tcp::register(m)?;
     decode::register(m)?;
+    capture::register(m)?;
     Ok(())
 }

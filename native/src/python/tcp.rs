@@ -7,6 +7,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::decode::Addr;
 use crate::decode::Decoder;
+use crate::python::capture::PyCaptureSource;
 use crate::tcp::connection::{END_EOF, END_INTERRUPTED};
 use crate::tcp::events::{EventBatch, EventKind};
 use crate::tcp::tracker::{Tracker, TrackerConfig};
@@ -139,6 +140,33 @@ impl PyTracker {
             }
         }
         Ok(())
+    }
+
+    /// Read, decode and track frames of a native capture source until at least `max_events` events are
+    /// waiting or `max_frames` frames were read; returns the events and whether the input is exhausted.
+    /// Returning early after a few events keeps the bypass close behind the Python analyzers.
+    fn run_capture<'py>(
+        &mut self,
+        py: Python<'py>,
+        source: &Bound<'py, PyCaptureSource>,
+        max_events: usize,
+        max_frames: usize,
+    ) -> PyResult<(Bound<'py, PyList>, bool)> {
+        let mut source = source.borrow_mut();
+        let tracker = &mut self.tracker;
+        let decoder = &mut self.decoder;
+        let mut frames = 0usize;
+        let done = source.for_each_frame(py, |ts, linktype, frame| {
+            tracker.frame(ts);
+            if let Some(seg) = decoder.decode(ts, linktype, frame) {
+                tracker.segment(ts, &seg);
+            }
+            frames += 1;
+            tracker.out.events.len() < max_events && frames < max_frames
+        })?;
+        let events = events_to_py(py, &self.tracker.out)?;
+        self.tracker.out.clear();
+        Ok((events, done))
     }
 
     /// The native decoder's non-zero counters (Python's DecodeCounter names).

@@ -1,0 +1,60 @@
+//! The window of uncompressed bytes a record reader walks: the unread tail of the previous chunk followed
+//! by the next chunk, with the file offset of its first byte (for the offsets warnings name).
+
+use super::stream::ChunkStream;
+
+/// Where a reader stopped: the batch is full, or the file is finished (warning given if damaged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Paused,
+    Done,
+}
+
+pub struct Window {
+    pub stream: ChunkStream,
+    buf: Vec<u8>,
+    start: usize,
+    base: u64,
+}
+
+impl Window {
+    pub fn new(stream: ChunkStream) -> Self {
+        Self {
+            stream,
+            buf: Vec::new(),
+            start: 0,
+            base: 0,
+        }
+    }
+
+    /// The unread bytes.
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    pub fn available(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Marks `n` more bytes as read.
+    #[inline]
+    pub fn consume(&mut self, n: usize) {
+        self.start += n;
+    }
+
+    /// Uncompressed file offset of `data()[0]`.
+    pub fn offset(&self) -> u64 {
+        self.base + self.start as u64
+    }
+
+    /// Appends the next chunk of the file; 0 at its end.
+    pub fn fill(&mut self) -> usize {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.base += self.start as u64;
+            self.start = 0;
+        }
+        self.stream.read(&mut self.buf)
+    }
+}

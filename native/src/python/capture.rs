@@ -1,0 +1,181 @@
+//! `tlsmon._native.CaptureSource`: the native capture reader with the interface of
+//! `tlsmon.capture.CaptureSource` — an iterable of `(ts_ns, linktype, frame_bytes)` with `warnings`,
+//! `packets`, `bytes_read`, `total_bytes`, `filtered_out` and `counters`, raising Python's
+//! `tlsmon.capture.CaptureError` with the same one-line message.
+//!
+//! Frames are read a batch at a time; each `__next__` only hands out the next frame of the current batch.
+//! The warnings of a batch are given (appended to `warnings`, passed to `on_warning`) once its frames have
+//! all been handed out, which is where Python's reader gives them.
+
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use crate::capture::{CaptureError, CaptureSource, FrameBatch};
+
+/// Python's `tlsmon.capture.CaptureError` carrying `err`'s message.
+pub fn capture_error(py: Python<'_>, err: &CaptureError) -> PyErr {
+    let class = py
+        .import("tlsmon.capture.errors")
+        .and_then(|m| m.getattr("CaptureError"));
+    match class.and_then(|class| class.call1((err.0.clone(),))) {
+        Ok(value) => PyErr::from_value(value),
+        Err(import_failed) => import_failed,
+    }
+}
+
+#[pyclass(name = "CaptureSource", module = "tlsmon._native", unsendable)]
+pub struct PyCaptureSource {
+    inner: CaptureSource,
+    batch: FrameBatch,
+    index: usize,
+    due: Vec<String>,
+    warnings: Vec<String>,
+    on_warning: Option<Py<PyAny>>,
+    done: bool,
+}
+
+impl PyCaptureSource {
+    /// Hands the next frames to `take` until it returns false (after the frame it was given) or the input
+    /// ends; Ok(true) once every frame was handed out. Warnings are given as `__next__` gives them.
+    pub(crate) fn for_each_frame(
+        &mut self,
+        py: Python<'_>,
+        mut take: impl FnMut(i64, u32, &[u8]) -> bool,
+    ) -> PyResult<bool> {
+        loop {
+            while self.index < self.batch.len() {
+                let (ts, linktype, frame) = self.batch.get(self.index);
+                self.index += 1;
+                if !take(ts, linktype, frame) {
+                    return Ok(false);
+                }
+            }
+            self.give_warnings(py)?;
+            if self.done {
+                return Ok(true);
+            }
+            self.index = 0;
+            let more = self.inner.next_batch(&mut self.batch);
+            self.due = self.inner.take_warnings();
+            match more {
+                Ok(true) => {}
+                Ok(false) => self.done = true,
+                Err(err) => {
+                    self.done = true;
+                    self.give_warnings(py)?;
+                    return Err(capture_error(py, &err));
+                }
+            }
+        }
+    }
+
+    fn give_warnings(&mut self, py: Python<'_>) -> PyResult<()> {
+        for line in std::mem::take(&mut self.due) {
+            self.warnings.push(line.clone());
+            if let Some(callback) = &self.on_warning {
+                callback.call1(py, (line,))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl PyCaptureSource {
+    #[new]
+    #[pyo3(signature = (paths, bpf=None, on_warning=None))]
+    #[allow(clippy::needless_pass_by_value)] // PyO3 extracts the argument by value
+    fn new(
+        py: Python<'_>,
+        paths: Vec<PathBuf>,
+        bpf: Option<&str>,
+        on_warning: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let inner = CaptureSource::open(&paths, bpf).map_err(|e| capture_error(py, &e))?;
+        Ok(Self {
+            inner,
+            batch: FrameBatch::new(),
+            index: 0,
+            due: Vec::new(),
+            warnings: Vec::new(),
+            on_warning,
+            done: false,
+        })
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<Option<(i64, u32, Bound<'py, PyBytes>)>> {
+        loop {
+            if self.index < self.batch.len() {
+                let (ts, linktype, frame) = self.batch.get(self.index);
+                self.index += 1;
+                return Ok(Some((ts, linktype, PyBytes::new(py, frame))));
+            }
+            self.give_warnings(py)?;
+            if self.done {
+                return Ok(None);
+            }
+            self.index = 0;
+            let more = self.inner.next_batch(&mut self.batch);
+            self.due = self.inner.take_warnings();
+            match more {
+                Ok(true) => {}
+                Ok(false) => self.done = true,
+                Err(err) => {
+                    self.done = true;
+                    self.give_warnings(py)?;
+                    return Err(capture_error(py, &err));
+                }
+            }
+        }
+    }
+
+    /// Warning lines given so far, in order.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+
+    #[getter]
+    fn packets(&self) -> u64 {
+        self.inner.packets()
+    }
+
+    #[getter]
+    fn bytes_read(&self) -> u64 {
+        self.inner.bytes_read()
+    }
+
+    #[getter]
+    fn total_bytes(&self) -> u64 {
+        self.inner.total_bytes()
+    }
+
+    #[getter]
+    fn filtered_out(&self) -> u64 {
+        self.inner.filtered_out()
+    }
+
+    /// The capture stage's named counters, every name, zeros included.
+    #[getter]
+    fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in self.inner.counters() {
+            dict.set_item(name, value)?;
+        }
+        Ok(dict)
+    }
+}
+
+/// Registers the capture stage's classes.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyCaptureSource>()
+}
