@@ -17,12 +17,14 @@ from rich.console import Console
 from rich.table import Table
 
 from tlsmon import __version__
+from tlsmon.batch.cli import add_batch_commands
 from tlsmon.capture import CaptureError, CaptureSource
 from tlsmon.engine import Engine, RunStats
 from tlsmon.output.parquet import ColumnValueError
 from tlsmon.output.schemadoc import render_schema_markdown
 from tlsmon.output.sink import ParquetSink
 from tlsmon.records.tables import TABLES
+from tlsmon.report.cli import add_parser as add_report_parser
 from tlsmon.tcp.tracker import TrackerConfig
 
 EXIT_OK = 0
@@ -64,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     read.set_defaults(func=_cmd_read)
 
     _add_live(sub)
+    add_batch_commands(sub)
+    add_report_parser(sub)
 
     schema = sub.add_parser("schema", help="print the Parquet schema of every table (Markdown)")
     schema.set_defaults(func=_cmd_schema)
