@@ -27,6 +27,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.ber import (
     TAG_ENUMERATED,
     TAG_INTEGER,
@@ -99,8 +100,8 @@ class LdapAnomaly(StrEnum):
 class LdapAnalyzer(BinaryProtocol):
     name: ClassVar[str] = "ldap"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._starttls_id: int | None = None
         self._bind_id: int | None = None  # an authenticated bind waiting for its response
         self._root_dse_ids: set[int] = set()

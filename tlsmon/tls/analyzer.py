@@ -24,13 +24,20 @@ A direction stops (its bytes are ignored) on an over-long handshake message, a g
 a fatal alert it sent; when both have stopped the connection is finished too. A record-layer anomaly (bad
 header, unknown content type, over-long record) stops both directions at once, as Zeek's analyzer skips the
 rest of the connection on such a protocol violation.
+
+Bounds (:class:`~tlsmon.limits.Limits`): a chain keeps its first ``max_certificates_per_chain`` certificates
+and a connection ``max_certificates_per_connection`` (server chain first), so a Certificate message of 170 000
+tiny entries costs one walk over the message, not 170 000 copies, hashes and certificate records; the row's
+``alerts`` list keeps the first ``max_alerts``. Each cut is a named anomaly (:class:`TlsLimitAnomaly`).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from enum import StrEnum
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.tls import fingerprints
 from tlsmon.tls.anomalies import TlsAnomaly
 from tlsmon.tls.codes import (
@@ -94,6 +101,17 @@ MAX_ALERTS_PER_RECORD = 10
 _ZERO_SESSION_ID = bytes(32)
 
 
+class TlsLimitAnomaly(StrEnum):
+    #: a Certificate message with more than Limits.max_certificates_per_chain entries; the first are kept
+    CERTIFICATE_CHAIN_TOO_LONG = "tls.certificate_chain_too_long"
+    #: the server's and the client's chains hold more than Limits.max_certificates_per_connection certificates;
+    #: the client chain is cut to what is left
+    TOO_MANY_CERTIFICATES = "tls.too_many_certificates"
+    #: more than Limits.max_alerts alerts on the connection; later ones are not listed (ssl_history and
+    #: last_alert still follow them)
+    TOO_MANY_ALERTS = "tls.too_many_alerts"
+
+
 class _Direction:
     __slots__ = ("encrypted", "handshake", "is_orig", "records", "stopped")
 
@@ -109,6 +127,8 @@ class TlsAnalyzer:
     """Parses both directions of one TLS connection into :attr:`summary`; see the module docstring."""
 
     __slots__ = (
+        "_alerts_cut",
+        "_certificates_left",
         "_client_key_exchange_seen",
         "_client_psk_seen",
         "_client_session_id",
@@ -120,14 +140,16 @@ class TlsAnalyzer:
         "anomalies",
         "client_hello",
         "finished",
+        "limits",
         "server_hello",
         "summary",
         "transport",
     )
 
-    def __init__(self, transport: str = "t") -> None:
+    def __init__(self, transport: str = "t", limits: Limits = DEFAULT_LIMITS) -> None:
         #: JA4 transport letter: "t" for TCP
         self.transport = transport
+        self.limits = limits
         self.summary = TlsSummary()
         self.anomalies: list[str] = []
         self.finished = False
@@ -142,6 +164,8 @@ class TlsAnalyzer:
         self._ticket_with_empty_session = False
         self._client_key_exchange_seen = False
         self._client_psk_seen = False
+        self._alerts_cut = False
+        self._certificates_left = limits.max_certificates_per_connection
 
     # --- StreamConsumer ---
 
@@ -240,7 +264,11 @@ class TlsAnalyzer:
                 "description": description,
                 "name": name,
             }
-            self.summary.alerts.append(entry)
+            if len(self.summary.alerts) < self.limits.max_alerts:
+                self.summary.alerts.append(entry)
+            elif not self._alerts_cut:
+                self._alerts_cut = True
+                self.anomalies.append(TlsLimitAnomaly.TOO_MANY_ALERTS)
             fatal = fatal or level == ALERT_LEVEL_FATAL
         if fatal:
             self._stop(side, None)
@@ -389,17 +417,25 @@ class TlsAnalyzer:
 
     def _on_certificate(self, is_client: bool, body: bytes) -> None:
         tls13 = self._negotiated is not None and is_tls13(self._negotiated)
+        s = self.summary
+        if s.client_cert_chain if is_client else s.cert_chain:
+            return  # the first chain of each side is the row's
+        keep = min(self.limits.max_certificates_per_chain, self._certificates_left)
         try:
-            chain = parse_certificate(body, tls13)
+            chain, count = parse_certificate(body, tls13, keep)
         except ValueError:
             self.anomalies.append(TlsAnomaly.MALFORMED_CERTIFICATE)
             return
+        per_chain = self.limits.max_certificates_per_chain
+        if count > per_chain:
+            self.anomalies.append(TlsLimitAnomaly.CERTIFICATE_CHAIN_TOO_LONG)
+        if self._certificates_left < min(count, per_chain):  # the connection's budget made the cut
+            self.anomalies.append(TlsLimitAnomaly.TOO_MANY_CERTIFICATES)
+        self._certificates_left -= len(chain)
         fps = [hashlib.sha256(der).hexdigest() for der in chain]
-        s = self.summary
         if is_client:
-            if not s.client_cert_chain:
-                s.client_cert_chain, s.client_cert_chain_fps = chain, fps
-        elif not s.cert_chain:
+            s.client_cert_chain, s.client_cert_chain_fps = chain, fps
+        else:
             s.cert_chain, s.cert_chain_fps = chain, fps
 
     def _on_server_key_exchange(self, body: bytes) -> None:
