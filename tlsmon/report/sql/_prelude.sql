@@ -1,9 +1,10 @@
 -- Shared by every analysis: the ports shown one by one, and the protocol labels of Table III.
 
 -- temp: top_ports
--- The 20 ports with the most TLS connections (then the most connections); the rest are 'other'.
+-- The 20 ports with the most TLS connections (then the most connections); the rest are 'other'. Chosen over
+-- conn_all, so that R7 names the ports of the Tor-like connections that --exclude-tor leaves out elsewhere.
 SELECT resp_p
-FROM conn
+FROM conn_all
 GROUP BY resp_p
 ORDER BY count(*) FILTER (WHERE tls_mode <> 'none') DESC, count(*) DESC, resp_p
 LIMIT 20
