@@ -65,10 +65,11 @@ class Limits:
     #: Distinct certificates kept in the run's store (least recently used evicted first). Zeek bounds its
     #: certificate cache the same way (X509::certificate_cache_max_entries, 10 000). Anomaly
     #: ``x509.certificate_store_evicted`` on the row whose chain made room.
-    max_store_certificates: int = 100_000
-    #: Estimated bytes of the store (each certificate's DER plus its measured per-entry overhead, see
-    #: store.ENTRY_OVERHEAD); same eviction and anomaly as max_store_certificates.
-    max_store_bytes: int = 1 << 30
+    max_store_certificates: int = 50_000
+    #: Estimated bytes of the store (each certificate's DER twice plus the measured per-entry overhead,
+    #: store.ENTRY_OVERHEAD: about 9 KiB for an ordinary certificate); same eviction and anomaly as
+    #: max_store_certificates. 50 000 ordinary certificates are about 450 MiB.
+    max_store_bytes: int = 512 << 20
 
     def __post_init__(self) -> None:
         for f in fields(self):
