@@ -6,9 +6,10 @@ A task never raises for its input, so the only failures left to an executor are 
 - Local pool: at most ``workers`` tasks are in flight, so when a worker process dies (OOM killer, a signal,
   a crash in native code) the tasks in flight are exactly the ones that might have killed it. They are retried in
   a fresh pool; a task in flight during :data:`MAX_ATTEMPTS` deaths is reported failed
-  ("worker process died"), and the batch goes on. Workers are spawned (not forked: the coordinator runs a
-  progress thread) and ask Linux to kill them when the coordinator dies, so a SIGKILLed batch leaves no workers
-  writing behind it.
+  ("worker process died"), and the batch goes on. Workers come from a fork server that has imported tlsmon
+  once (not forked from the coordinator, which runs a progress thread), and ask Linux to kill them when their
+  parent dies; the fork server exits when the coordinator does, so a SIGKILLed batch leaves no workers writing
+  behind it.
 - Dask: the scheduler already reruns the tasks of a worker that dies (``distributed.scheduler.allowed-failures``,
   default 3). A task given up on (``KilledWorker``) is reported failed with that reason.
 """
@@ -55,7 +56,8 @@ class LocalExecutor:
     def run(self, specs: Sequence[TaskSpec]) -> Iterator[TaskResult]:
         queue = list(reversed(specs))
         attempts: dict[str, int] = {}
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["tlsmon.batch.task"])
         while queue:
             with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init) as pool:
                 in_flight: dict[Future[TaskResult], TaskSpec] = {}
