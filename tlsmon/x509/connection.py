@@ -23,7 +23,7 @@ from tlsmon.x509.ocsp import read_stapled
 from tlsmon.x509.store import CertificateRecord, CertificateStore, StoreAnomaly
 from tlsmon.x509.validate import ChainInput, Validator
 
-_TS_UTC = pa.timestamp("ns", tz="UTC")
+_TS_UTC = pa.timestamp("us", tz="UTC")  # OCSP dates: GeneralizedTime reaches 9999, int64 ns ends in 2262
 
 
 @dataclass(slots=True)
