@@ -58,7 +58,8 @@ def read_whole(*captures: Path) -> dict[str, pa.Table]:
         with tempfile.TemporaryDirectory() as tmp:
             convert(str(capture), Path(tmp), TrackerConfig())
             for table, tables in out.items():
-                tables.extend(pq.read_table(p).replace_schema_metadata() for p in sorted((Path(tmp) / table).glob("*.parquet")))
+                found = sorted((Path(tmp) / table).glob("*.parquet"))
+                tables.extend(pq.read_table(p).replace_schema_metadata() for p in found)
     return {table: pa.concat_tables(tables) for table, tables in out.items()}
 
 

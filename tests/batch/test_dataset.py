@@ -45,7 +45,8 @@ def test_the_rows_are_those_read_makes_of_each_file(tmp_path: Path) -> None:
     assert batch(SAMPLE, TLS13, "-o", ds, "--workers", "2") == 0
     expected = read_whole(SAMPLE, TLS13)
     assert sort_rows(read(ds, "connections")) == sort_rows(expected["connections"])
-    assert sort_rows(read(ds, "certificates"), ("fingerprint",)) == sort_rows(expected["certificates"], ("fingerprint",))
+    by_fingerprint = ("fingerprint",)
+    assert sort_rows(read(ds, "certificates"), by_fingerprint) == sort_rows(expected["certificates"], by_fingerprint)
 
 
 def test_one_input_across_midnight_has_a_part_in_each_utc_date(tmp_path: Path) -> None:
