@@ -50,13 +50,21 @@ def to_svg(fig: Figure) -> str:
     return text[text.index("<svg"):]
 
 
+def _legend_below(ax: Axes, columns: int) -> None:
+    """The legend under the x-axis label, at the same distance whatever the chart's height."""
+    fig = ax.get_figure(root=True)
+    inches = ax.get_position().height * (fig.get_figheight() if isinstance(fig, Figure) else 4.0)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / max(inches, 0.5)), ncol=columns, frameon=False,
+              fontsize=8)
+
+
 def _height(rows: float) -> float:
     return 1.0 + 0.32 * max(rows, 1)
 
 
 def stacked_shares(
     labels: Sequence[str], totals: Sequence[int], series: Sequence[tuple[str, Sequence[int]]], title: str,
-    xlabel: str = "share of connections (%)", ax: Axes | None = None,
+    xlabel: str = "share of connections (%)", ax: Axes | None = None, colors: Sequence[str] = PALETTE,
 ) -> Figure:
     """One horizontal 100 % bar per label, split into the series; each bar annotated with n = total."""
     fig: Figure
@@ -68,7 +76,7 @@ def stacked_shares(
     left = [0.0] * len(labels)
     for i, (name, counts) in enumerate(series):
         shares = [100.0 * c / t if t else 0.0 for c, t in zip(counts, totals, strict=True)]
-        ax.barh(ys, shares, left=left, color=PALETTE[i % len(PALETTE)], label=name, height=0.7)
+        ax.barh(ys, shares, left=left, color=colors[i % len(colors)], label=name, height=0.7)
         left = [a + b for a, b in zip(left, shares, strict=True)]
     for y, total in zip(ys, totals, strict=True):
         ax.text(101, y, f"n = {total:,}", va="center", fontsize=8)
@@ -76,13 +84,12 @@ def stacked_shares(
     ax.set_xlim(0, 100)
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(labels) < 4 else -0.12), ncol=min(len(series), 6),
-              frameon=False, fontsize=8)
+    _legend_below(ax, min(len(series), 6))
     return fig
 
 
 def grouped_shares(
-    labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], title: str, xlabel: str,
+    labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], title: str, xlabel: str,
 ) -> Figure:
     """Horizontal grouped bars of percentages (0 to 100), one group per label."""
     fig, ax = plt.subplots(figsize=(8.5, _height(len(labels) * max(1, len(series)) * 0.45)))
@@ -91,17 +98,30 @@ def grouped_shares(
     base = list(range(len(labels)))[::-1]
     for i, (name, values) in enumerate(series):
         ys = [b + 0.4 - width * (i + 0.5) for b in base]
-        ax.barh(ys, values, height=width, color=PALETTE[i % len(PALETTE)], label=name)
+        ax.barh(ys, [v or 0.0 for v in values], height=width, color=PALETTE[i % len(PALETTE)], label=name)
         for y, v in zip(ys, values, strict=True):
-            ax.text(v + 1, y, f"{v:.1f}", va="center", fontsize=7)
+            ax.text((v or 0.0) + 1, y, "n/a" if v is None else f"{v:.1f}", va="center", fontsize=7,
+                    color="#777" if v is None else "black")
     ax.set_yticks(base, list(labels))
     ax.set_xlim(0, 110)
     ax.set_xticks(range(0, 101, 20))
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.6 / len(labels)), ncol=1, frameon=False,
-              fontsize=8)
+    _legend_below(ax, 1)
     return fig
+
+
+def share_bar(labels: Sequence[str], shares: Sequence[float], title: str, xlabel: str, ax: Axes) -> None:
+    """Horizontal bars of one percentage per label, the value printed at the end of each bar."""
+    ys = list(range(len(labels)))[::-1]
+    ax.barh(ys, shares, color=PALETTE[0], height=0.7)
+    for y, v in zip(ys, shares, strict=True):
+        ax.text(v + 1, y, f"{v:.1f}", va="center", fontsize=8)
+    ax.set_xlim(0, 112)
+    ax.set_xticks(range(0, 101, 20))
+    ax.set_yticks(ys, list(labels))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
 
 
 def counts_bar(labels: Sequence[str], counts: Sequence[int], title: str, xlabel: str, ax: Axes) -> None:

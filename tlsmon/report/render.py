@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 
 from tlsmon.report.paper import CITATION, PAPER_PLACES, PUBLISHED, Published
+from tlsmon.report.plots import port_label
 from tlsmon.report.queries import Table, Value
 from tlsmon.report.sections import Section, TableSpec
 
@@ -74,7 +75,19 @@ def _paper_entries(section: Section, tables: Mapping[str, Table]) -> dict[str, o
     }
 
 
+#: Column headers a person reads better than the JSON names.
+LABELS = {"sslv2": "SSL 2", "sslv3": "SSL 3", "tlsv10": "TLS 1.0", "tlsv11": "TLS 1.1", "tlsv12": "TLS 1.2",
+          "tlsv13": "TLS 1.3", "tls13_connections": "TLS 1.3 connections", "alpn": "ALPN",
+          "not_yet_valid": "not yet valid", "self_signed": "self-signed"}
+
+
+def _label(column: str) -> str:
+    return LABELS.get(column, column.replace("_", " "))
+
+
 def _cell(column: str, value: Value, base: Value, pct: bool) -> str:
+    if column == "port" and isinstance(value, str):
+        return f"<td>{escape(port_label(value))}</td>"
     if value is None:
         return '<td class="na">—</td>'
     if isinstance(value, bool):
@@ -85,7 +98,7 @@ def _cell(column: str, value: Value, base: Value, pct: bool) -> str:
         return f'<td class="num">{_duration(float(value))}</td>'
     if isinstance(value, int):
         text = f"{value:,}"
-        if pct and isinstance(base, int) and base > 0:
+        if pct and isinstance(base, int) and base > 0 and value > 0:
             text += f' <span class="pct">({100.0 * value / base:.1f} %)</span>'
         return f'<td class="num">{text}</td>'
     if isinstance(value, float):
@@ -109,7 +122,7 @@ def _duration(seconds: float) -> str:
 def _table_html(spec: TableSpec, t: Table) -> str:
     if len(t.rows) == 1 and spec.transpose:
         return _transposed_html(spec, t)
-    head = "".join(f"<th>{escape(c.replace('_', ' '))}</th>" for c in t.columns)
+    head = "".join(f"<th>{escape(_label(c))}</th>" for c in t.columns)
     if not t.rows:
         body = f'<tr><td class="empty" colspan="{len(t.columns)}">no rows</td></tr>'
     else:
@@ -123,11 +136,17 @@ def _table_html(spec: TableSpec, t: Table) -> str:
             cls = ' class="total"' if rec.get("port") == "all" else ""
             lines.append(f"<tr{cls}>{cells}</tr>")
         body = "\n".join(lines)
-    note = f" Percentages are of <em>{escape(spec.pct_base.replace('_', ' '))}</em>." if spec.pct_base else ""
+    note = _pct_note(spec)
     return (
         f'<table id="t-{escape(t.name)}"><caption>{escape(spec.caption)} <code>{escape(t.name)}</code>{note}'
         f"</caption>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>"
     )
+
+
+def _pct_note(spec: TableSpec) -> str:
+    if not spec.pct_base:
+        return ""
+    return f'<span class="note">Percentages are of {escape(_label(spec.pct_base))}.</span>'
 
 
 def _transposed_html(spec: TableSpec, t: Table) -> str:
@@ -135,12 +154,12 @@ def _transposed_html(spec: TableSpec, t: Table) -> str:
     rec = t.records()[0]
     base = rec.get(spec.pct_base) if spec.pct_base else None
     body = "\n".join(
-        f"<tr><th>{escape(c.replace('_', ' '))}</th>"
+        f"<tr><th>{escape(_label(c))}</th>"
         + _cell(c, v, base, spec.pct_base is not None and c != spec.pct_base and c not in spec.no_pct)
         + "</tr>"
         for c, v in rec.items()
     )
-    note = f" Percentages are of <em>{escape(spec.pct_base.replace('_', ' '))}</em>." if spec.pct_base else ""
+    note = _pct_note(spec)
     return (
         f'<table class="kv" id="t-{escape(t.name)}"><caption>{escape(spec.caption)} <code>{escape(t.name)}</code>'
         f"{note}</caption>\n<tbody>\n{body}\n</tbody></table>"
@@ -182,6 +201,7 @@ nav ol{columns:2;font-size:.95rem}nav a{color:#0057a0}
 table{border-collapse:collapse;margin:1rem 0;font-size:.85rem;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:.3rem 0;caption-side:top}
 caption code{font-weight:400;color:#666;font-size:.8rem}
+caption .note{display:block;font-weight:400;color:#555;font-size:.8rem}table.kv{min-width:26rem}
 th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left;vertical-align:top}
 th{background:#f3f6f9;font-weight:600}td.num{text-align:right;white-space:nowrap}
 td.na,td.empty{color:#888}tr.total td{font-weight:600;border-top:2px solid #999}

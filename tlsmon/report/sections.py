@@ -65,10 +65,10 @@ def _plot_r2(tables: Mapping[str, Table]) -> str | None:
     if not t.rows:
         return None
     labels = [str(p) for p in t.column("protocol")]
-    of_all = [100.0 * float(v or 0) for v in t.column("upgraded_share_of_all")]
-    of_offered = [100.0 * float(v or 0) for v in t.column("upgraded_share_of_offered")]
-    offering = [
-        100.0 * o / s if s else 0.0
+    of_all = [None if v is None else 100.0 * float(v) for v in t.column("upgraded_share_of_all")]
+    of_offered = [None if v is None else 100.0 * float(v) for v in t.column("upgraded_share_of_offered")]
+    offering: list[float | None] = [
+        100.0 * o / s if s else None
         for o, s in zip(_ints(t, "servers_offering"), _ints(t, "servers"), strict=True)
     ]
     fig = plots.grouped_shares(
@@ -81,14 +81,19 @@ def _plot_r2(tables: Mapping[str, Table]) -> str | None:
     return plots.to_svg(fig)
 
 
+# Older versions in warmer colours; each version keeps its colour whichever are present.
+_VERSIONS = (("SSL 2", "sslv2", "#000000"), ("SSL 3", "sslv3", "#CC79A7"), ("TLS 1.0", "tlsv10", "#D55E00"),
+             ("TLS 1.1", "tlsv11", "#E69F00"), ("TLS 1.2", "tlsv12", "#56B4E9"), ("TLS 1.3", "tlsv13", "#0072B2"),
+             ("other", "other", "#999999"))
+
+
 def _plot_r3(tables: Mapping[str, Table]) -> str | None:
     t = tables["r3_versions"]
     if not t.rows:
         return None
-    cols = [("SSL 2", "sslv2"), ("SSL 3", "sslv3"), ("TLS 1.0", "tlsv10"), ("TLS 1.1", "tlsv11"),
-            ("TLS 1.2", "tlsv12"), ("TLS 1.3", "tlsv13"), ("other", "other")]
-    series = [(name, _ints(t, c)) for name, c in cols if any(_ints(t, c))]
-    fig = plots.stacked_shares(_ports(t), _ints(t, "total"), series, "Negotiated version per server port")
+    present = [(name, col, colour) for name, col, colour in _VERSIONS if any(_ints(t, col))]
+    fig = plots.stacked_shares(_ports(t), _ints(t, "total"), [(name, _ints(t, col)) for name, col, _ in present],
+                               "Negotiated version per server port", colors=[c for _, _, c in present])
     return plots.to_svg(fig)
 
 
@@ -97,21 +102,21 @@ def _plot_r4(tables: Mapping[str, Table]) -> str | None:
     if not t.rows:
         return None
     total = _ints(t, "total")
-
-    def pct(col: str) -> list[float]:
-        return [100.0 * c / n if n else 0.0 for c, n in zip(_ints(t, col), total, strict=True)]
-
-    fig = plots.grouped_shares(
-        _ports(t),
-        [("forward secrecy (DHE, ECDHE, TLS 1.3)", pct("forward_secrecy")), ("RC4", pct("rc4")),
-         ("AES", pct("aes")), ("other cipher", pct("other"))],
-        "Chosen cipher suites per server port", "share of connections with a known cipher (%)",
-    )
+    fs = [100.0 * c / n if n else 0.0 for c, n in zip(_ints(t, "forward_secrecy"), total, strict=True)]
+    fig, axes = plots.panels(2, len(t.rows) + 2)
+    plots.share_bar(_ports(t), fs, "Forward secrecy (DHE, ECDHE, TLS 1.3)", "share of connections (%)", axes[0])
+    plots.stacked_shares(_ports(t), total, [("RC4", _ints(t, "rc4")), ("AES", _ints(t, "aes")),
+                                            ("other cipher", _ints(t, "other"))],
+                         "Cipher", "share of connections (%)", ax=axes[1])
     return plots.to_svg(fig)
 
 
 _CLASSES = [("verifiable", "verifiable"), ("expired", "expired"), ("not yet valid", "not_yet_valid"),
             ("self-signed", "self_signed"), ("broken chain", "broken")]
+
+
+# Verifiable green, then warmer colours for worse chains.
+_CLASS_COLOURS = ("#009E73", "#E69F00", "#F0E442", "#D55E00", "#CC79A7")
 
 
 def _plot_r5(tables: Mapping[str, Table]) -> str | None:
@@ -121,7 +126,8 @@ def _plot_r5(tables: Mapping[str, Table]) -> str | None:
     fig, axes = plots.panels(2, max(len(conns.rows), len(servers.rows)) + 2)
     for ax, t, what in ((axes[0], conns, "connections"), (axes[1], servers, "servers")):
         plots.stacked_shares(_ports(t), _ints(t, "total"), [(n, _ints(t, c)) for n, c in _CLASSES],
-                             f"Certificate validity, {what}", f"share of {what} (%)", ax=ax)
+                             f"Certificate validity, {what}", f"share of {what} (%)", ax=ax,
+                             colors=_CLASS_COLOURS)
     legend = axes[0].get_legend()
     if legend is not None:
         legend.remove()
