@@ -64,4 +64,9 @@ def read_whole(*captures: Path) -> dict[str, pa.Table]:
 
 
 def sort_rows(table: pa.Table, keys: tuple[str, ...] = ("ts_start", "orig_p")) -> list[dict[str, object]]:
-    return table.sort_by([(k, "ascending") for k in keys]).to_pylist()
+    """Rows in key order, timestamps as integer nanoseconds (datetime would drop them)."""
+    table = table.sort_by([(k, "ascending") for k in keys])
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(pa.int64()))
+    return table.to_pylist()
