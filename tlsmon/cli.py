@@ -344,12 +344,13 @@ def _cmd_read(args: argparse.Namespace) -> int:
             status = _run(engine, source)
         interrupts.hold()
         interrupted = interrupts.signum
-        open_at_end = _open_connections(engine)
+        records_before_close = counters.connections
         try:
             stats = engine.close(END_INTERRUPTED if interrupted is not None else END_EOF)
         except OSError as exc:
             print(f"tlsmon: {out}: writing output failed ({exc})", file=sys.stderr)
             return EXIT_ERROR
+        open_at_end = counters.connections - records_before_close  # ended by close: eof or interrupted
         elapsed = time.perf_counter() - started
         damaged = sum(1 for f in args.files if any(w.startswith(f"{f}:") for w in warnings))
         sample_run(
@@ -396,12 +397,6 @@ def _engine(
     engine = Engine(sink, config, on_progress=on_progress)
     parquet.use_certificates(engine.certificates.get)
     return engine
-
-
-def _open_connections(engine: Engine) -> int:
-    """Connections still open (before close ends them): the tracker holds two entries per connection."""
-    table = getattr(getattr(engine, "tracker", None), "table", None)
-    return len(table) // 2 if table is not None else 0
 
 
 def _run(engine: Engine, source: CaptureSource) -> int:

@@ -229,13 +229,16 @@ class TableWriter:
                 self._finish_file()
         return self.paths
 
-    def finish_file(self) -> Path | None:
-        """Write the rows so far and rename the current file into place now; None when it has no rows."""
+    def finish_file(self, empty: bool = False) -> Path | None:
+        """Write the rows so far and rename the current file into place now. Without rows: None, unless
+        ``empty``, which writes a file holding only the schema (to keep file numbers paired across tables)."""
         if self.closed:
             raise ValueError(f"table {self._table!r}: finish_file after close")
         self._flush_batch()
         if not self._tables and self._writer is None:
-            return None
+            if not empty:
+                return None
+            self._open_file()
         self._finish_file()
         self._flush_at = self._rows_before_flush()
         return self._paths[-1]

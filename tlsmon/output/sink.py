@@ -188,6 +188,6 @@ class ParquetSink:
         done = self._connections.finish_file()
         for cert in certs.values():
             self._certificates.append(cert, cert.parsed)
-        done = self._certificates.finish_file() or done
-        if done is not None:
+        # A part's two files carry the same number: certificates part N holds the chains of connections part N.
+        if self._certificates.finish_file(empty=done is not None) is not None:
             self.parts += 1

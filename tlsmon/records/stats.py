@@ -82,7 +82,7 @@ STATS_COLUMNS = ColumnGroup(
         _count("missed_bytes", "Sum of missed_bytes over the final records.", "17376"),
         _count("anomalies", "Anomaly names on the final records.", "40"),
         _count("active_connections", "Connections in the worker's table at the end of the interval (read: "
-               "those still open when the input ended or the run was interrupted).", "1830"),
+               "those the end of the run wrote: still open, or lingering after their FINs).", "1830"),
         Column("mode", pa.string(), "'live' (one row per --stats-interval and worker) or 'read' (one row "
                "for the whole run).", "live", nullable=False),
         Column("inputs", pa.list_(pa.string()), "read: the capture files, in the order read; empty for live.",
