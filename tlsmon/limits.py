@@ -46,6 +46,11 @@ class Limits:
     #: first, each once). Beyond it tokens are counted in ``StartTlsSummary.capabilities_dropped``: anomaly
     #: ``starttls.too_many_capabilities`` / ``starttls.too_many_auth_mechanisms``.
     max_capabilities: int = 256
+    #: Anomalies listed per analyzer part of a row (the STARTTLS part, the TLS part); later ones are counted in
+    #: ``anomalies_dropped`` and the cut is named once: ``starttls.too_many_anomalies`` /
+    #: ``tls.too_many_anomalies``. Zeek samples a weird repeated on one connection past
+    #: Weird::sampling_threshold (25).
+    max_anomalies: int = 100
 
     # -- TLS (tlsmon/tls/analyzer.py, parse.py) ---------------------------------------------------------------
     #: Certificates kept of one Certificate message (the chain). RFC 8446 §4.4.2 sets no count; real chains have

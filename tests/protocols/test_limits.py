@@ -159,3 +159,13 @@ def test_xmpp_features_are_kept_once_each_up_to_max_capabilities() -> None:
         Anomaly("xmpp.too_many_features"),
         CapabilitiesOffered(kept),
     ]
+
+
+def test_protocol_anomalies_past_max_anomalies_are_counted_and_the_cut_named_once() -> None:
+    dispatcher = Dispatcher(25, Limits(max_anomalies=3))
+    for is_orig, data in [SMTP_GREETING, (S, b"garbage\r\n" * 5)]:
+        dispatcher.data(is_orig, data)
+    starttls = dispatcher.starttls
+    assert starttls is not None
+    assert starttls.anomalies == ["smtp.malformed_reply"] * 3 + ["starttls.too_many_anomalies"]
+    assert starttls.anomalies_dropped == 2

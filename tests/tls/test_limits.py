@@ -65,3 +65,10 @@ def test_alerts_past_max_alerts_are_not_listed_and_named_once() -> None:
     assert [a["name"] for a in analyzer.summary.alerts] == ["close_notify"] * 3
     assert analyzer.summary.last_alert == "close_notify"
     assert analyzer.anomalies == ["tls.too_many_alerts"]
+
+
+def test_anomalies_past_max_anomalies_are_counted_and_the_cut_named_once() -> None:
+    malformed_alert = record(21, b"\x01")  # RFC 5246 §7.2: an alert is two bytes
+    analyzer = run(Limits(max_anomalies=3), (True, CH), (False, SH12 + malformed_alert * 5))
+    assert analyzer.anomalies == ["tls.malformed_alert"] * 3 + ["tls.too_many_anomalies"]
+    assert analyzer.anomalies_dropped == 2

@@ -42,6 +42,8 @@ class StartTlsAnomaly(StrEnum):
     TOO_MANY_CAPABILITIES = "starttls.too_many_capabilities"
     # More than Limits.max_capabilities distinct SASL mechanisms on one connection; the rest are counted.
     TOO_MANY_AUTH_MECHANISMS = "starttls.too_many_auth_mechanisms"
+    # More than Limits.max_anomalies protocol anomalies on one connection; the rest are counted, not listed.
+    TOO_MANY_ANOMALIES = "starttls.too_many_anomalies"
 
 
 @dataclass(slots=True)
@@ -59,9 +61,11 @@ class StartTlsSummary:
     imap_logindisabled: bool | None = None
     pop3_apop: bool | None = None
     anomalies: list[str] = field(default_factory=list)
-    #: tokens not kept because server_capabilities / auth_mechs_offered was full (not columns)
+    #: tokens not kept because server_capabilities / auth_mechs_offered was full, anomalies not listed because
+    #: the list was full (not columns)
     capabilities_dropped: int = 0
     auth_mechs_dropped: int = 0
+    anomalies_dropped: int = 0
     limits: Limits = field(default=DEFAULT_LIMITS, repr=False, compare=False)
     _seen_capabilities: set[str] = field(default_factory=set, repr=False, compare=False)
     _seen_mechs: set[str] = field(default_factory=set, repr=False, compare=False)
@@ -100,7 +104,12 @@ class StartTlsSummary:
         elif isinstance(event, Detail):
             setattr(self, event.column, event.value)
         elif isinstance(event, Anomaly):
-            self.anomalies.append(event.name)
+            if len(self.anomalies) < self.limits.max_anomalies:
+                self.anomalies.append(event.name)
+            else:
+                if not self.anomalies_dropped:
+                    self.anomalies.append(StartTlsAnomaly.TOO_MANY_ANOMALIES)
+                self.anomalies_dropped += 1
 
     def _keep(self, tokens: tuple[str, ...], kept: list[str], seen: set[str]) -> int:
         """Append the tokens not seen before to ``kept`` while it has room; return how many were turned away
