@@ -49,9 +49,9 @@ def test_off_a_terminal_stderr_has_only_failure_and_warning_lines(
     summary = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in captured.out.splitlines()
                if line.count("│") == 3}
     assert {k: summary[k] for k in ("inputs", "converted", "failed", "damaged (converted up to the damage)",
-                                    "connection rows", "packets")} == {
+                                    "connection rows (before stitching)", "packets")} == {
         "inputs": "2", "converted": "1", "failed": "1", "damaged (converted up to the damage)": "1",
-        "connection rows": "1", "packets": "10",
+        "connection rows (before stitching)": "1", "packets": "10",
     }
 
 

@@ -5,7 +5,9 @@ Layout::
     DATASET/connections/sensor=S/date=YYYY-MM-DD/part-<input-id>.parquet
     DATASET/certificates/sensor=S/date=YYYY-MM-DD/part-<input-id>.parquet
     DATASET/stats/sensor=S/date=YYYY-MM-DD/part-<input-id>.parquet
+    DATASET/connections/sensor=S/date=YYYY-MM-DD/part-stitched-<input-id>.parquet   (see stitch.py)
     DATASET/_manifest/part-<path-key>.parquet        (one row per input; see manifest.py)
+    DATASET/_pieces/sensor=S/part-<input-id>.parquet (rows waiting for stitching)
 
 A part is first written as ``.part-….parquet.tmp-<token>`` in its final directory, fsynced, then renamed; the
 directory is fsynced after the rename. Names starting with a dot or an underscore are skipped by DuckDB,
@@ -24,6 +26,7 @@ from tlsmon.output.parquet import fsync_path
 
 TABLES = ("connections", "certificates", "stats")
 MANIFEST_DIR = "_manifest"
+PIECES_DIR = "_pieces"
 TMP_MARK = ".tmp-"
 
 
@@ -33,6 +36,11 @@ def part_name(input_id: str) -> str:
 
 def partition_dir(dataset: Path, table: str, sensor: str, date: str) -> Path:
     return dataset / table / f"sensor={sensor}" / f"date={date}"
+
+
+def pieces_path(dataset: Path, sensor: str, input_id: str) -> Path:
+    """Where an input's rows that may continue in a neighbouring file wait for stitching."""
+    return dataset / PIECES_DIR / f"sensor={sensor}" / part_name(input_id)
 
 
 def utc_date(ts_ns: int) -> str:
@@ -70,7 +78,7 @@ def commit(pending: list[tuple[Path, Path]]) -> None:
 def remove_temporaries(dataset: Path) -> int:
     """Delete temporary files left by a killed run; only safe while no writer works on the dataset."""
     removed = 0
-    for table in (*TABLES, MANIFEST_DIR):
+    for table in (*TABLES, MANIFEST_DIR, PIECES_DIR):
         root = dataset / table
         if not root.is_dir():
             continue

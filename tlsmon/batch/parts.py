@@ -20,6 +20,7 @@ from tlsmon.output.parquet import COMPRESSION
 
 INPUTS_KEY = b"tlsmon_batch_inputs"
 COMPACTED_PREFIX = "part-compacted-"
+STITCHED = "stitched-"  # id of an input's stitched rows: part-stitched-<input-id>.parquet
 
 
 def is_compacted(path: Path) -> bool:
@@ -70,7 +71,7 @@ def remove_input_parts(dataset: Path, input_id: str, parts: Sequence[str]) -> No
             path.unlink()
             continue
         pieces = read_by_input(path)
-        kept = [(i, t) for i, t in pieces if i != input_id]
+        kept = [(i, t) for i, t in pieces if i not in (input_id, STITCHED + input_id)]
         if not kept:
             path.unlink()
         elif len(kept) != len(pieces):

@@ -9,6 +9,9 @@ and compares it with the manifest:
 - with ``--hash``, the same content as another input already done (or planned) → recorded ``skipped``;
 - anything else (new, changed, failed before, or unfinished when a run was killed) → one task.
 
+After the tasks, connections cut by file boundaries are stitched (:mod:`~tlsmon.batch.stitch`); that step
+also runs when no input needed work, and rewrites nothing when nothing changed.
+
 For each result, in completion order, the coordinator removes the parts of the input's previous version that the
 new run did not rewrite, then writes the input's manifest row. Parts are committed by the task before its result
 arrives, so a ``done`` row always names parts that exist, and a run killed anywhere leaves each input either
@@ -34,6 +37,7 @@ from tlsmon.batch.inputs import InputFile, discover, identify
 from tlsmon.batch.layout import MANIFEST_DIR, remove_temporaries
 from tlsmon.batch.manifest import Manifest, ManifestEntry
 from tlsmon.batch.parts import remove_input_parts
+from tlsmon.batch.stitch import StitchReport, stitch_dataset
 from tlsmon.batch.task import DONE, FAILED, SKIPPED, TaskResult, TaskSpec
 from tlsmon.records.tables import SCHEMA_VERSION
 
@@ -61,6 +65,7 @@ class BatchReport:
     unchanged: int = 0  # already done, untouched
     skipped: list[ManifestEntry] = field(default_factory=list)
     results: list[TaskResult] = field(default_factory=list)
+    stitch: StitchReport = field(default_factory=StitchReport)
     elapsed_s: float = 0.0
 
     @property
@@ -121,6 +126,7 @@ def run_batch(options: BatchOptions, observer: Observer | None = None, executor:
             report.results.append(result)
             if observer is not None:
                 observer.finished(result)
+        report.stitch = stitch_dataset(dataset, manifest, options.idle_timeout_s)
     report.elapsed_s = time.perf_counter() - started
     return report
 

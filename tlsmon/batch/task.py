@@ -10,6 +10,10 @@ of them (and the one-row ``stats`` part) are complete are they renamed into plac
 window in which some but not all parts of an input are visible is a few renames long, and no part is ever
 visible half-written.
 
+Rows that may be pieces of a connection cut at a file boundary (:func:`is_piece`) are held back from
+``connections/`` and written to ``DATASET/_pieces/sensor=S/part-<input-id>.parquet`` instead; the stitching
+step after the tasks (:mod:`~tlsmon.batch.stitch`) joins them and writes the result into ``connections/``.
+
 Part names depend only on the input id, so redoing a task — after a crash, a killed Dask worker, or a rerun —
 writes the same names again and cannot duplicate rows. After committing, parts of the same input id that the new
 run did not produce (possible only when another tlsmon version drew the dates differently) are removed.
@@ -35,7 +39,7 @@ import pyarrow.parquet as pq
 
 from tlsmon import __version__
 from tlsmon.batch.inputs import InputFile
-from tlsmon.batch.layout import commit, part_name, partition_dir, temporary_name, utc_date
+from tlsmon.batch.layout import PIECES_DIR, commit, part_name, partition_dir, pieces_path, temporary_name, utc_date
 from tlsmon.batch.statstable import InputStats, stats_table
 from tlsmon.capture import CaptureError, CaptureSource
 from tlsmon.engine import Engine
@@ -50,6 +54,7 @@ SKIPPED = "skipped"
 #: table → the timestamp column whose UTC date picks the partition
 DATE_COLUMNS = {"connections": "ts_start", "certificates": "first_seen"}
 _BATCH_ROWS = 65536
+PIECES_KEY = "pieces"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +199,13 @@ def _split_by_date(
                 rows += batch.num_rows
                 if table == "connections":
                     _note_times(batch, result)
+                if table == "connections":
+                    piece = is_piece(batch)
+                    if pc.any(piece).as_py():
+                        _write_pieces(batch.filter(piece), schema, dataset, spec, pending, writers)
+                        batch = batch.filter(pc.invert(piece))
+                        if not batch.num_rows:
+                            continue
                 dates = pc.cast(batch.column(date_column), pa.date32())
                 for date in pc.unique(dates).to_pylist():
                     day = date.isoformat()
@@ -209,9 +221,35 @@ def _split_by_date(
         for writer in writers.values():
             writer.close()
     for tmp, final in pending:
-        if final.parts[-4] == table:
+        if final.parts[-4] == table or final.parts[-3] == PIECES_DIR:
             fsync_path(tmp)
     return rows
+
+
+def is_piece(batch: pa.RecordBatch) -> pa.Array:
+    """Rows that may be one piece of a connection cut by a file boundary: still open at the end of the file
+    (``end_reason`` eof), or picked up without the originator's SYN (history without ``S``)."""
+    open_at_end = pc.equal(batch.column("end_reason"), "eof")
+    no_syn = pc.invert(pc.match_substring(batch.column("history"), "S"))
+    return pc.or_(open_at_end, no_syn)
+
+
+def _write_pieces(
+    rows: pa.RecordBatch,
+    schema: pa.Schema,
+    dataset: Path,
+    spec: TaskSpec,
+    pending: list[tuple[Path, Path]],
+    writers: dict[str, pq.ParquetWriter],
+) -> None:
+    writer = writers.get(PIECES_KEY)
+    if writer is None:
+        final = pieces_path(dataset, spec.sensor, spec.input.input_id)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_name(final)
+        pending.append((tmp, final))
+        writer = writers[PIECES_KEY] = pq.ParquetWriter(tmp, schema, compression=COMPRESSION)
+    writer.write_batch(rows)
 
 
 def _note_times(batch: pa.RecordBatch, result: TaskResult) -> None:
@@ -230,3 +268,6 @@ def _remove_stale(dataset: Path, spec: TaskSpec, parts: list[str]) -> None:
         for path in (dataset / table / f"sensor={spec.sensor}").glob(f"date=*/{name}"):
             if str(path.relative_to(dataset)) not in keep:
                 path.unlink(missing_ok=True)
+    pieces = pieces_path(dataset, spec.sensor, spec.input.input_id)
+    if str(pieces.relative_to(dataset)) not in keep:
+        pieces.unlink(missing_ok=True)
