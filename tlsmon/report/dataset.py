@@ -8,10 +8,13 @@ writers rename into place only when complete, are skipped) and handed to ``read_
 ``union_by_name`` (older files may lack newer columns). Partition directories are not read as columns: every
 row carries its own timestamps, which is what ``--since``/``--until`` filter on.
 
-Views, each analysis reads only these:
+Tables and views, each analysis reads only these:
 
 - ``conn_all``: connection rows in the time window, interim records of ``live`` left out (each open
-  connection's final record follows with the same start, so counting interim rows would count it twice);
+  connection's final record follows with the same start, so counting interim rows would count it twice).
+  It is a view of only :data:`READ_COLUMNS`, so each query decodes just the columns it needs from the
+  files (copying them into a DuckDB table first was measured to cost more CPU than the twenty-odd scans it
+  saves: docs/performance.md, "Report"). A column that no file has (written by an older tlsmon) is null;
 - ``conn``: ``conn_all`` without Tor-like leaves when ``--exclude-tor`` is given (R7 reads ``conn_all`` to
   say how many it left out);
 - ``certs``: one row per distinct certificate fingerprint (``live`` writes a certificate again in each
@@ -26,8 +29,20 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+
+from tlsmon.records.tables import CONNECTIONS
 
 TABLES = ("connections", "certificates")
+
+#: The connection columns the analyses read (tests/report check that the SQL reads no other).
+READ_COLUMNS = (
+    "ts_start", "ts_end", "orig_h", "resp_h", "resp_p", "end_reason", "app_proto", "tls_mode",
+    "starttls_offered", "starttls_command_seen", "auth_mechs_offered", "plaintext_auth_command",
+    "xmpp_stream_type", "version", "cipher", "forward_secrecy", "rc4", "curve", "dh_prime_bits", "next_protocol",
+    "client_alpn", "client_status_request", "ocsp_stapled", "ocsp_status", "cert_chain_fps", "validity_class",
+    "leaf_tor_like",
+)
 
 
 class DatasetError(ValueError):
@@ -78,6 +93,21 @@ def _ts(value: datetime) -> str:
     return f"TIMESTAMPTZ {_quote(value.isoformat())}"
 
 
+def _duck_type(column: str) -> str:
+    """The DuckDB type of a connections column, for a column absent from every file."""
+    field = next(c.field() for g in CONNECTIONS for c in g.columns if c.name == column)
+    t = field.type
+    if pa.types.is_list(t):
+        return "VARCHAR[]"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_integer(t):
+        return "BIGINT"
+    return "VARCHAR"
+
+
 def open_dataset(datasets: Sequence[Path], window: Window) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the views ``conn_all``, ``conn`` and ``certs`` (see the module docstring)."""
     check_datasets(datasets)
@@ -92,11 +122,10 @@ def open_dataset(datasets: Sequence[Path], window: Window) -> duckdb.DuckDBPyCon
         where.append(f"ts_start >= {_ts(window.since)}")
     if window.until is not None:
         where.append(f"ts_start < {_ts(window.until)}")
-    db.execute(
-        "CREATE VIEW conn_all AS SELECT * FROM read_parquet("
-        f"{_file_list(conn_files)}, union_by_name = true, hive_partitioning = false) "
-        f"WHERE {' AND '.join(where)}"
-    )
+    source = f"read_parquet({_file_list(conn_files)}, union_by_name = true, hive_partitioning = false)"
+    present = {str(r[0]) for r in db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    columns = ", ".join(c if c in present else f"CAST(NULL AS {_duck_type(c)}) AS {c}" for c in READ_COLUMNS)
+    db.execute(f"CREATE VIEW conn_all AS SELECT {columns} FROM {source} WHERE {' AND '.join(where)}")
     tor = " WHERE leaf_tor_like IS NOT TRUE" if window.exclude_tor else ""
     db.execute(f"CREATE VIEW conn AS SELECT * FROM conn_all{tor}")
     if cert_files:

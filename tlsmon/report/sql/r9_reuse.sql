@@ -3,12 +3,12 @@ SELECT cert_chain_fps[1] AS fp, resp_h
 FROM conn
 WHERE len(cert_chain_fps) > 0
 
--- view: r9_per_cert
+-- temp: r9_per_cert
 SELECT fp, count(DISTINCT resp_h) AS servers, count(*) AS connections
 FROM r9_leaf
 GROUP BY fp
 
--- view: r9_per_key
+-- temp: r9_per_key
 SELECT c.spki_sha256 AS spki, count(DISTINCT l.resp_h) AS servers, count(DISTINCT l.fp) AS certificates
 FROM r9_leaf AS l
 JOIN certs AS c ON c.fingerprint = l.fp
