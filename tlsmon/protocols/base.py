@@ -149,7 +149,8 @@ class LineProtocol(ProtocolAnalyzer):
         (self._client if is_orig else self._server).feed(data)
         self._drain(is_orig)
         if is_orig and not self.done and not self.switched and self._client_waits():
-            self._held_fits(len(self._client))
+            if not self._held_fits(len(self._client)):
+                self._client.take_rest()  # dropped
 
     def _lost(self, is_orig: bool, length: int) -> None:
         # A line protocol resynchronises at the next line end; if the upgrade was pending, give up on it.

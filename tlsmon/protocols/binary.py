@@ -96,8 +96,8 @@ class BinaryProtocol(ProtocolAnalyzer):
                 return
             self._client_skip = _skip(buf, length)
             self._after_message()
-        if self._client_held and not self.done and not self.switched:
-            self._held_fits(len(buf))
+        if self._client_held and not self.done and not self.switched and not self._held_fits(len(buf)):
+            buf.clear()  # dropped
 
     def _drain_server(self) -> None:
         buf = self._server
