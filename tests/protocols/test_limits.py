@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.protocols.dialogue import C, S, feed
+from tests.protocols.test_ldap import ROOT_DSE_SEARCH
 from tlsmon.dispatch import Dispatcher
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import ProtocolAnalyzer
@@ -12,6 +13,7 @@ from tlsmon.protocols.events import Anomaly, CapabilitiesOffered, StartTlsReques
 from tlsmon.protocols.ftp import FtpAnalyzer
 from tlsmon.protocols.imap import ImapAnalyzer
 from tlsmon.protocols.irc import IrcAnalyzer
+from tlsmon.protocols.ldap import LdapAnalyzer
 from tlsmon.protocols.nntp import NntpAnalyzer
 from tlsmon.protocols.pop3 import Pop3Analyzer
 from tlsmon.protocols.postgresql import PostgresqlAnalyzer
@@ -169,3 +171,10 @@ def test_protocol_anomalies_past_max_anomalies_are_counted_and_the_cut_named_onc
     assert starttls is not None
     assert starttls.anomalies == ["smtp.malformed_reply"] * 3 + ["starttls.too_many_anomalies"]
     assert starttls.anomalies_dropped == 2
+
+
+def test_ldap_root_dse_searches_past_max_pending_commands_stop_tracking() -> None:
+    # ROOT_DSE_SEARCH carries messageID 4 at offset 4: the same search under ids 1 to 65, none answered
+    searches = b"".join(ROOT_DSE_SEARCH[:4] + bytes([i]) + ROOT_DSE_SEARCH[5:] for i in range(1, 66))
+    out = feed(LdapAnalyzer, [(C, searches)])
+    assert (out.events, out.done) == ([Anomaly("ldap.too_many_pending_commands")], True)
