@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -26,7 +27,9 @@ from tests.batch.helpers import (
     sort_rows,
 )
 from tlsmon import __version__
+from tlsmon.batch.executors import DaskExecutor, SchedulerError
 from tlsmon.batch.inputs import identify
+from tlsmon.batch.runner import BatchOptions, dataset_lock, run_batch
 from tlsmon.records.tables import SCHEMA_VERSION
 
 
@@ -162,3 +165,26 @@ def test_parts_carry_versions_and_their_input_id(tmp_path: Path, table: str) -> 
     assert meta[b"input_id"].decode() == identify(str(SAMPLE)).input_id
     assert (meta[b"tlsmon_version"].decode(), meta[b"schema_version"].decode()) == (__version__, SCHEMA_VERSION)
     assert (meta[b"sensor"], meta[b"table"].decode()) == (b"s9", table)
+
+
+def test_a_second_batch_on_a_busy_dataset_exits_1_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ds = tmp_path / "ds"
+    with dataset_lock(ds.resolve()):
+        assert batch(SAMPLE, "-o", ds) == 1
+    busy = "another tlsmon batch or compaction is working on it"
+    assert capsys.readouterr().err == f"tlsmon batch: {ds.resolve()}: {busy}\n"
+    assert not (ds / "connections").exists()
+
+
+def test_an_unreachable_scheduler_is_one_error_line(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    options = BatchOptions([str(SAMPLE)], tmp_path / "ds", scheduler=address)
+    with pytest.raises(SchedulerError) as caught:
+        run_batch(options, executor=DaskExecutor(address, connect_timeout_s=1.0))
+    assert str(caught.value).startswith(f"{address}: cannot reach the Dask scheduler (")
+    assert "\n" not in str(caught.value)

@@ -84,6 +84,7 @@ def _size(text: str) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from tlsmon.batch.executors import SchedulerError
     from tlsmon.batch.inputs import InputError
     from tlsmon.batch.progress import BatchProgress, print_summary
     from tlsmon.batch.runner import BatchOptions, DatasetBusyError, run_batch
@@ -103,7 +104,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         try:
             with BatchProgress(err, show_bar=not args.quiet and sys.stderr.isatty()) as progress:
                 report = run_batch(options, progress)
-        except (InputError, DatasetBusyError) as exc:
+        except (InputError, DatasetBusyError, SchedulerError) as exc:
             print(f"tlsmon batch: {exc}", file=sys.stderr)
             return EXIT_ERROR
         except OSError as exc:

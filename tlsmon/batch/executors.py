@@ -31,6 +31,10 @@ MAX_ATTEMPTS = 2
 _PR_SET_PDEATHSIG = 1
 
 
+class SchedulerError(Exception):
+    """The Dask scheduler cannot be reached; ``str()`` is one line."""
+
+
 class Executor(Protocol):
     def run(self, specs: Sequence[TaskSpec]) -> Iterator[TaskResult]: ...
 
@@ -95,7 +99,11 @@ class DaskExecutor:
     def run(self, specs: Sequence[TaskSpec]) -> Iterator[TaskResult]:
         from distributed import Client, as_completed
 
-        with Client(self.address, timeout=self.connect_timeout_s) as client:
+        try:
+            client = Client(self.address, timeout=self.connect_timeout_s)
+        except (OSError, ValueError) as exc:
+            raise SchedulerError(f"{self.address}: cannot reach the Dask scheduler ({exc})") from None
+        with client:
             futures = {}
             for spec in specs:
                 key = f"tlsmon-batch-{spec.input.input_id}-{os.getpid()}"
