@@ -78,7 +78,10 @@ def _paper_entries(section: Section, tables: Mapping[str, Table]) -> dict[str, o
 #: Column headers a person reads better than the JSON names.
 LABELS = {"sslv2": "SSL 2", "sslv3": "SSL 3", "tlsv10": "TLS 1.0", "tlsv11": "TLS 1.1", "tlsv12": "TLS 1.2",
           "tlsv13": "TLS 1.3", "tls13_connections": "TLS 1.3 connections", "alpn": "ALPN",
-          "not_yet_valid": "not yet valid", "self_signed": "self-signed"}
+          "not_yet_valid": "not yet valid", "self_signed": "self-signed", "span_seconds": "time span",
+          "tls_connections": "TLS connections", "implicit_tls": "implicit TLS", "starttls": "STARTTLS",
+          "client_offered_alpn": "client offered ALPN", "alpn_negotiated": "ALPN negotiated",
+          "servers_negotiating": "servers negotiating ALPN"}
 
 
 def _label(column: str) -> str:
@@ -109,6 +112,10 @@ def _cell(column: str, value: Value, base: Value, pct: bool) -> str:
     if column == "fingerprint":
         return f'<td class="mono" title="{escape(text)}">{escape(text[:16])}…</td>'
     return f"<td>{escape(text)}</td>"
+
+
+def _files(count: object, kind: str) -> str:
+    return f"{count} {kind} file{'' if count == 1 else 's'}"
 
 
 def _duration(seconds: float) -> str:
@@ -174,7 +181,7 @@ def _paper_html(section: Section, tables: Mapping[str, Table]) -> str:
     assert isinstance(values, list)
     if not values:
         return (
-            f'<p class="paper"><strong>Published values</strong> ({escape(str(info["where"]))}): not shown. '
+            f'<p class="paper"><strong>Published values</strong> — {escape(str(info["where"]))}: not shown. '
             "None could be checked against a copy of the paper for this build, and an unchecked number "
             "would mislead; docs/report.md lists them, and an entry in tlsmon/report/paper.py prints one "
             "here beside its measured value.</p>"
@@ -229,7 +236,8 @@ def write_html(path: Path, meta: Mapping[str, object], sections: Sequence[Sectio
         f"<style>{STYLE}</style></head><body><main>",
         "<h1>TLS in the wild — tlsmon report</h1>",
         f'<p class="meta">Datasets: {escape(", ".join(dataset["datasets"]))} '
-        f'({dataset["connection_files"]} connection files, {dataset["certificate_files"]} certificate files). '
+        f'({_files(dataset["connection_files"], "connection")}, '
+        f'{_files(dataset["certificate_files"], "certificate")}). '
         f"Window: {escape(window)}. Tor-like certificates: "
         f'{"excluded" if dataset["exclude_tor"] else "included"}. Mozilla root store: certifi {escape(roots)}. '
         f"Generated {escape(str(meta['generated_at']))} by tlsmon {escape(str(meta['tlsmon_version']))}. "
