@@ -10,7 +10,7 @@ pays nothing): :func:`fit_value` turns each value into one the type holds and sa
 - Integers are clamped to the type's range (a clamped counter still says "at least this many").
 - Timestamps (integers in the column's unit) become null when the column is nullable and are clamped
   otherwise (``ts_start`` must stay ordered against its neighbours).
-- Lists and structs are fitted element by element.
+- Lists, maps and structs are fitted element by element.
 - Anything else of the wrong kind (a string in an integer column: a bug, not the wire) is :class:`UnfittableError`;
   the writer puts that row in its dead-letter count.
 
@@ -73,6 +73,15 @@ def fit_value(type_: pa.DataType, value: object, nullable: bool = True) -> tuple
             out.append(fitted)
             changed = changed or was
         return (out if changed else value), changed
+    if pa.types.is_map(type_):
+        if not isinstance(value, Mapping):
+            raise UnfittableError(f"{type(value).__name__} in a map column")
+        changed = False
+        items: dict[object, object] = {}
+        for key, item in value.items():
+            items[key], was = fit_value(type_.item_type, item, type_.item_field.nullable)
+            changed = changed or was
+        return (items if changed else value), changed
     if pa.types.is_struct(type_):
         if not isinstance(value, Mapping):
             raise UnfittableError(f"{type(value).__name__} in a struct column")

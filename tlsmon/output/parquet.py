@@ -174,7 +174,9 @@ class TableWriter:
         self._anomaly_names = [
             g.anomaly(anomaly_suffix(c.type)) for g in groups for c in g.columns
         ]
-        anomalies = [i for i, n in enumerate(names) if n == "anomalies"]
+        anomalies = [
+            i for i, f in enumerate(self._schema) if f.name == "anomalies" and f.type == pa.list_(pa.string())
+        ]
         self._anomalies_column = anomalies[0] if anomalies else None
         self.fitted: Counter[str] = Counter()  # values changed to fit, by anomaly name
         self.dead_letters = 0  # rows that could not be written at all
