@@ -78,3 +78,12 @@ def test_plaintext_authentication_matches_the_manifest(doc: dict[str, Any]) -> N
 
 def test_every_connection_is_counted_once(doc: dict[str, Any]) -> None:
     assert rows(doc, "r1_overview")[0]["connections"] == len(_manifest())
+
+
+def test_a_batch_dataset_gives_the_same_report(doc: dict[str, Any], tmp_path: Path) -> None:
+    dataset = tmp_path / "batch"
+    files = [str(STARTTLS / f["file"]) for f in _manifest()]
+    assert main(["batch", "-q", "--workers", "1", "--sensor", "lab", *files, "-o", str(dataset)]) == 0
+    assert any((dataset / "connections" / "sensor=lab").rglob("*.parquet"))
+    batch = run_report([dataset], tmp_path / "report", "--format", "json")
+    assert batch["tables"] == doc["tables"]
