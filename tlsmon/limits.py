@@ -19,9 +19,10 @@ from dataclasses import dataclass, fields
 @dataclass(frozen=True, slots=True)
 class Limits:
     # -- plaintext protocols (tlsmon/protocols/, tlsmon/wire/linebuffer.py) ----------------------------------
-    #: Longest line of a line protocol (SMTP, IMAP, POP3, FTP, NNTP, ManageSieve, IRC); longer lines are
-    #: discarded up to their end. RFC 5321 §4.5.3.1.4-5 allow 512 octets; h11 caps an incomplete event at
-    #: 16 KiB (DEFAULT_MAX_INCOMPLETE_EVENT_SIZE). Anomaly ``<proto>.line_too_long``.
+    #: Longest line of a line protocol (SMTP, IMAP, POP3, FTP, NNTP, ManageSieve, IRC, HTTP CONNECT); longer
+    #: lines are discarded up to their end. RFC 5321 §4.5.3.1.4-5 allow 512 octets; IMAP lines can carry long
+    #: capability lists; h11 caps an incomplete event at 16 KiB (DEFAULT_MAX_INCOMPLETE_EVENT_SIZE). Anomaly
+    #: ``<proto>.line_too_long``.
     max_line: int = 8192
     #: Client bytes held unparsed while the client waits for the server: after an upgrade command (STARTTLS,
     #: STLS, AUTH TLS, SSLRequest …), before an IMAP synchronising literal's "+" or a SASL challenge. A TLS

@@ -9,7 +9,7 @@ from tests.protocols.test_ldap import ROOT_DSE_SEARCH
 from tlsmon.dispatch import Dispatcher
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import ProtocolAnalyzer
-from tlsmon.protocols.events import Anomaly, CapabilitiesOffered, StartTlsRequested
+from tlsmon.protocols.events import Anomaly, CapabilitiesOffered, StartTlsOffered, StartTlsRequested
 from tlsmon.protocols.ftp import FtpAnalyzer
 from tlsmon.protocols.imap import ImapAnalyzer
 from tlsmon.protocols.irc import IrcAnalyzer
@@ -21,6 +21,7 @@ from tlsmon.protocols.sieve import SieveAnalyzer
 from tlsmon.protocols.smtp import SmtpAnalyzer
 from tlsmon.protocols.summary import StartTlsSummary
 from tlsmon.protocols.xmpp import XmppAnalyzer
+from tlsmon.wire.linebuffer import LineBuffer
 
 SMTP_GREETING = (S, b"220 mx.example.org ESMTP\r\n")
 SMTP_OFFER = [SMTP_GREETING, (C, b"EHLO c\r\n"), (S, b"250-mx.example.org\r\n250 STARTTLS\r\n")]
@@ -178,3 +179,21 @@ def test_ldap_root_dse_searches_past_max_pending_commands_stop_tracking() -> Non
     searches = b"".join(ROOT_DSE_SEARCH[:4] + bytes([i]) + ROOT_DSE_SEARCH[5:] for i in range(1, 66))
     out = feed(LdapAnalyzer, [(C, searches)])
     assert (out.events, out.done) == ([Anomaly("ldap.too_many_pending_commands")], True)
+
+
+def test_a_line_longer_than_max_line_is_named_and_the_next_line_is_read() -> None:
+    long_line = b"250-" + b"X" * DEFAULT_LIMITS.max_line + b"\r\n"
+    out = feed(SmtpAnalyzer, [SMTP_GREETING, (C, b"EHLO c\r\n"), (S, long_line + b"250-mx\r\n250 STARTTLS\r\n")])
+    assert out.events == [CapabilitiesOffered(("STARTTLS",)), StartTlsOffered(), Anomaly("smtp.line_too_long")]
+
+
+def test_an_endless_line_never_holds_more_than_max_line_and_a_chunk() -> None:
+    buffer = LineBuffer(max_line=100)
+    fed, kept = [], []
+    for _ in range(1000):
+        buffer.feed(b"x" * 64)
+        fed.append(len(buffer))
+        assert buffer.next_line() is None
+        kept.append(len(buffer))
+    # 64 bytes wait for more; at 128 (over 100) the partial line is discarded, named once
+    assert (max(fed), max(kept), buffer.overflowed) == (128, 64, 1)
