@@ -1,13 +1,16 @@
 """Command line: ``tlsmon read FILE... -o OUT``, ``tlsmon live -i IFACE -o OUT`` and ``tlsmon schema``.
 
 Exit status: 0 success; 1 a fatal input or output error (one line on stderr, every record produced before it
-written); 2 usage error; 3 the run completed but some input was damaged (truncated or corrupt files, each
-named in a warning line).
+written); 2 usage error (one line); 3 the run completed but some input was damaged (truncated or corrupt files,
+each named in a warning line); 130/143 ``read`` stopped by SIGINT/SIGTERM after writing every record, open
+connections included (end_reason ``interrupted``). No path prints a traceback (``TLSMON_TRACEBACK=1`` shows
+the one of an internal error).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -106,7 +109,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{exc} (see {parser.prog} --help)", file=sys.stderr)
         return EXIT_USAGE
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:  # outside read's own handling (startup, schema, report …): one line, no traceback
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Exception as exc:
+        if os.environ.get("TLSMON_TRACEBACK"):
+            raise
+        print(f"{parser.prog}: internal error: {type(exc).__name__}: {exc} (a bug: please report it; "
+              "TLSMON_TRACEBACK=1 shows where)", file=sys.stderr)
+        return EXIT_ERROR
     return result
 
 

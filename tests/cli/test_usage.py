@@ -133,3 +133,17 @@ def test_overwrite_and_append_together_are_a_usage_error(tmp_path: Path, capsys:
 def test_folder_with_other_files_is_not_refused(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a table\n")
     assert main(["read", str(SAMPLE), "-o", str(tmp_path), "-q"]) == 0
+
+
+def test_internal_error_is_one_line_and_exit_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(args: argparse.Namespace) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("tlsmon.cli._cmd_schema", broken)
+    monkeypatch.delenv("TLSMON_TRACEBACK", raising=False)
+    status = main(["schema"])
+    assert (status, one_line(capsys)) == (
+        1, "tlsmon: internal error: RuntimeError: a bug (a bug: please report it; TLSMON_TRACEBACK=1 shows where)"
+    )
