@@ -197,3 +197,11 @@ def test_an_endless_line_never_holds_more_than_max_line_and_a_chunk() -> None:
         kept.append(len(buffer))
     # 64 bytes wait for more; at 128 (over 100) the partial line is discarded, named once
     assert (max(fed), max(kept), buffer.overflowed) == (128, 64, 1)
+
+
+def test_client_bytes_before_an_imap_literal_go_ahead_use_the_same_bound() -> None:
+    # a synchronising literal {5}: the client must wait for the server's "+" before sending its octets
+    chunks = [(S, b"* OK IMAP4rev1 ready\r\n"), (C, b"a1 LOGIN {5}\r\n")] + [(C, CHUNK)] * 5
+    out = feed(ImapAnalyzer, chunks)
+    assert out.events[-1] == Anomaly("imap.held_data_too_long")
+    assert out.done
