@@ -1,17 +1,19 @@
--- view: r9_leaf
-SELECT cert_chain_fps[1] AS fp, resp_h
+-- temp: r9_pairs
+-- One scan of the connections: each (leaf, server address) pair with its number of connections.
+SELECT cert_chain_fps[1] AS fp, resp_h, count(*) AS connections
 FROM conn
 WHERE len(cert_chain_fps) > 0
+GROUP BY ALL
 
 -- temp: r9_per_cert
-SELECT fp, count(DISTINCT resp_h) AS servers, count(*) AS connections
-FROM r9_leaf
+SELECT fp, count(*) AS servers, sum(connections) AS connections
+FROM r9_pairs
 GROUP BY fp
 
 -- temp: r9_per_key
-SELECT c.spki_sha256 AS spki, count(DISTINCT l.resp_h) AS servers, count(DISTINCT l.fp) AS certificates
-FROM r9_leaf AS l
-JOIN certs AS c ON c.fingerprint = l.fp
+SELECT c.spki_sha256 AS spki, count(DISTINCT p.resp_h) AS servers, count(DISTINCT p.fp) AS certificates
+FROM r9_pairs AS p
+JOIN certs AS c ON c.fingerprint = p.fp
 WHERE c.spki_sha256 IS NOT NULL
 GROUP BY c.spki_sha256
 
