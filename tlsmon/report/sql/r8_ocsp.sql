@@ -6,16 +6,19 @@ WITH h AS (
     FROM conn
     WHERE version IS NOT NULL AND version <> 'TLSv13'
 ),
-per AS (SELECT * FROM h UNION ALL SELECT 'all', resp_h, requested, stapled, ocsp_status FROM h)
-SELECT
-    port,
-    count(*) AS handshakes,
-    count(*) FILTER (WHERE requested) AS requested,
-    count(*) FILTER (WHERE stapled) AS stapled,
-    count(*) FILTER (WHERE stapled AND ocsp_status = 'good') AS good,
-    count(*) FILTER (WHERE stapled AND ocsp_status = 'revoked') AS revoked,
-    count(*) FILTER (WHERE stapled AND ocsp_status = 'unknown') AS unknown,
-    count(DISTINCT resp_h) FILTER (WHERE stapled) AS servers_stapling
-FROM per
-GROUP BY port
+agg AS (
+    SELECT
+        coalesce(port, 'all') AS port_label,
+        count(*) AS handshakes,
+        count(*) FILTER (WHERE requested) AS requested,
+        count(*) FILTER (WHERE stapled) AS stapled,
+        count(*) FILTER (WHERE stapled AND ocsp_status = 'good') AS good,
+        count(*) FILTER (WHERE stapled AND ocsp_status = 'revoked') AS revoked,
+        count(*) FILTER (WHERE stapled AND ocsp_status = 'unknown') AS unknown,
+        count(DISTINCT resp_h) FILTER (WHERE stapled) AS servers_stapling
+    FROM h
+    GROUP BY GROUPING SETS ((port), ())
+    HAVING count(*) > 0
+)
+SELECT port_label AS port, * EXCLUDE (port_label) FROM agg
 ORDER BY port = 'all', port = 'other', try_cast(port AS INTEGER)
