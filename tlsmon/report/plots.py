@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 SERVICES: dict[int, str] = {
     21: "ftp", 24: "lmtp", 25: "smtp", 80: "http", 110: "pop3", 119: "nntp", 143: "imap", 194: "irc",
@@ -132,6 +133,7 @@ def counts_bar(labels: Sequence[str], counts: Sequence[int], title: str, xlabel:
     for y, c in zip(ys, counts, strict=True):
         ax.text(c + top * 0.01, y, f"{c:,}", va="center", fontsize=8)
     ax.set_xlim(0, top * 1.15 if top else 1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_yticks(ys, list(labels))
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")

@@ -99,6 +99,8 @@ def _cell(column: str, value: Value, base: Value, pct: bool) -> str:
         return f'<td class="num">{100.0 * value:.1f} %</td>'
     if column == "span_seconds" and isinstance(value, int | float):
         return f'<td class="num">{_duration(float(value))}</td>'
+    if isinstance(value, int) and column == "prime_bits":
+        return f'<td class="num">{value}</td>'
     if isinstance(value, int):
         text = f"{value:,}"
         if pct and isinstance(base, int) and base > 0 and value > 0:
