@@ -11,6 +11,7 @@ import pytest
 
 from fixtures.report import corpus
 from tests.report.helpers import row, run_report
+from tlsmon.cli import main
 from tlsmon.records.tables import CONNECTIONS
 from tlsmon.report.dataset import READ_COLUMNS, table_files
 from tlsmon.report.queries import Block, parse
@@ -56,3 +57,12 @@ def test_sql_file_is_cut_at_directives() -> None:
 def test_an_empty_block_is_an_error() -> None:
     with pytest.raises(ValueError, match="empty table block 'out'"):
         parse("-- table: out\n\n-- table: next\nSELECT 1\n")
+
+
+def test_a_damaged_parquet_file_is_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus.write(tmp_path)
+    (tmp_path / "connections" / "part-damaged.parquet").write_bytes(b"PAR1 not really parquet")
+    assert main(["report", str(tmp_path), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tlsmon report: ") and err.count("\n") == 1
+    assert "part-damaged.parquet" in err
