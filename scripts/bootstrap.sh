@@ -9,6 +9,7 @@ dpkg -s libpcap-dev >/dev/null 2>&1 || need_apt+=(libpcap-dev)
 dpkg -s tshark >/dev/null 2>&1 || need_apt+=(tshark)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)  # network namespaces for the live-capture tests
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)  # openssl s_client as a real TLS/STARTTLS client
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # renders tlsmon report's HTML in its tests
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc python3-dev)

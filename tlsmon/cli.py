@@ -1,29 +1,50 @@
 """Command line: ``tlsmon read FILE... -o OUT``, ``tlsmon live -i IFACE -o OUT`` and ``tlsmon schema``.
 
 Exit status: 0 success; 1 a fatal input or output error (one line on stderr, every record produced before it
-written); 2 usage error; 3 the run completed but some input was damaged (truncated or corrupt files, each
-named in a warning line).
+written); 2 usage error (one line); 3 the run completed but some input was damaged (truncated or corrupt files,
+each named in a warning line); 130/143 ``read`` stopped by SIGINT/SIGTERM after writing every record, open
+connections included (end_reason ``interrupted``). No path prints a traceback (``TLSMON_TRACEBACK=1`` shows
+the one of an internal error).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn, cast
 
 from rich.console import Console
 from rich.table import Table
 
 from tlsmon import __version__
+from tlsmon.batch.cli import add_batch_commands
 from tlsmon.capture import CaptureError, CaptureSource
+from tlsmon.capture.bpf import compile_filter
 from tlsmon.engine import Engine, RunStats
-from tlsmon.output.parquet import ColumnValueError
+from tlsmon.live.stats import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, sample_run, stats_record
+from tlsmon.output.parquet import TableWriter
 from tlsmon.output.schemadoc import render_schema_markdown
-from tlsmon.output.sink import ParquetSink
+from tlsmon.output.sink import (
+    DEFAULT_PART_ROWS,
+    DEFAULT_PART_SECONDS,
+    ParquetSink,
+    existing_tables,
+    remove_tables,
+    run_metadata,
+)
 from tlsmon.records.tables import TABLES
+from tlsmon.report.cli import add_parser as add_report_parser
+from tlsmon.tcp.connection import END_EOF, END_INTERRUPTED
 from tlsmon.tcp.tracker import TrackerConfig
+
+LINKTYPE_ETHERNET = 1
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -31,39 +52,123 @@ EXIT_USAGE = 2
 EXIT_DAMAGED_INPUT = 3
 
 
+class UsageError(Exception):
+    """A command line argparse refused: one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line (``tlsmon read: --max-connections: must be at least 1``) returned by
+    :func:`main` as exit status 2 instead of a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        m = re.match(r"argument (?:\S+/)?(\S+): (.*)", message)
+        if m is not None:
+            message = f"{m.group(1)}: {m.group(2)}"
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def duration(value: str) -> float:
+    """Seconds from ``300``, ``2.5``, ``90s``, ``5m``, ``1h`` or ``1d``: the one parser of every duration
+    option (the live config file uses the same :func:`tlsmon.live.config.parse_duration`)."""
+    from tlsmon.live.config import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def positive_int(value: str) -> int:
+    """A limit or count: an integer ≥ 1 (``1_000_000`` and ``1000000`` both accepted)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value!r}")
+    return number
+
+
+def port(value: str) -> int:
+    number = positive_int(value)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"not a port (1-65535): {value!r}")
+    return number
+
+
+def output_dir(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the output directory must not be empty")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
-    result: int = args.func(args)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"{exc} (see {parser.prog} --help)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:  # outside read's own handling (startup, schema, report …): one line, no traceback
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Exception as exc:
+        if os.environ.get("TLSMON_TRACEBACK"):
+            raise
+        print(f"{parser.prog}: internal error: {type(exc).__name__}: {exc} (a bug: please report it; "
+              "TLSMON_TRACEBACK=1 shows where)", file=sys.stderr)
+        return EXIT_ERROR
     return result
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tlsmon", description="Passive TLS and STARTTLS monitor.")
+    parser = _Parser(prog="tlsmon", description="Passive TLS and STARTTLS monitor.")
     parser.add_argument("--version", action="version", version=f"tlsmon {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True),
+    )
 
     read = sub.add_parser(
         "read",
         help="read capture files (pcap, pcapng, gzip/zstd compressed) into Parquet",
         description="Read capture files as one continuous stream and write one Parquet row per TCP connection "
-        "to OUT/connections/ and one per distinct certificate to OUT/certificates/.",
+        "to OUT/connections/, one per distinct certificate to OUT/certificates/ and the run's counters to "
+        "OUT/stats/. SIGINT or SIGTERM stops reading, ends every open connection (end_reason interrupted) "
+        "and writes both tables.",
     )
     read.add_argument("files", nargs="+", metavar="FILE", help="capture files, read in the order given")
-    read.add_argument("-o", "--output", required=True, metavar="OUT", help="output directory")
+    read.add_argument("-o", "--output", required=True, type=output_dir, metavar="OUT", help="output directory")
+    existing = read.add_mutually_exclusive_group()
+    existing.add_argument("--overwrite", action="store_true",
+                          help="replace the tlsmon tables already in OUT (their Parquet files are deleted)")
+    existing.add_argument("--append", action="store_true", help="add to the tlsmon tables already in OUT")
     read.add_argument("--filter", metavar="BPF", help="tcpdump filter expression, e.g. 'tcp port 25'")
     read.add_argument(
-        "--idle-timeout", type=float, default=300.0, metavar="SECONDS",
-        help="end a connection idle for this long (packet time; default 300)",
+        "--idle-timeout", type=duration, default=300.0, metavar="DURATION",
+        help="end a connection idle for this long, packet time, e.g. 90s or 5m (default 5m)",
     )
     read.add_argument(
-        "--max-connections", type=int, default=1_000_000, metavar="N",
+        "--max-connections", type=positive_int, default=1_000_000, metavar="N",
         help="cap on concurrent connections; the oldest is ended when exceeded (default 1000000)",
+    )
+    read.add_argument(
+        "--part-rows", type=positive_int, default=DEFAULT_PART_ROWS, metavar="N",
+        help=f"complete an output part file every N connection rows (default {DEFAULT_PART_ROWS})",
+    )
+    read.add_argument(
+        "--part-interval", type=duration, default=DEFAULT_PART_SECONDS, metavar="DURATION",
+        help=f"… or every DURATION of wall time, whichever comes first (default {DEFAULT_PART_SECONDS:g}s); "
+        "a killed run loses at most the current part",
     )
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     read.set_defaults(func=_cmd_read)
 
     _add_live(sub)
+    add_report_parser(sub)
+    add_batch_commands(sub)
 
     schema = sub.add_parser("schema", help="print the Parquet schema of every table (Markdown)")
     schema.set_defaults(func=_cmd_schema)
@@ -80,26 +185,30 @@ def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     # Defaults live in tlsmon.live.config.LiveConfig: None here means "not given", so the config file applies.
     live.add_argument("-i", "--interface", metavar="IFACE", help="interface to capture from")
-    live.add_argument("-o", "--output", metavar="OUT", help="output directory")
+    live.add_argument("-o", "--output", type=output_dir, metavar="OUT", help="output directory")
     live.add_argument("--config", metavar="FILE", help="TOML file with the same options as these flags")
     live.add_argument("--filter", metavar="BPF", help="tcpdump filter expression, e.g. 'tcp port 443 or 25'")
-    live.add_argument("--workers", type=int, metavar="N", help="capture processes sharing the interface "
+    live.add_argument("--workers", type=positive_int, metavar="N", help="capture processes sharing the interface "
                       "through PACKET_FANOUT (default 1)")
-    live.add_argument("--rotate", metavar="DURATION", help="file rotation interval, e.g. 15m (default 15m)")
-    live.add_argument("--snaplen", type=int, metavar="BYTES", help="bytes captured per packet (default 262144)")
-    live.add_argument("--buffer-mb", type=int, metavar="MB", help="kernel capture buffer per worker (default 64)")
+    live.add_argument("--rotate", type=duration, metavar="DURATION",
+                      help="file rotation interval, e.g. 15m (default 15m)")
+    live.add_argument("--snaplen", type=positive_int, metavar="BYTES",
+                      help="bytes captured per packet (default 262144)")
+    live.add_argument("--buffer-mb", type=positive_int, metavar="MB",
+                      help="kernel capture buffer per worker (default 64)")
     live.add_argument("--no-promisc", dest="promisc", action="store_const", const=False,
                       help="do not put the interface in promiscuous mode")
     live.add_argument("--user", help="user to switch to once the interface is open")
     live.add_argument("--group", help="group to switch to (default: the user's primary group)")
-    live.add_argument("--metrics-port", type=int, metavar="PORT", help="serve Prometheus metrics on this port")
+    live.add_argument("--metrics-port", type=port, metavar="PORT", help="serve Prometheus metrics on this port")
     live.add_argument("--metrics-address", metavar="ADDR", help="address for the metrics port (default: all)")
-    live.add_argument("--stats-interval", metavar="DURATION",
+    live.add_argument("--stats-interval", type=duration, metavar="DURATION",
                       help="interval of the stats table rows and loss log lines (default 60s)")
-    live.add_argument("--idle-timeout", metavar="DURATION", help="end a connection idle this long (default 5m)")
-    live.add_argument("--interim-interval", metavar="DURATION",
+    live.add_argument("--idle-timeout", type=duration, metavar="DURATION",
+                      help="end a connection idle this long (default 5m)")
+    live.add_argument("--interim-interval", type=duration, metavar="DURATION",
                       help="interim record of an open connection at each multiple of this age (default 1h)")
-    live.add_argument("--max-connections", type=int, metavar="N",
+    live.add_argument("--max-connections", type=positive_int, metavar="N",
                       help="cap on concurrent connections per worker (default 1000000)")
     live.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info")
     live.set_defaults(func=_cmd_live)
@@ -114,12 +223,76 @@ def _cmd_live(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"tlsmon live: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    missing = _unknown_interface(config.interface)
+    if missing is not None:
+        print(f"tlsmon live: {missing}", file=sys.stderr)
+        return EXIT_USAGE
     return run_live(config)
+
+
+def _unknown_interface(name: str) -> str | None:
+    """Why ``name`` cannot be an interface to capture from, or None when the system or libpcap knows it."""
+    import socket
+
+    known = {n for _, n in socket.if_nameindex()}
+    if name in known:
+        return None
+    try:
+        import pcap
+
+        known.update(d.decode() if isinstance(d, bytes) else str(d) for d in pcap.findalldevs())
+    except Exception:  # libpcap cannot list devices (no permission): let the capture itself say why
+        return None
+    if name in known:
+        return None
+    return f"{name}: no such interface (available: {', '.join(sorted(known)) or 'none'})"
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
     sys.stdout.write(render_schema_markdown(TABLES))
     return EXIT_OK
+
+
+class Interrupted(BaseException):
+    """Raised in the main thread to stop reading; a BaseException so that no ``except Exception`` eats it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Interrupts:
+    """SIGINT/SIGTERM during ``read``: the first one is a request, honoured at the engine's next progress
+    callback (every few thousand packets, also between the native engine's batches), so the engine stops
+    between two packets, never inside one; a second one raises at once wherever Python is. While the output
+    is being finished (:meth:`hold`) signals are only remembered."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._holding = False
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> _Interrupts:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        first = self.signum is None
+        self.signum = self.signum or signum
+        if not first and not self._holding:
+            raise Interrupted(self.signum)
+
+    def check(self) -> None:
+        if self.signum is not None and not self._holding:
+            raise Interrupted(self.signum)
+
+    def hold(self) -> None:
+        self._holding = True
 
 
 def _cmd_read(args: argparse.Namespace) -> int:
@@ -130,12 +303,27 @@ def _cmd_read(args: argparse.Namespace) -> int:
         warnings.append(line)
         err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
+    def dead_letter(table: str, key: str, reason: str) -> None:
+        err.print(f"[yellow]warning:[/] {table}: row {key} not written: {reason}", highlight=False, soft_wrap=True)
+
     for name in args.files:
         path = Path(name)
         if not path.is_file():
             reason = "is a directory" if path.is_dir() else "no such file"
             print(f"tlsmon: {name}: {reason}", file=sys.stderr)
             return EXIT_ERROR
+    if args.filter is not None:
+        try:
+            compile_filter(args.filter, LINKTYPE_ETHERNET)
+        except ValueError as exc:
+            print(f"tlsmon read: --filter: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    out = Path(args.output)
+    existing = existing_tables(out)
+    if existing and not (args.overwrite or args.append):
+        print(f"tlsmon: {out} already holds tlsmon tables ({', '.join(existing)}): give --overwrite to replace "
+              "them or --append to add to them", file=sys.stderr)
+        return EXIT_USAGE
     try:
         source = CaptureSource(args.files, bpf=args.filter, on_warning=warn)
     except CaptureError as exc:
@@ -146,67 +334,140 @@ def _cmd_read(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
     )
     try:
-        sink = ParquetSink(args.output)
+        if args.overwrite:
+            remove_tables(out)
+        sink = ParquetSink(out, args.part_rows, args.part_interval, on_dead_letter=dead_letter)
     except OSError as exc:
-        print(f"tlsmon: {args.output}: cannot write output ({exc.strerror or exc})", file=sys.stderr)
+        print(f"tlsmon: {out}: cannot write output ({exc.strerror or exc})", file=sys.stderr)
         return EXIT_ERROR
+    counters = LiveCounters()
+    counting = CountingSink(sink, counters)
     show_progress = not args.quiet and sys.stderr.isatty()
     started = time.perf_counter()
-    if show_progress:
-        from tlsmon.progress import ByteProgress
+    wall_start = time.time()
+    with _Interrupts() as interrupts:
+        if show_progress:
+            from tlsmon.progress import ByteProgress
 
-        with ByteProgress(source, err) as progress:
-            engine = Engine(sink, config, on_progress=progress.update)
+            with ByteProgress(source, err) as progress:
+                engine = _engine(counting, sink, config, interrupts, progress.update)
+                status = _run(engine, source)
+        else:
+            engine = _engine(counting, sink, config, interrupts, None)
             status = _run(engine, source)
-    else:
-        engine = Engine(sink, config)
-        status = _run(engine, source)
-    try:
-        stats = engine.close()
-    except (OSError, ColumnValueError) as exc:
-        print(f"tlsmon: {args.output}: writing output failed ({exc})", file=sys.stderr)
-        return EXIT_ERROR
-    elapsed = time.perf_counter() - started
+        interrupts.hold()
+        interrupted = interrupts.signum
+        records_before_close = counters.connections
+        try:
+            stats = engine.close(END_INTERRUPTED if interrupted is not None else END_EOF)
+        except OSError as exc:
+            print(f"tlsmon: {out}: writing output failed ({exc})", file=sys.stderr)
+            return EXIT_ERROR
+        open_at_end = counters.connections - records_before_close  # ended by close: eof or interrupted
+        elapsed = time.perf_counter() - started
+        damaged = sum(1 for f in args.files if any(w.startswith(f"{f}:") for w in warnings))
+        sample_run(
+            counters, stats, getattr(source, "counters", None), sink.fitted, sink.dead_letters, damaged
+        )
+        counters.packets = stats.packets
+        counters.bytes = source.bytes_read
+        stats.anomalies.update(sink.fitted)
+        row = stats_record(
+            int(wall_start * 1e9 + elapsed * 1e9), 0, None, elapsed, counters, LiveCounters(),
+            open_at_end, "read",
+            [str(f) for f in args.files],
+        )
+        try:
+            write_stats(out, row)
+        except OSError as exc:
+            print(f"tlsmon: {out}: writing output failed ({exc})", file=sys.stderr)
+            return EXIT_ERROR
+    if not args.quiet:
+        _print_summary(Console(), stats, row, elapsed, out)
+    if interrupted is not None:
+        name = signal.Signals(interrupted).name
+        print(f"tlsmon: interrupted by {name}: {counters.connections:,} connections written to {out}, "
+              "the rest of the input not read", file=sys.stderr)
+        return 128 + interrupted
     if status == EXIT_OK and warnings:
         status = EXIT_DAMAGED_INPUT
-    if not args.quiet:
-        _print_summary(Console(), stats, elapsed, Path(args.output))
     return status
+
+
+def _engine(
+    sink: CountingSink,
+    parquet: ParquetSink,
+    config: TrackerConfig,
+    interrupts: _Interrupts,
+    progress: Callable[[], None] | None,
+) -> Engine:
+    def on_progress() -> None:
+        if progress is not None:
+            progress()
+        parquet.tick()
+        interrupts.check()
+
+    engine = Engine(sink, config, on_progress=on_progress)
+    parquet.use_certificates(engine.certificates.get)
+    return engine
 
 
 def _run(engine: Engine, source: CaptureSource) -> int:
     """Feed the engine; a bad input file is one line on stderr, and the records so far are still written."""
     try:
         engine.run(source)
+    except Interrupted:
+        return EXIT_OK  # the caller ends the open connections as interrupted
     except CaptureError as exc:
         print(f"tlsmon: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except (OSError, ColumnValueError) as exc:
+    except OSError as exc:
         print(f"tlsmon: writing output failed ({exc})", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
 
 
-def _print_summary(console: Console, stats: RunStats, elapsed: float, out: Path) -> None:
+def write_stats(out: Path, row: StatsRecord) -> Path:
+    """The run's stats row as ``OUT/stats/part-<run>.parquet``."""
+    writer = TableWriter(out, "stats", STATS_TABLE, run_metadata())
+    writer.append(row)
+    [path] = writer.close()
+    return path
+
+
+def _print_summary(console: Console, stats: RunStats, row: StatsRecord, elapsed: float, out: Path) -> None:
     rate = stats.packets / elapsed if elapsed > 0 else 0.0
     overview = Table(title=f"tlsmon read → {out}", show_header=False)
-    overview.add_row("packets", f"{stats.packets:,}")
-    overview.add_row("TCP packets", f"{stats.tcp_packets:,}")
-    overview.add_row("connections", f"{stats.connections:,}")
-    overview.add_row("TLS connections", f"{stats.tls_connections:,}")
+    for label, value in (
+        ("packets", row.packets),
+        ("TCP packets", row.tcp_packets),
+        ("bypassed packets", row.bypassed_packets),
+        ("connections", row.connections),
+        ("TLS connections", row.tls_connections),
+        ("connections with gaps", row.connections_with_gaps),
+        ("missed bytes", row.missed_bytes),
+        ("connections evicted", row.connections_evicted),
+        ("buffer-cap flushes", row.buffer_cap_flushes),
+        ("fragments pending", row.fragments_pending),
+        ("values fitted", row.values_fitted),
+        ("dead letters", row.dead_letters),
+        ("files damaged", row.files_damaged),
+    ):
+        overview.add_row(label, f"{value:,}")
     overview.add_row("elapsed", f"{elapsed:.2f} s ({rate:,.0f} packets/s)")
     console.print(overview)
-    _print_counter(console, "TLS versions", stats.versions, 10)
-    _print_counter(console, "top cipher suites", stats.ciphers, 10)
-    _print_counter(console, "anomalies", stats.anomalies, 20)
+    _print_counter(console, "TLS versions", stats.versions, 10, "connections")
+    _print_counter(console, "top cipher suites", stats.ciphers, 10, "connections")
+    _print_counter(console, "anomalies", stats.anomalies, 20, "connections")
+    _print_counter(console, "counters", row.counters, 1000, "count")
 
 
-def _print_counter(console: Console, title: str, counter: dict[str, int], limit: int) -> None:
+def _print_counter(console: Console, title: str, counter: Mapping[str, int], limit: int, unit: str) -> None:
     if not counter:
         return
     table = Table(title=title)
     table.add_column("value")
-    table.add_column("connections", justify="right")
+    table.add_column(unit, justify="right")
     for value, count in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]:
         table.add_row(value, f"{count:,}")
     console.print(table)

@@ -33,6 +33,12 @@ class ColumnGroup:
 
     name: str
     columns: tuple[Column, ...]
+    #: Prefix of the anomalies named for this group's values (``tls.value_out_of_range``); the name if empty.
+    stage: str = ""
+
+    def anomaly(self, suffix: str) -> str:
+        """The named anomaly ``<stage>.<suffix>`` for a value of this group."""
+        return f"{self.stage or self.name}.{suffix}"
 
     def names(self) -> list[str]:
         return [c.name for c in self.columns]

@@ -9,11 +9,17 @@ exact next byte of each direction: the analyzer's ``trailing`` bytes first, then
 row then carries both phases: the STARTTLS columns from the plaintext part, the TLS columns from the rest.
 
 A connection whose first bytes no probe claims is of no further interest: the dispatcher reports itself
-finished and the connection is bypassed. So is one whose analyzer says nothing more can change the row.
+finished and the connection is bypassed. So is one whose analyzer says nothing more can change the row; that
+analyzer is released at once, with whatever it buffered (a client that keeps sending after STARTTLS is
+dropped at :attr:`Limits.max_held_bytes`, not kept until the connection ends).
+
+The :class:`~tlsmon.limits.Limits` given to the dispatcher reach every analyzer it creates (plaintext, STARTTLS
+summary, TLS). Bytes held while probing are bounded by the probe sizes below, whatever the limits.
 """
 
 from __future__ import annotations
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import ProtocolAnalyzer
 from tlsmon.protocols.events import Event
 from tlsmon.protocols.registry import identify
@@ -41,6 +47,7 @@ class Dispatcher:
     __slots__ = (
         "_after_upgrade",
         "_held",
+        "_limits",
         "_orig_no",
         "_orig_prefix",
         "_orig_started",
@@ -56,7 +63,8 @@ class Dispatcher:
         "tls_mode",
     )
 
-    def __init__(self, server_port: int = 0) -> None:
+    def __init__(self, server_port: int = 0, limits: Limits = DEFAULT_LIMITS) -> None:
+        self._limits = limits
         self.finished = False
         self.anomalies: list[str] = []
         self.app_proto: str | None = None
@@ -124,8 +132,8 @@ class Dispatcher:
         found = identify(is_orig, prefix, self._server_port)
         if found.protocol is not None:
             self.app_proto = found.protocol.name
-            self.proto = found.protocol.analyzer()
-            self.starttls = StartTlsSummary()
+            self.proto = found.protocol.analyzer(self._limits)
+            self.starttls = StartTlsSummary(limits=self._limits)
             for held_orig, chunk in self._take_held():
                 self.data(held_orig, chunk)
             return
@@ -187,6 +195,7 @@ class Dispatcher:
                     self.data(is_orig, chunk)  # to the check, or to TLS once the first chunk decided it
         elif proto.done:
             self.finished = True
+            self.proto = None  # release the analyzer and its buffers: nothing later is parsed
 
     def _confirm_tls(self, is_orig: bool, data: bytes) -> None:
         """After an accepted upgrade or an opened tunnel: hand over to TLS only if TLS is what follows."""
@@ -207,7 +216,7 @@ class Dispatcher:
         self._give_up()
 
     def _start_tls(self, chunks: list[tuple[bool, bytes]]) -> None:
-        tls = TlsAnalyzer()
+        tls = TlsAnalyzer(limits=self._limits)
         self.tls = tls
         for is_orig, chunk in chunks:
             if chunk:

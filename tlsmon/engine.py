@@ -61,7 +61,10 @@ class RunStats:
     versions: Counter[str] = field(default_factory=Counter)
     ciphers: Counter[str] = field(default_factory=Counter)
     anomalies: Counter[str] = field(default_factory=Counter)
-    decode: dict[str, int] = field(default_factory=dict)
+    decode: dict[str, int] = field(default_factory=dict)  # the decoder's named counters (decode.*, ip.*)
+    buffer_cap_flushes: int = 0  # directions flushed early to respect the global reassembly cap
+    fragments_pending: int = 0  # IP datagrams with fragments still held when the run ended
+    tracker_counters: dict[str, int] = field(default_factory=dict)  # the TCP stage's named counters
 
 
 class Recorder:
@@ -144,7 +147,10 @@ class Engine(Recorder):
         s.tcp_packets = t.tcp_packets
         s.bypassed_packets = t.bypassed_packets
         s.evicted = t.evicted
+        s.buffer_cap_flushes = t.buffer_cap_flushes
+        s.tracker_counters = dict(t.counters)
         s.decode = dict(self.decoder.counters)
+        s.fragments_pending = self.decoder.pending_fragments
         return s
 
     def _on_close(self, conn: Connection) -> None:

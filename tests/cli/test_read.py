@@ -171,10 +171,15 @@ def test_unsupported_link_type_exits_one_with_one_line(tmp_path: Path, capsys: p
     assert (status, line.startswith(f"tlsmon: {path}: unsupported link type 105")) == (1, True)
 
 
-def test_invalid_filter_exits_one_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_filter_is_a_usage_error_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["read", str(SAMPLE), "-o", str(tmp_path / "out"), "-q", "--filter", "tcp port"])
     (line,) = stderr_lines(capsys)
-    assert (status, line.startswith(f"tlsmon: {SAMPLE}: invalid BPF filter 'tcp port'")) == (1, True)
+    assert (status, line) == (
+        2,
+        "tlsmon read: --filter: invalid BPF filter 'tcp port' for link type 1 (ETHERNET): "
+        "can't parse filter expression: syntax error",
+    )
+    assert not (tmp_path / "out").exists()
 
 
 def test_output_path_that_is_a_file_exits_one_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,7 +221,7 @@ def test_help_exits_zero_and_prints_usage(argv: list[str], capsys: pytest.Captur
 
 
 @pytest.mark.parametrize("argv", [[], ["read", str(SAMPLE)], ["frobnicate"]], ids=["nothing", "no-output", "unknown"])
-def test_usage_error_exits_two(argv: list[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main(argv)
-    assert exited.value.code == 2
+def test_usage_error_exits_two_with_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(argv)
+    (line,) = stderr_lines(capsys)
+    assert (status, line.startswith("tlsmon"), line.endswith("(see tlsmon --help)")) == (2, True, True)

@@ -232,17 +232,62 @@ def test_empty_table_writes_one_valid_file_with_the_schema(tmp_path: Path) -> No
     assert files(tmp_path / "conn") == [paths[0].name]
 
 
-def test_value_out_of_range_raises_naming_the_column_and_keeps_the_other_rows(tmp_path: Path) -> None:
+def test_value_out_of_range_is_clamped_and_counted_under_the_groups_anomaly(tmp_path: Path) -> None:
     w = TableWriter(tmp_path, "conn", [CONN], META, batch_rows=3)
-    w.append(conn(1))
-    w.append(conn(2, port=70000))
-    with pytest.raises(ColumnValueError, match="column 'port' \\(uint16\\) cannot hold 70000") as info:
-        w.append(conn(3))
-    err = info.value
-    assert (err.table, err.column, err.value, err.dropped) == ("conn", "port", 70000, 1)
-    assert w.rows == 2
+    for row in (conn(1), conn(2, port=70000), conn(3, port=-1)):
+        w.append(row)
     [path] = w.close()
-    assert pq.read_table(path).column("uid").to_pylist() == ["C001", "C003"]
+    assert pq.read_table(path).column("port").to_pylist() == [443, 65535, 0]
+    assert (w.rows, w.dead_letters, dict(w.fitted)) == (3, 0, {"conn.value_out_of_range": 2})
+
+
+def test_timestamp_out_of_range_is_clamped_in_a_non_nullable_column(tmp_path: Path) -> None:
+    w = TableWriter(tmp_path, "conn", [CONN], META)
+    w.append(Conn("C1", 2**64, 6, 443, 0, 0, 0, True))
+    [path] = w.close()
+    assert plain(pq.read_table(path))["ts"] == [2**63 - 1]
+    assert dict(w.fitted) == {"conn.date_out_of_range": 1}
+
+
+def test_fitted_values_are_named_on_the_rows_anomalies_column(tmp_path: Path) -> None:
+    @dataclass(slots=True)
+    class Row:
+        uid: str
+        when: int | None
+        anomalies: list[str]
+
+    group = ColumnGroup(
+        "row",
+        (
+            Column("uid", pa.string(), "id", "C1", nullable=False),
+            Column("when", TS, "a date", "2024-01-01 00:00:00+00:00"),
+            Column("anomalies", pa.list_(pa.string()), "names", "[]", nullable=False),
+        ),
+        stage="x509",
+    )
+    w = TableWriter(tmp_path, "rows", [group], META)
+    w.append(Row("C1", 2**70, ["tls.record_too_long"]))
+    w.append(Row("C2", 5, []))
+    [path] = w.close()
+    assert plain(pq.read_table(path)) == {
+        "uid": ["C1", "C2"],
+        "when": [None, 5],
+        "anomalies": [["tls.record_too_long", "x509.date_out_of_range"], []],
+    }
+
+
+def test_row_that_cannot_be_fitted_is_a_dead_letter_named_by_its_uid(tmp_path: Path) -> None:
+    letters: list[tuple[str, str, str]] = []
+    w = TableWriter(tmp_path, "conn", [CONN, HELLO], META, on_dead_letter=lambda *a: letters.append(a))
+    w.append(*ROW1)
+    w.append(ROW2[0], Hello(b"", ["not a number"], [], [], []))  # type: ignore[list-item]
+    [path] = w.close()
+    assert pq.read_table(path).column("uid").to_pylist() == ["C1"]
+    assert w.dead_letters == 1
+    assert letters == [
+        ("conn", "C2", "column 'ciphers' (list<item: uint16>) cannot hold ['not a number']: "
+         "str in an integer column"),
+    ]
 
 
 def test_value_of_wrong_type_raises_at_close_and_the_file_is_still_finished(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from tlsmon.columns import Column, ColumnGroup
-from tlsmon.output.schemadoc import render_schema_markdown
+from tlsmon.output.schemadoc import TYPES, render_schema_markdown
 
 CONN = ColumnGroup(
     "conn",
@@ -35,6 +35,8 @@ def test_renders_one_section_per_table_and_one_row_per_column() -> None:
         "Generated from the column declarations in the code (`tlsmon.columns`); do not edit by hand.\n"
         "Each table is a directory of Parquet files `OUT/<table>/part-*.parquet`; a row's columns come from\n"
         "one or more column groups, and all columns of a group are null when the row has nothing for it.\n"
+        "\n"
+        f"{TYPES}\n"
         "\n"
         "Tables: [`connections`](#connections), [`certificates`](#certificates)\n"
         "\n"

@@ -6,6 +6,7 @@ import pytest
 
 from tests.protocols.captured import engine_records, payloads, requires_corpus
 from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
+from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -16,8 +17,10 @@ from tlsmon.protocols.events import (
     StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.ftp import MAX_REPLY_LINES, FtpAnalyzer, probe
+from tlsmon.protocols.ftp import FtpAnalyzer, probe
 from tlsmon.records.tables import ConnectionRecord
+
+MAX_LINES = DEFAULT_LIMITS.max_reply_lines
 
 AUTH_TLS_TRACE = "zeek/Traces/ftp/ftp-auth-tls.pcap"
 BIGTRANSFER_TRACE = "zeek/Traces/ftp/bigtransfer.pcap"
@@ -199,10 +202,10 @@ def test_malformed_reply_line_is_named() -> None:
 
 
 def test_endless_multi_line_reply_is_named_once_and_still_ends() -> None:
-    body = b"".join(b" X%d\r\n" % i for i in range(MAX_REPLY_LINES + 10))
+    body = b"".join(b" X%d\r\n" % i for i in range(MAX_LINES + 10))
     out = feed(FtpAnalyzer, [GREETING, FEAT, (S, b"211-Features:\r\n" + body + b"211 End\r\n")])
     assert out.events[0] == Anomaly("ftp.reply_too_long")
-    assert isinstance(out.events[1], CapabilitiesOffered) and len(out.events[1].tokens) == MAX_REPLY_LINES
+    assert isinstance(out.events[1], CapabilitiesOffered) and len(out.events[1].tokens) == MAX_LINES
 
 
 @pytest.mark.parametrize(

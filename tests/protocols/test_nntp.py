@@ -9,6 +9,7 @@ import pytest
 from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
 from tests.tls.handshakes import HOSTNAME, client_context, handshake, make_identity, server_context
 from tlsmon.dispatch import Dispatcher
+from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -20,7 +21,9 @@ from tlsmon.protocols.events import (
     StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.nntp import MAX_CAPABILITY_LINES, NntpAnalyzer, probe
+from tlsmon.protocols.nntp import NntpAnalyzer, probe
+
+MAX_LINES = DEFAULT_LIMITS.max_reply_lines
 
 GREETING = (S, b"200 news.example.com InterNetNews NNRP server INN 2.7.1 ready (posting ok)\r\n")
 CAPABILITIES = (C, b"CAPABILITIES\r\n")
@@ -201,10 +204,10 @@ def test_malformed_response_line_is_named() -> None:
 
 
 def test_endless_capability_list_is_named_once_and_still_ends() -> None:
-    body = b"".join(b"X-CAP-%d\r\n" % i for i in range(MAX_CAPABILITY_LINES + 10))
+    body = b"".join(b"X-CAP-%d\r\n" % i for i in range(MAX_LINES + 10))
     out = feed(NntpAnalyzer, [GREETING, CAPABILITIES, (S, b"101 Capability list:\r\n" + body + b".\r\n")])
     assert out.events[0] == Anomaly("nntp.capabilities_too_long")
-    assert isinstance(out.events[1], CapabilitiesOffered) and len(out.events[1].tokens) == MAX_CAPABILITY_LINES
+    assert isinstance(out.events[1], CapabilitiesOffered) and len(out.events[1].tokens) == MAX_LINES
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 
 from tests.protocols.captured import engine_records, payloads, requires_corpus
 from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed, shaped_chunks, summary_of
+from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -18,8 +19,10 @@ from tlsmon.protocols.events import (
     StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.pop3 import MAX_CAPABILITIES, Pop3Analyzer, probe
+from tlsmon.protocols.pop3 import Pop3Analyzer, probe
 from tlsmon.protocols.summary import StartTlsSummary
+
+MAX_LINES = DEFAULT_LIMITS.max_reply_lines
 
 POP3_TRACE = "zeek/Traces/tls/pop3-starttls.pcap"
 
@@ -212,10 +215,10 @@ def test_malformed_status_line_is_named() -> None:
 
 
 def test_overlong_capa_list_is_cut_and_named_once() -> None:
-    body = b"".join(b"X-%d\r\n" % i for i in range(MAX_CAPABILITIES + 5))
+    body = b"".join(b"X-%d\r\n" % i for i in range(MAX_LINES + 5))
     out = feed(Pop3Analyzer, [GREETING, CAPA, (S, b"+OK\r\n" + body + b".\r\n")])
     assert out.events[1] == Anomaly("pop3.too_many_capabilities")
-    assert isinstance(out.events[2], CapabilitiesOffered) and len(out.events[2].tokens) == MAX_CAPABILITIES
+    assert isinstance(out.events[2], CapabilitiesOffered) and len(out.events[2].tokens) == MAX_LINES
 
 
 @settings(max_examples=200, deadline=None)
@@ -250,7 +253,7 @@ def test_arbitrary_pop3_shaped_bytes_never_raise(chunks: list[tuple[bool, bytes]
         (False, b"200 news.example.org NNTP ready\r\n", 110, False),
         (False, b"<?xml version='1.0'?><stream:stream>", 110, False),
         (False, b'"IMPLEMENTATION" "Dovecot Pigeonhole"\r\n', 110, False),
-        (False, b"OK \"Dovecot ready.\"\r\n", 110, False),
+        (False, b'OK "Dovecot ready."\r\n', 110, False),
         (True, b"EHLO client.example.net\r\n", 110, False),
         (True, b"a001 CAPABILITY\r\n", 110, False),
     ],

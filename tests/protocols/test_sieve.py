@@ -9,6 +9,7 @@ import pytest
 from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
 from tests.tls.handshakes import HOSTNAME, client_context, handshake, make_identity, server_context
 from tlsmon.dispatch import Dispatcher
+from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -19,7 +20,9 @@ from tlsmon.protocols.events import (
     StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.sieve import MAX_CAPABILITY_LINES, MAX_LITERAL, SieveAnalyzer, probe
+from tlsmon.protocols.sieve import MAX_LITERAL, SieveAnalyzer, probe
+
+MAX_LINES = DEFAULT_LIMITS.max_reply_lines
 
 # RFC 5804 §1.8's greeting
 GREETING = (
@@ -92,7 +95,7 @@ def test_accepted_starttls_switches_at_the_next_byte_of_each_direction() -> None
 
 
 def test_tls_bytes_in_the_same_segment_as_the_ok_are_trailing() -> None:
-    chunks = [GREETING, (C, b"STARTTLS\r\n"), (S, b"OK \"Begin TLS negotiation now\"\r\n" + SERVER_HELLO)]
+    chunks = [GREETING, (C, b"STARTTLS\r\n"), (S, b'OK "Begin TLS negotiation now"\r\n' + SERVER_HELLO)]
     assert feed(SieveAnalyzer, chunks).trailing_server == SERVER_HELLO
 
 
@@ -226,10 +229,10 @@ def test_malformed_response_line_is_named() -> None:
 
 
 def test_endless_capability_listing_is_named_once_and_still_ends() -> None:
-    body = b"".join(b'"X-CAP-%d"\r\n' % i for i in range(MAX_CAPABILITY_LINES + 10))
+    body = b"".join(b'"X-CAP-%d"\r\n' % i for i in range(MAX_LINES + 10))
     out = feed(SieveAnalyzer, [(S, body + b"OK\r\n")])
     assert out.events[0] == Anomaly("sieve.capabilities_too_long")
-    assert isinstance(out.events[1], CapabilitiesOffered) and len(out.events[1].tokens) == MAX_CAPABILITY_LINES
+    assert isinstance(out.events[1], CapabilitiesOffered) and len(out.events[1].tokens) == MAX_LINES
 
 
 def test_literal_dialogue_switches_after_the_refused_login() -> None:

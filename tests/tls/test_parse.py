@@ -96,7 +96,7 @@ def test_illustrated_tls12_server_hello() -> None:
 
 @requires_corpus
 def test_illustrated_tls12_certificate() -> None:
-    chain = parse_certificate(cap(ILLUSTRATED_TLS12, "servercert")[9:], tls13=False)
+    chain, _ = parse_certificate(cap(ILLUSTRATED_TLS12, "servercert")[9:], tls13=False)
     assert [len(der) for der in chain] == [805]
     assert hashlib.sha256(chain[0]).hexdigest() == ILLUSTRATED_CERT_SHA256
 
@@ -104,7 +104,7 @@ def test_illustrated_tls12_certificate() -> None:
 @requires_corpus
 def test_illustrated_tls13_certificate_with_context_and_entry_extensions() -> None:
     # the plaintext dump ends with the TLSInnerPlaintext content type byte, which is not part of the message
-    chain = parse_certificate(cap(ILLUSTRATED_TLS13, "servercert")[4:-1], tls13=True)
+    chain, _ = parse_certificate(cap(ILLUSTRATED_TLS13, "servercert")[4:-1], tls13=True)
     assert [hashlib.sha256(der).hexdigest() for der in chain] == [ILLUSTRATED_CERT_SHA256]
 
 
@@ -241,7 +241,7 @@ def test_certificate_list_with_trailing_bytes_is_malformed() -> None:
 
 
 def test_empty_certificate_list_is_valid() -> None:
-    assert parse_certificate(vec(3, b""), tls13=False) == []
+    assert parse_certificate(vec(3, b""), tls13=False) == ([], 0)
 
 
 def test_certificate_request_tls12() -> None:

@@ -70,11 +70,11 @@ def test_zeek_fields_of_an_ec_leaf() -> None:
     )
 
 
-def test_validity_is_utc_nanoseconds() -> None:
+def test_validity_is_utc_microseconds() -> None:
     p = parsed(leaf(not_before=T0, not_after=T0 + DAY))
     assert (p.certificate_not_valid_before, p.certificate_not_valid_after) == (
-        1_590_969_600_000_000_000,
-        1_591_056_000_000_000_000,
+        1_590_969_600_000_000,
+        1_591_056_000_000_000,
     )
 
 

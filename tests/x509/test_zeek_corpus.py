@@ -134,7 +134,7 @@ def _zeek_value(field: str, cell: str) -> object:
     if field in ("certificate.version", "certificate.key_length", "basic_constraints.path_len"):
         return int(cell)
     if field.startswith("certificate.not_valid"):
-        return int(float(cell)) * 1_000_000_000
+        return int(float(cell)) * 1_000_000  # microseconds
     return cell
 
 

@@ -1,28 +1,30 @@
-"""Loss and throughput figures of a live worker: counted from its records, sampled into the ``stats`` table.
+"""Run statistics as data: the ``stats`` table that ``tlsmon live`` and ``tlsmon read`` both write.
 
 Theory of operation. :class:`CountingSink` sits between the engine and the file sink and counts what each
 connection record says (final or interim, TLS version, gaps, missed bytes, anomalies) into
-:class:`LiveCounters`, cumulative since the worker started. Every ``--stats-interval`` the worker turns the
-counters and libpcap's kernel counters into one :class:`StatsRecord`: the difference since the previous row,
-so summing a column over rows gives the total for any time range. The gap figures count final records only
-(an interim record's gaps are counted again in its final record).
+:class:`LiveCounters`, cumulative since the run started; :func:`sample_run` adds the engine's own counters
+(decode errors by name, fragments, evictions, buffer-cap flushes), the capture stage's and the writer's
+(dead letters, fitted values). A :class:`StatsRecord` is the difference between two samples, so summing a
+column over rows gives the total for any time range. ``live`` writes one row per ``--stats-interval``;
+``read`` writes one row for the whole run (``mode`` = ``read``, ``interval_s`` its wall time) to
+``OUT/stats/``. The gap figures count final records only (an interim record's gaps are counted again in its
+final record). Every named counter, whatever its stage, is also in the ``counters`` map column, so a counter
+added to a stage later needs no new column.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-import pyarrow as pa
-
-from tlsmon.columns import Column, ColumnGroup
-from tlsmon.engine import RecordSink
+from tlsmon.engine import RecordSink, RunStats
+from tlsmon.records.stats import STATS_COLUMNS, STATS_TABLE, StatsRecord
 from tlsmon.records.tables import ConnectionRecord
 from tlsmon.tcp.tracker import END_INTERIM
 from tlsmon.x509.store import CertificateRecord
 
-_TS = pa.timestamp("ns", tz="UTC")
+__all__ = ["STATS_COLUMNS", "STATS_TABLE", "CountingSink", "LiveCounters", "StatsRecord", "sample_run", "stats_record"]
 
 
 @dataclass(slots=True)
@@ -42,6 +44,15 @@ class LiveCounters:
     anomalies: int = 0  # anomaly names on final records
     versions: Counter[str] = field(default_factory=Counter)  # TLS version of final records
     anomaly_names: Counter[str] = field(default_factory=Counter)
+    tcp_packets: int = 0  # the engine's (sample_run)
+    bypassed_packets: int = 0
+    connections_evicted: int = 0
+    buffer_cap_flushes: int = 0
+    fragments_pending: int = 0  # a level, not a count: the row holds the value at its end
+    dead_letters: int = 0
+    values_fitted: int = 0
+    files_damaged: int = 0
+    counters: Counter[str] = field(default_factory=Counter)  # every named counter of the run
 
     def copy(self) -> LiveCounters:
         return LiveCounters(
@@ -58,7 +69,46 @@ class LiveCounters:
             self.anomalies,
             Counter(self.versions),
             Counter(self.anomaly_names),
+            self.tcp_packets,
+            self.bypassed_packets,
+            self.connections_evicted,
+            self.buffer_cap_flushes,
+            self.fragments_pending,
+            self.dead_letters,
+            self.values_fitted,
+            self.files_damaged,
+            Counter(self.counters),
         )
+
+
+def sample_run(
+    counters: LiveCounters,
+    run: RunStats,
+    capture: Mapping[str, int] | None = None,
+    fitted: Mapping[str, int] | None = None,
+    dead_letters: int = 0,
+    files_damaged: int = 0,
+) -> None:
+    """Copy the engine's figures (``run``, as :meth:`~tlsmon.engine.Engine.close` returns them), the capture
+    stage's named counters and the writer's into ``counters`` (all cumulative)."""
+    counters.tcp_packets = run.tcp_packets
+    counters.bypassed_packets = run.bypassed_packets
+    counters.connections_evicted = run.evicted
+    counters.buffer_cap_flushes = run.buffer_cap_flushes
+    counters.fragments_pending = run.fragments_pending
+    counters.dead_letters = dead_letters
+    counters.values_fitted = sum((fitted or {}).values())
+    counters.files_damaged = files_damaged
+    named: Counter[str] = Counter()
+    named.update(run.decode)
+    named.update(run.tracker_counters)
+    named.update(capture or {})
+    named.update(fitted or {})
+    named["tcp.connections_evicted"] = run.evicted
+    named["tcp.buffer_cap_flushes"] = run.buffer_cap_flushes
+    named["output.dead_letters"] = dead_letters
+    named["input.files_damaged"] = files_damaged
+    counters.counters = +named  # zero counts dropped
 
 
 class CountingSink:
@@ -92,30 +142,20 @@ class CountingSink:
         self.inner.close(certificates)
 
 
-@dataclass(slots=True)
-class StatsRecord:
-    ts: int
-    worker: int
-    interface: str
-    interval_s: float
-    packets: int
-    bytes: int
-    kernel_received: int
-    kernel_dropped: int
-    interface_dropped: int
-    connections: int
-    interim_records: int
-    tls_connections: int
-    connections_with_gaps: int
-    missed_bytes: int
-    anomalies: int
-    active_connections: int
-
-
 def stats_record(
-    ts_ns: int, worker: int, interface: str, interval_s: float, now: LiveCounters, before: LiveCounters, active: int
+    ts_ns: int,
+    worker: int,
+    interface: str | None,
+    interval_s: float,
+    now: LiveCounters,
+    before: LiveCounters,
+    active: int,
+    mode: str = "live",
+    inputs: list[str] | None = None,
 ) -> StatsRecord:
     """The row for the interval between two samples of the counters."""
+    named = Counter(now.counters)
+    named.subtract(before.counters)
     return StatsRecord(
         ts=ts_ns,
         worker=worker,
@@ -133,46 +173,15 @@ def stats_record(
         missed_bytes=now.missed_bytes - before.missed_bytes,
         anomalies=now.anomalies - before.anomalies,
         active_connections=active,
+        mode=mode,
+        inputs=list(inputs or []),
+        tcp_packets=now.tcp_packets - before.tcp_packets,
+        bypassed_packets=now.bypassed_packets - before.bypassed_packets,
+        connections_evicted=now.connections_evicted - before.connections_evicted,
+        buffer_cap_flushes=now.buffer_cap_flushes - before.buffer_cap_flushes,
+        fragments_pending=now.fragments_pending,
+        dead_letters=now.dead_letters - before.dead_letters,
+        values_fitted=now.values_fitted - before.values_fitted,
+        files_damaged=now.files_damaged - before.files_damaged,
+        counters={name: n for name, n in sorted(named.items()) if n > 0},
     )
-
-
-def _count(name: str, description: str, example: str) -> Column:
-    return Column(name, pa.uint64(), description, example, nullable=False)
-
-
-STATS_COLUMNS = ColumnGroup(
-    "stats",
-    (
-        Column("ts", _TS, "End of the interval this row covers (UTC, ns).", "2024-05-01 12:01:00+00:00", False),
-        Column("worker", pa.uint16(), "Capture worker (0 … --workers-1).", "0", nullable=False),
-        Column("interface", pa.string(), "Interface captured.", "eth1", nullable=False),
-        Column("interval_s", pa.float64(), "Length of the interval in seconds.", "60.0", nullable=False),
-        _count("packets", "Frames the worker read and analysed in the interval.", "1250000"),
-        _count("bytes", "Captured bytes of those frames.", "1187500000"),
-        _count(
-            "kernel_received",
-            "Packets the kernel passed to this worker's socket (pcap_stats ps_recv), dropped ones included.",
-            "1250310",
-        ),
-        _count(
-            "kernel_dropped",
-            "Packets the kernel dropped for lack of room in this worker's capture buffer (ps_drop).",
-            "310",
-        ),
-        _count(
-            "interface_dropped",
-            "Packets the interface dropped (ps_ifdrop, the interface's rx_dropped): the same figure in "
-            "every worker's row, do not sum it over workers.",
-            "0",
-        ),
-        _count("connections", "Final connection records written.", "5210"),
-        _count("interim_records", "Interim records written for connections still open.", "3"),
-        _count("tls_connections", "Final records with a TLS handshake.", "4800"),
-        _count("connections_with_gaps", "Final records with missed_bytes > 0.", "12"),
-        _count("missed_bytes", "Sum of missed_bytes over the final records.", "17376"),
-        _count("anomalies", "Anomaly names on the final records.", "40"),
-        _count("active_connections", "Connections in the worker's table at the end of the interval.", "1830"),
-    ),
-)
-
-STATS_TABLE: tuple[ColumnGroup, ...] = (STATS_COLUMNS,)

@@ -12,9 +12,15 @@ same directory, fsynced, and renamed into place only when complete, so a reader 
 sees a half-written file. ``file_rows`` rotates to a new file after that many rows. A table without rows still
 gets one valid file holding the schema, so readers can always rely on one being there.
 
-A value that does not fit its column type is a bug upstream. It must not cost the rest of the batch: the rows
-holding such values are dropped, the others written, and :class:`ColumnValueError` names the table, column and
-value (the engine catches and reports it; the writer stays usable).
+A value from the wire that does not fit its column type (a timestamp past 2262 in a timestamp[ns] column) is
+fitted by :mod:`tlsmon.output.fit` (clamped or nulled), named on the row's ``anomalies`` and counted in
+:attr:`TableWriter.fitted`. A row that still cannot be written (a value of the wrong kind: a bug upstream)
+is a *dead letter*: it is dropped, the others are written, :attr:`TableWriter.dead_letters` counts it and the
+``on_dead_letter`` callback names it (table, uid, reason); without a callback :class:`ColumnValueError` names
+the first one after the batch is written (the writer stays usable).
+
+:meth:`TableWriter.finish_file` ends the current file early, so a long run can leave complete, renamed
+files behind as it goes.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
 from operator import attrgetter
@@ -32,10 +39,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tlsmon.columns import ColumnGroup
+from tlsmon.output.fit import UnfittableError, anomaly_suffix, fit_value
 
 COMPRESSION = "zstd"
 DEFAULT_BATCH_ROWS = 1024
 DEFAULT_ROW_GROUP_ROWS = 16384
+
+#: Called once per row that could not be written: (table, the row's first column, e.g. its uid, reason).
+DeadLetter = Callable[[str, str, str], None]
 
 _CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError)
 
@@ -54,6 +65,17 @@ class ColumnValueError(ValueError):
             f"table {table!r}: column {column!r} ({type_}) cannot hold {value!r}: {reason} "
             f"({dropped} row(s) dropped)"
         )
+
+
+def _array(field: pa.Field, values: list[object]) -> pa.Array | pa.ChunkedArray | None:
+    """The values as an array of the field's type, or None when they do not all fit."""
+    try:
+        array = pa.array(values, type=field.type)
+    except _CONVERSION_ERRORS:
+        return None
+    if not field.nullable and array.null_count:
+        return None
+    return array
 
 
 def new_run_id() -> str:
@@ -86,6 +108,8 @@ class TableWriter:
     """Writes rows of one table to rotating, atomically renamed, zstd-compressed Parquet files."""
 
     __slots__ = (
+        "_anomalies_column",
+        "_anomaly_names",
         "_dir",
         "_file_rows",
         "_file_written",
@@ -94,6 +118,7 @@ class TableWriter:
         "_group_nulls",
         "_index",
         "_max_file_rows",
+        "_on_dead_letter",
         "_paths",
         "_pending",
         "_row_group_rows",
@@ -106,6 +131,8 @@ class TableWriter:
         "_writer",
         "batch_rows",
         "closed",
+        "dead_letters",
+        "fitted",
         "rows",
     )
 
@@ -118,6 +145,8 @@ class TableWriter:
         batch_rows: int = DEFAULT_BATCH_ROWS,
         file_rows: int | None = None,
         row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
+        on_dead_letter: DeadLetter | None = None,
+        run_id: str | None = None,
     ) -> None:
         if batch_rows < 1 or row_group_rows < 1 or (file_rows is not None and file_rows < 1):
             raise ValueError("batch_rows, row_group_rows and file_rows must be positive")
@@ -140,7 +169,17 @@ class TableWriter:
         self.batch_rows = batch_rows
         self._row_group_rows = row_group_rows
         self._max_file_rows = file_rows
-        self._run_id = new_run_id()
+        self._run_id = run_id or new_run_id()
+        self._on_dead_letter = on_dead_letter
+        self._anomaly_names = [
+            g.anomaly(anomaly_suffix(c.type)) for g in groups for c in g.columns
+        ]
+        anomalies = [
+            i for i, f in enumerate(self._schema) if f.name == "anomalies" and f.type == pa.list_(pa.string())
+        ]
+        self._anomalies_column = anomalies[0] if anomalies else None
+        self.fitted: Counter[str] = Counter()  # values changed to fit, by anomaly name
+        self.dead_letters = 0  # rows that could not be written at all
         self._index = 0
         self._pending = 0  # rows in the column lists
         self._tables: list[pa.Table] = []  # converted batches not yet written
@@ -192,6 +231,20 @@ class TableWriter:
                 self._finish_file()
         return self.paths
 
+    def finish_file(self, empty: bool = False) -> Path | None:
+        """Write the rows so far and rename the current file into place now. Without rows: None, unless
+        ``empty``, which writes a file holding only the schema (to keep file numbers paired across tables)."""
+        if self.closed:
+            raise ValueError(f"table {self._table!r}: finish_file after close")
+        self._flush_batch()
+        if not self._tables and self._writer is None:
+            if not empty:
+                return None
+            self._open_file()
+        self._finish_file()
+        self._flush_at = self._rows_before_flush()
+        return self._paths[-1]
+
     def __enter__(self) -> TableWriter:
         return self
 
@@ -218,7 +271,7 @@ class TableWriter:
             elif self._file_rows - self._file_written >= self._row_group_rows:
                 self._write_buffered()
         self._flush_at = self._rows_before_flush()
-        if bad is not None:
+        if bad is not None and self._on_dead_letter is None:
             field = self._schema.field(bad.column)
             raise ColumnValueError(self._table, field.name, field.type, bad.value, bad.reason, dropped)
 
@@ -229,48 +282,78 @@ class TableWriter:
         return min(self.batch_rows, self._max_file_rows - self._file_rows)
 
     def _convert(self) -> tuple[pa.Table | None, _BadRows | None, int]:
-        """The pending rows as a table, less those that do not fit; the first misfit; rows dropped."""
+        """The pending rows as a table; the first row that could not be written; how many were dropped.
+
+        Fast path: every column converts as it is. Otherwise the failing columns' values are fitted
+        (:mod:`tlsmon.output.fit`), each change named on the row's ``anomalies``; rows holding a value that
+        cannot be fitted are dead letters, dropped and reported one by one.
+        """
         cols: list[list[object]] = [list(col) for col in zip(*self._rows, strict=True)]
+        if not cols:
+            return None, None, 0
+        arrays = [_array(f, values) for f, values in zip(self._schema, cols, strict=True)]
+        failing = [i for i, array in enumerate(arrays) if array is None]
+        if not failing:
+            return pa.Table.from_arrays(arrays, schema=self._schema), None, 0
+        dead: dict[int, tuple[int, object, str]] = {}  # row → (column, value, reason)
+        notes: dict[int, list[str]] = {}
+        for i in failing:
+            field = self._schema.field(i)
+            values = cols[i]
+            for r, value in enumerate(values):
+                try:
+                    fitted, changed = fit_value(field.type, value, field.nullable)
+                except UnfittableError as exc:
+                    dead.setdefault(r, (i, value, str(exc)))
+                    continue
+                if changed:
+                    values[r] = fitted
+                    name = self._anomaly_names[i]
+                    notes.setdefault(r, []).append(name)
+                    self.fitted[name] += 1
+        anomalies = self._anomalies_column
+        if anomalies is not None:
+            col = cols[anomalies]
+            for r, names in notes.items():
+                old = col[r]
+                col[r] = [*old, *names] if isinstance(old, list) else names
+        rows = [r for r in range(len(cols[0])) if r not in dead]
+        if dead:
+            cols = [[col[r] for r in rows] for col in cols]
+        if not all(_array(f, values) is not None for f, values in zip(self._schema, cols, strict=True)):
+            # Every value fits on its own but not together (or fitting missed a case): row by row.
+            keep: list[int] = []
+            for j, r in enumerate(rows):
+                try:
+                    self._table_of([[col[j]] for col in cols])
+                except _CONVERSION_ERRORS as exc:
+                    dead[r] = (0, "<row>", f"{type(exc).__name__}: {exc}")
+                else:
+                    keep.append(j)
+            cols = [[col[j] for j in keep] for col in cols]
         first: _BadRows | None = None
-        dropped = 0
-        while True:
-            arrays, bad = self._arrays(cols)
-            if bad is None:
-                table = pa.Table.from_arrays(arrays, schema=self._schema) if cols and cols[0] else None
-                return table, first, dropped
-            first = first or bad
-            drop = set(bad.rows)
-            dropped += len(drop)
-            cols = [[v for i, v in enumerate(col) if i not in drop] for col in cols]
+        for r in sorted(dead):
+            column, value, reason = dead[r]
+            key = self._rows[r][0]
+            self.dead_letters += 1
+            if first is None:
+                first = _BadRows(column, [r], value, reason)
+            if self._on_dead_letter is not None:
+                field = self._schema.field(column)
+                self._on_dead_letter(
+                    self._table, str(key), f"column {field.name!r} ({field.type}) cannot hold {value!r}: {reason}"
+                )
+        return self._table_of(cols), first, len(dead)
 
-    def _arrays(self, cols: list[list[object]]) -> tuple[list[pa.Array | pa.ChunkedArray], _BadRows | None]:
-        arrays: list[pa.Array | pa.ChunkedArray] = []
-        for i, (field, values) in enumerate(zip(self._schema, cols, strict=True)):
-            try:
-                array = pa.array(values, type=field.type)
-            except _CONVERSION_ERRORS as exc:
-                return arrays, self._find_bad(i, values, f"{type(exc).__name__}: {exc}")
-            if not field.nullable and array.null_count:
-                rows = [r for r, v in enumerate(values) if v is None]
-                return arrays, _BadRows(i, rows, None, "null in a non-nullable column")
-            arrays.append(array)
-        return arrays, None
-
-    def _find_bad(self, column: int, values: list[object], reason: str) -> _BadRows:
-        """The rows of one column whose values fail on their own; all rows if none does (cannot isolate)."""
-        type_ = self._schema.field(column).type
-        rows: list[int] = []
-        first: object = None
-        for r, value in enumerate(values):
-            try:
-                pa.array([value], type=type_)
-            except _CONVERSION_ERRORS as exc:
-                if not rows:
-                    first, reason = value, f"{type(exc).__name__}: {exc}"
-                rows.append(r)
-        if not rows:
-            return _BadRows(column, list(range(len(values))), "<batch>", reason)
-        return _BadRows(column, rows, first, reason)
+    def _table_of(self, cols: list[list[object]]) -> pa.Table | None:
+        if not cols or not cols[0]:
+            return None
+        arrays = [pa.array(values, type=f.type) for f, values in zip(self._schema, cols, strict=True)]
+        # (raises for a row that does not fit: the row-by-row fallback of _convert relies on it)
+        for f, array in zip(self._schema, arrays, strict=True):
+            if not f.nullable and array.null_count:
+                raise pa.ArrowInvalid(f"null in non-nullable column {f.name!r}")
+        return pa.Table.from_arrays(arrays, schema=self._schema)
 
     # --- files ---------------------------------------------------------------------------------------------
 

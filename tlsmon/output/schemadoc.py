@@ -17,12 +17,23 @@ INTRO = (
     "Each table is a directory of Parquet files `OUT/<table>/part-*.parquet`; a row's columns come from\n"
     "one or more column groups, and all columns of a group are null when the row has nothing for it."
 )
+TYPES = (
+    "Types hold every value the wire can carry (a DHE prime's bit length is uint32, an SSLv2 session-id length\n"
+    "uint16). Packet times are `timestamp[ns]` (int64 nanoseconds: 1677 to 2262; the capture stage replaces\n"
+    "impossible packet times and counts `capture.bad_timestamp`). Certificate validity and OCSP dates are\n"
+    "`timestamp[us]`: X.509 GeneralizedTime runs to 9999-12-31 23:59:59, which RFC 5280 §4.1.2.5 gives as\n"
+    "\"no well-defined expiration date\", and int64 nanoseconds end on 2262-04-11, while int64 microseconds\n"
+    "hold every date from 0001 to 9999. Should a value still not fit its column, the writer clamps integers\n"
+    "and nulls (or, in non-nullable columns, clamps) timestamps, and names it on the row's `anomalies` as\n"
+    "`<stage>.value_out_of_range` or `<stage>.date_out_of_range`; a row that cannot be written at all is\n"
+    "counted in the run's `stats` (`dead_letters`) and named by its uid in a warning."
+)
 HEADER = "| column | type | nullable | description | example |\n|---|---|---|---|---|"
 
 
 def render_schema_markdown(tables: Mapping[str, Sequence[ColumnGroup]]) -> str:
     """One section per table, one table row per column: name, Arrow type, nullable, description, example."""
-    parts = [f"# {TITLE}", INTRO]
+    parts = [f"# {TITLE}", INTRO, TYPES]
     parts.append("Tables: " + ", ".join(f"[`{name}`](#{_anchor(name)})" for name in tables))
     for name, groups in tables.items():
         parts.append(_render_table(name, groups))

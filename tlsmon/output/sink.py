@@ -1,17 +1,46 @@
-"""The Parquet record sink: connections and certificates tables under one output directory."""
+"""The Parquet record sink of ``tlsmon read``: connections and certificates tables under one output directory.
+
+Theory of operation. Rows are written in *parts*. A part ends after ``part_rows`` connection rows or
+``part_seconds`` of wall time (checked at each row and at each :meth:`ParquetSink.tick`, which the CLI calls
+from the engine's progress callback), and at close. Ending a part renames its connections file into place
+(``OUT/connections/part-<run>-<NNNNN>.parquet``) and writes the certificates of that part's connections to
+``OUT/certificates/part-<run>-<NNNNN>.parquet``, each certificate once, with the run's cumulative
+``first_seen``/``last_seen``/``times_seen`` as of then. So every certificates file is deduplicated and
+self-contained (a certificate seen in two parts is in both parts' files, once each), and a SIGKILL or a power
+loss costs at most the current part: every earlier part is complete and renamed.
+
+Files are written as ``.part-….parquet.tmp`` and renamed when complete (:class:`~tlsmon.output.parquet.
+TableWriter`); :func:`remove_stale_temporaries` deletes those left behind by a run that was killed, and only
+those: a temporary file whose writer (the pid in its name) is still alive is kept.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import certifi
 
 from tlsmon import __version__
-from tlsmon.output.parquet import TableWriter
+from tlsmon.output.parquet import DeadLetter, TableWriter, new_run_id
 from tlsmon.records.tables import CERTIFICATES, CONNECTIONS, SCHEMA_VERSION, ConnectionRecord
 from tlsmon.x509.store import CertificateRecord
+
+#: A part ends after this many connection rows (about 100 MB of memory before conversion at most) …
+DEFAULT_PART_ROWS = 100_000
+#: … or after this many seconds, whichever comes first.
+DEFAULT_PART_SECONDS = 60.0
+
+#: The tables ``tlsmon read`` writes; an output directory holding any of them already holds tlsmon output.
+READ_TABLES = ("connections", "certificates", "stats")
+
+CertificateLookup = Callable[[bytes], CertificateRecord | None]
+
+_TMP_NAME = re.compile(r"^\.part-\d{8}T\d{6}Z-(\d+)-[0-9a-f]+-\d+\.parquet\.tmp$")
 
 
 def run_metadata() -> dict[str, str]:
@@ -22,20 +51,143 @@ def run_metadata() -> dict[str, str]:
     }
 
 
-class ParquetSink:
-    def __init__(self, out_dir: str | os.PathLike[str]) -> None:
-        self.out_dir = Path(out_dir)
-        metadata = run_metadata()
-        self._connections = TableWriter(self.out_dir, "connections", CONNECTIONS, metadata)
-        self._metadata = metadata
-        self.files: list[Path] = []
+def existing_tables(out_dir: str | os.PathLike[str]) -> list[str]:
+    """The tlsmon tables that already have Parquet files under ``out_dir``."""
+    out = Path(out_dir)
+    return [t for t in READ_TABLES if (out / t).is_dir() and any((out / t).glob("*.parquet"))]
 
+
+def remove_tables(out_dir: str | os.PathLike[str]) -> int:
+    """Delete the Parquet files of tlsmon's tables under ``out_dir`` (``--overwrite``); nothing else. Returns
+    how many were deleted."""
+    removed = 0
+    for table in READ_TABLES:
+        folder = Path(out_dir) / table
+        if folder.is_dir():
+            for path in folder.glob("*.parquet"):
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def remove_stale_temporaries(out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Delete the ``.part-*.parquet.tmp`` files of writers that are no longer running; return them."""
+    removed: list[Path] = []
+    for table in READ_TABLES:
+        folder = Path(out_dir) / table
+        if not folder.is_dir():
+            continue
+        for path in folder.glob(".part-*.parquet.tmp"):
+            m = _TMP_NAME.match(path.name)
+            if m is not None and int(m.group(1)) != os.getpid() and _alive(int(m.group(1))):
+                continue
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+class ParquetSink:
+    """Connections and certificates in complete, renamed part files; see the module docstring."""
+
+    def __init__(
+        self,
+        out_dir: str | os.PathLike[str],
+        part_rows: int = DEFAULT_PART_ROWS,
+        part_seconds: float = DEFAULT_PART_SECONDS,
+        on_dead_letter: DeadLetter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if part_rows < 1 or part_seconds <= 0:
+            raise ValueError("part_rows and part_seconds must be positive")
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.removed_temporaries = remove_stale_temporaries(self.out_dir)
+        metadata = run_metadata()
+        run_id = new_run_id()
+        self._connections = TableWriter(
+            self.out_dir, "connections", CONNECTIONS, metadata, on_dead_letter=on_dead_letter, run_id=run_id
+        )
+        self._certificates = TableWriter(
+            self.out_dir, "certificates", CERTIFICATES, metadata, on_dead_letter=on_dead_letter, run_id=run_id
+        )
+        self._part_rows = part_rows
+        self._part_seconds = part_seconds
+        self._clock = clock
+        self._part_started = clock()
+        self._rows_in_part = 0
+        self._part_certs: dict[str, CertificateRecord] = {}
+        self._lookup: CertificateLookup | None = None
+        self.parts = 0  # parts completed
+        self.files: list[Path] = []
+        self.closed = False
+
+    def use_certificates(self, lookup: CertificateLookup) -> None:
+        """Where to find a chain's certificate records (the engine's store), for per-part certificates."""
+        self._lookup = lookup
+
+    @property
+    def dead_letters(self) -> int:
+        return self._connections.dead_letters + self._certificates.dead_letters
+
+    @property
+    def fitted(self) -> Counter[str]:
+        """Values clamped or nulled to fit their columns, by anomaly name."""
+        return self._connections.fitted + self._certificates.fitted
+
+    # -- RecordSink ----------------------------------------------------------------------------------------
     def connection(self, record: ConnectionRecord) -> None:
         self._connections.append(*record.parts())
+        tls = record.tls
+        lookup = self._lookup
+        if tls is not None and lookup is not None:
+            for chain in (tls.cert_chain, tls.client_cert_chain):
+                for der in chain:
+                    cert = lookup(der)
+                    if cert is not None:
+                        self._part_certs.setdefault(cert.fingerprint, cert)
+        self._rows_in_part += 1
+        if self._rows_in_part >= self._part_rows:
+            self.finish_part()
 
     def close(self, certificates: Iterator[CertificateRecord]) -> None:
-        self.files.extend(self._connections.close())
-        writer = TableWriter(self.out_dir, "certificates", CERTIFICATES, self._metadata)
-        for cert in certificates:
-            writer.append(cert, cert.parsed)
-        self.files.extend(writer.close())
+        """Finish the last part; without a lookup, the certificates given go with it."""
+        if self.closed:
+            return
+        if self._lookup is None:
+            for cert in certificates:
+                self._part_certs.setdefault(cert.fingerprint, cert)
+        self.closed = True
+        try:
+            self.finish_part()
+        finally:
+            self._connections.close()  # an empty file holding the schema when the table has none yet
+            self._certificates.close()
+            self.files = [*self._connections.paths, *self._certificates.paths]
+
+    # -- parts ---------------------------------------------------------------------------------------------
+    def tick(self) -> None:
+        """End the current part when it is older than ``part_seconds`` and holds rows."""
+        if self._rows_in_part and self._clock() - self._part_started >= self._part_seconds:
+            self.finish_part()
+
+    def finish_part(self) -> None:
+        """Rename the current part's connections file into place and write its certificates file."""
+        certs, self._part_certs = self._part_certs, {}
+        self._rows_in_part = 0
+        self._part_started = self._clock()
+        done = self._connections.finish_file()
+        for cert in certs.values():
+            self._certificates.append(cert, cert.parsed)
+        # A part's two files carry the same number: certificates part N holds the chains of connections part N.
+        if self._certificates.finish_file(empty=done is not None) is not None:
+            self.parts += 1

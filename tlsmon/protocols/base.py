@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.events import Anomaly, AuthMechanismsOffered, Event, StartTlsAccepted, StartTlsRejected
 from tlsmon.protocols.text import is_token
 from tlsmon.wire.linebuffer import LineBuffer
@@ -33,21 +34,21 @@ class ProtocolAnalyzer(ABC):
     #: True for proxies (HTTP CONNECT, SOCKS): the switch opens a tunnel that may carry anything, not only TLS
     tunnel: ClassVar[bool] = False
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
         self.switched = False
         self.done = False
         self._events: list[Event] = []
         self._client_held = False
-        self._trailing_client = b""
-        self._trailing_server = b""
+        # after the switch: each direction's bytes from the upgrade point, until the dispatcher takes them
+        self._trailing_client: list[bytes] = []
+        self._trailing_server: list[bytes] = []
 
     def feed(self, is_orig: bool, data: bytes) -> list[Event]:
         """Parse the next in-order bytes of one direction; return what they showed."""
         if self.switched:
-            if is_orig:
-                self._trailing_client += data
-            else:
-                self._trailing_server += data
+            trailing = self._trailing_client if is_orig else self._trailing_server
+            trailing.append(data)
         elif not self.done:
             self._receive(is_orig, data)
         return self._take_events()
@@ -61,10 +62,10 @@ class ProtocolAnalyzer(ABC):
     def trailing(self, is_orig: bool) -> bytes:
         """After the switch: that direction's bytes following the upgrade point (the first TLS bytes)."""
         if is_orig:
-            data, self._trailing_client = self._trailing_client, b""
+            chunks, self._trailing_client = self._trailing_client, []
         else:
-            data, self._trailing_server = self._trailing_server, b""
-        return data
+            chunks, self._trailing_server = self._trailing_server, []
+        return b"".join(chunks)
 
     @abstractmethod
     def _receive(self, is_orig: bool, data: bytes) -> None:
@@ -81,8 +82,32 @@ class ProtocolAnalyzer(ABC):
     def _switch(self, client: bytes, server: bytes) -> None:
         """The upgrade took effect: ``client`` and ``server`` are the first TLS bytes of each direction."""
         self.switched = True
-        self._trailing_client = client
-        self._trailing_server = server
+        self._trailing_client = [client] if client else []
+        self._trailing_server = [server] if server else []
+
+    def _pending_fits(self, pending: int) -> bool:
+        """Whether one more command may join a queue of ``pending`` unanswered ones (the greeting counts).
+
+        Past :attr:`Limits.max_pending_commands` tracking stops: the anomaly ``<proto>.too_many_pending_commands``
+        and the analyzer is done (Suricata's TooManyTransactions).
+        """
+        if pending < self.limits.max_pending_commands:
+            return True
+        self._anomaly(f"{self.name}.too_many_pending_commands")
+        self.done = True
+        return False
+
+    def _held_fits(self, held: int) -> bool:
+        """Whether ``held`` client bytes waiting for the server's answer are within :attr:`Limits.max_held_bytes`.
+
+        Past it, every protocol does the same: the anomaly ``<proto>.held_data_too_long``, and the analyzer is
+        done (the dispatcher then releases it and its buffers, and the connection is bypassed).
+        """
+        if held <= self.limits.max_held_bytes:
+            return True
+        self._anomaly(f"{self.name}.held_data_too_long")
+        self.done = True
+        return False
 
     def _offer_mechanisms(self, names: Iterable[str]) -> None:
         """The server listed SASL mechanisms: those with a plausible name, upper case, are offered."""
@@ -109,10 +134,10 @@ class LineProtocol(ProtocolAnalyzer):
     client sent the upgrade command, then :meth:`upgrade_answer` with the server's answer.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._client = LineBuffer()
-        self._server = LineBuffer()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
+        self._client = LineBuffer(limits.max_line)
+        self._server = LineBuffer(limits.max_line)
 
     @abstractmethod
     def client_line(self, line: bytes) -> None: ...
@@ -123,6 +148,9 @@ class LineProtocol(ProtocolAnalyzer):
     def _receive(self, is_orig: bool, data: bytes) -> None:
         (self._client if is_orig else self._server).feed(data)
         self._drain(is_orig)
+        if is_orig and not self.done and not self.switched and self._client_waits():
+            if not self._held_fits(len(self._client)):
+                self._client.take_rest()  # dropped
 
     def _lost(self, is_orig: bool, length: int) -> None:
         # A line protocol resynchronises at the next line end; if the upgrade was pending, give up on it.

@@ -21,18 +21,17 @@ from __future__ import annotations
 
 from abc import abstractmethod
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import ProtocolAnalyzer
-
-# The largest message head a direction buffers while waiting for a message to complete (a PostgreSQL
-# StartupMessage is at most 10 000 bytes, an LDAP root DSE entry a few KiB); larger heads are protocol abuse.
-MAX_BUFFERED = 65536
-# Client bytes held while an upgrade request waits for its answer: a TLS ClientHello, with a wide margin.
-MAX_HELD = 262144
 
 
 class BinaryProtocol(ProtocolAnalyzer):
-    def __init__(self) -> None:
-        super().__init__()
+    """Message framing per direction; the head a direction buffers is bounded by :attr:`Limits.max_message_head`
+    (anomaly ``<proto>.message_too_long``), the client bytes held during an upgrade by
+    :attr:`Limits.max_held_bytes` (``<proto>.held_data_too_long``, shared with the line protocols)."""
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._client = bytearray()
         self._server = bytearray()
         self._client_skip = 0
@@ -93,12 +92,12 @@ class BinaryProtocol(ProtocolAnalyzer):
                 return
             length = self.client_message(buf)
             if length is None:
-                self._check_size(buf, MAX_BUFFERED)
+                self._check_size(buf)
                 return
             self._client_skip = _skip(buf, length)
             self._after_message()
-        if self._client_held:
-            self._check_size(buf, MAX_HELD)
+        if self._client_held and not self.done and not self.switched and not self._held_fits(len(buf)):
+            buf.clear()  # dropped
 
     def _drain_server(self) -> None:
         buf = self._server
@@ -112,7 +111,7 @@ class BinaryProtocol(ProtocolAnalyzer):
             was_held = self._client_held  # before the message: its answer may release the client
             length = self.server_message(buf)
             if length is None:
-                self._check_size(buf, MAX_BUFFERED)
+                self._check_size(buf)
                 return
             self._server_skip = _skip(buf, length)
             self._after_message()
@@ -131,8 +130,8 @@ class BinaryProtocol(ProtocolAnalyzer):
             self._client.clear()
             self._server.clear()
 
-    def _check_size(self, buf: bytearray, limit: int) -> None:
-        if len(buf) > limit:
+    def _check_size(self, buf: bytearray) -> None:
+        if len(buf) > self.limits.max_message_head:
             self._anomaly(f"{self.name}.message_too_long")
             self.done = True
 

@@ -24,6 +24,7 @@ from collections import deque
 from enum import StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import (
     AuthMechanismsOffered,
@@ -56,9 +57,6 @@ _LOGGED_IN = "230"  # RFC 959 §4.2.2: "User logged in, proceed"
 _LOGIN_VERBS = frozenset({"USER", "PASS", "ACCT"})
 # Telnet commands (IAC and what follows, RFC 854) precede ABOR and other urgent commands (RFC 959 §4.1.3).
 _TELNET = bytes(range(0xF0, 0x100))
-# Lines kept of one multi-line reply: FEAT lists run to a few dozen features (RFC 2389 has no limit); a reply
-# longer than this is counted, its further lines dropped.
-MAX_REPLY_LINES = 256
 
 
 class FtpAnomaly(StrEnum):
@@ -66,26 +64,31 @@ class FtpAnomaly(StrEnum):
     REPLY_WITHOUT_COMMAND = "ftp.reply_without_command"
     # A reply line that is not three digits followed by ' ', '-' or the line end (RFC 959 §4.2).
     MALFORMED_REPLY = "ftp.malformed_reply"
-    # A multi-line reply longer than MAX_REPLY_LINES lines; the rest of its lines are not kept.
+    # A multi-line reply longer than Limits.max_reply_lines lines (FEAT lists run to a few dozen features,
+    # RFC 2389 has no limit); the rest of its lines are not kept.
     REPLY_TOO_LONG = "ftp.reply_too_long"
     # The client sent bytes after AUTH TLS before the server's 234 (RFC 4217 §4: the TLS negotiation starts
     # right after the reply; plaintext pipelined past it is the STARTTLS command-injection shape).
     DATA_AFTER_AUTH_TLS = "ftp.data_after_auth_tls"
+    # More than Limits.max_pending_commands unanswered: tracking stops (bounded state).
+    TOO_MANY_PENDING_COMMANDS = "ftp.too_many_pending_commands"
 
 
 class FtpAnalyzer(LineProtocol):
     name: ClassVar[str] = "ftp"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._pending: deque[str] = deque([GREETING])
         self._multi: bytes | None = None  # the code of the multi-line reply being read
-        self._reply_lines = Listing[bytes](MAX_REPLY_LINES)
+        self._reply_lines = Listing[bytes](limits.max_reply_lines)
         self._logged_in = False
         self._feat_seen = False
 
     # -- client --------------------------------------------------------------------------------------
     def client_line(self, line: bytes) -> None:
+        if not self._pending_fits(len(self._pending)):
+            return
         line = line.lstrip(_TELNET)
         verb = verb_of(line)
         if verb == "AUTH":

@@ -24,6 +24,7 @@ import re
 from enum import IntEnum, StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import PlaintextAuth, StartTlsRequested
 from tlsmon.protocols.text import is_token
@@ -80,8 +81,8 @@ class HttpConnectAnalyzer(LineProtocol):
     name: ClassVar[str] = "http-proxy"
     tunnel: ClassVar[bool] = True
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._client_state = _Client.REQUEST
         self._server_state = _Server.STATUS
         self._pending = False  # a complete CONNECT request awaits its final response

@@ -26,6 +26,7 @@ import re
 from enum import IntEnum, StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import (
     AuthMechanismsOffered,
@@ -46,8 +47,6 @@ _LITERAL = re.compile(rb"\{(\d{1,19})(\+?)\}\Z")
 _CAPABILITY_CODE = b"[CAPABILITY "
 _STATUS = frozenset({b"OK", b"NO", b"BAD"})
 _AUTH_VERBS = frozenset({"LOGIN", "AUTHENTICATE"})
-# More unanswered commands than any legitimate pre-login client pipelines.
-MAX_PENDING = 64
 
 
 class ImapAnomaly(StrEnum):
@@ -60,7 +59,7 @@ class ImapAnomaly(StrEnum):
     # The client sent bytes after STARTTLS before the server's answer (RFC 2595 §3.1: it MUST NOT; the
     # STARTTLS command-injection shape).
     DATA_AFTER_STARTTLS = "imap.data_after_starttls"
-    # More than MAX_PENDING commands unanswered: tracking stops (bounded state, Suricata's TooManyTransactions).
+    # More than Limits.max_pending_commands unanswered: tracking stops (Suricata's TooManyTransactions).
     TOO_MANY_PENDING_COMMANDS = "imap.too_many_pending_commands"
 
 
@@ -75,8 +74,8 @@ class _Wait(IntEnum):
 class ImapAnalyzer(LineProtocol):
     name: ClassVar[str] = "imap"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._pending: dict[bytes, str] = {}  # tag → command verb, in command order
         self._starttls_tag: bytes | None = None
         self._command_tag = b""  # the tag of the command the client is sending (its lines go on after literals)
@@ -122,11 +121,8 @@ class ImapAnalyzer(LineProtocol):
         self._client_literal(line)
 
     def _track(self, tag: bytes, verb: str) -> None:
-        if len(self._pending) >= MAX_PENDING:
-            self._anomaly(ImapAnomaly.TOO_MANY_PENDING_COMMANDS)
-            self.done = True
-            return
-        self._pending[tag] = verb
+        if self._pending_fits(len(self._pending)):
+            self._pending[tag] = verb
 
     def _client_literal(self, line: bytes) -> None:
         """A literal at the line's end: pass over it now ({n+}) or once the server says so ({n})."""

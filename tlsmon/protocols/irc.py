@@ -20,6 +20,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import (
     CapabilitiesOffered,
@@ -50,16 +51,20 @@ class IrcAnomaly(StrEnum):
     DATA_AFTER_STARTTLS = "irc.data_after_starttls"
     # A line with tags or a prefix and no command after them (RFC 2812 §2.3.1 requires a command).
     MALFORMED_MESSAGE = "irc.malformed_message"
+    # A CAP LS listing (all its continuation lines) with more than Limits.max_capabilities tokens; the rest
+    # is not kept.
+    TOO_MANY_CAPABILITIES = "irc.too_many_capabilities"
 
 
 class IrcAnalyzer(LineProtocol):
     name: ClassVar[str] = "irc"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._starttls_pending = False
         self._in_sasl = False  # an AUTHENTICATE exchange is under way: its later lines are credentials
         self._cap_tokens: list[str] = []
+        self._cap_full = False  # the listing being read reached Limits.max_capabilities
 
     # -- client --------------------------------------------------------------------------------------
     def client_line(self, line: bytes) -> None:
@@ -110,12 +115,17 @@ class IrcAnalyzer(LineProtocol):
         text = b" ".join(listing)
         if text.startswith(b":"):
             text = text[1:]
-        self._cap_tokens += [t for t in text.decode("ascii", "replace").split(" ") if t]
+        room = self.limits.max_capabilities - len(self._cap_tokens)
+        found = [t for t in text.decode("ascii", "replace").split(" ") if t]
+        if len(found) > room and not self._cap_full:
+            self._cap_full = True
+            self._anomaly(IrcAnomaly.TOO_MANY_CAPABILITIES)
+        self._cap_tokens += found[:room]
         if not more:
             self._emit_caps()
 
     def _emit_caps(self) -> None:
-        tokens, self._cap_tokens = tuple(self._cap_tokens), []
+        tokens, self._cap_tokens, self._cap_full = tuple(self._cap_tokens), [], False
         self._emit(CapabilitiesOffered(tokens))
         for token in tokens:
             name, _, value = token.partition("=")

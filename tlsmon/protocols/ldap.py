@@ -27,6 +27,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.ber import (
     TAG_ENUMERATED,
     TAG_INTEGER,
@@ -77,9 +78,6 @@ ROOT_DSE_SASL_MECHANISMS = "supportedsaslmechanisms"  # RFC 4512 §5.1.5
 
 # The head of a message that is buffered and parsed; the rest is skipped. A root DSE entry is a few KiB.
 MAX_HEAD = 16384
-# Outstanding root DSE searches remembered at once (Suricata's LDAP_MAX_TX idea, much smaller: a client asks
-# for the root DSE once).
-MAX_ROOT_DSE_SEARCHES = 8
 
 _OpHandler = Callable[[int, int, BerReader], None]  # (messageID, protocolOp tag, its contents)
 _OID = re.compile(rb"[0-9]+(\.[0-9]+){1,30}\Z")
@@ -94,13 +92,15 @@ class LdapAnomaly(StrEnum):
     # The client sent bytes after the StartTLS request before its response (RFC 4511 §4.14.1: no outstanding
     # operations and nothing more until the response).
     DATA_AFTER_STARTTLS = "ldap.data_after_starttls"
+    # More than Limits.max_pending_commands root DSE searches awaiting results: tracking stops.
+    TOO_MANY_PENDING_COMMANDS = "ldap.too_many_pending_commands"
 
 
 class LdapAnalyzer(BinaryProtocol):
     name: ClassVar[str] = "ldap"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._starttls_id: int | None = None
         self._bind_id: int | None = None  # an authenticated bind waiting for its response
         self._root_dse_ids: set[int] = set()
@@ -150,7 +150,9 @@ class LdapAnalyzer(BinaryProtocol):
         elif op == OP_SEARCH_REQUEST:
             base = body.value(TAG_OCTET_STRING)
             scope = body.integer(TAG_ENUMERATED)
-            if base == b"" and scope == SCOPE_BASE_OBJECT and len(self._root_dse_ids) < MAX_ROOT_DSE_SEARCHES:
+            # the message ids of root DSE searches awaiting their result (a client asks once): Suricata's
+            # LDAP_MAX_TX idea, bounded by Limits.max_pending_commands
+            if base == b"" and scope == SCOPE_BASE_OBJECT and self._pending_fits(len(self._root_dse_ids)):
                 self._root_dse_ids.add(message_id)
         elif op == OP_UNBIND_REQUEST:
             self.done = True

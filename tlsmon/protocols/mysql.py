@@ -27,6 +27,7 @@ import struct
 from enum import StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.binary import BinaryProtocol
 from tlsmon.protocols.events import (
     AuthMechanismsOffered,
@@ -132,8 +133,8 @@ class MysqlAnomaly(StrEnum):
 class MysqlAnalyzer(BinaryProtocol):
     name: ClassVar[str] = "mysql"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._state = _GREETING
         self._offered = False
 

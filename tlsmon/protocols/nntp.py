@@ -25,6 +25,7 @@ from collections import deque
 from enum import StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import (
     CapabilitiesOffered,
@@ -56,8 +57,6 @@ _PRIVACY_REQUIRED = "483"  # RFC 3977 §3.2.1: command unavailable until suitabl
 # RFC 3977 §3.1.1 and the command descriptions (plus RFC 2980's XGTITLE 282): responses followed by a block.
 _BLOCK_CODES = frozenset({"100", "101", "215", "220", "221", "222", "224", "225", "230", "231", "282"})
 _ARTICLE_VERBS = frozenset({"ARTICLE", "BODY", "HEAD", "POST", "IHAVE", "TAKETHIS"})
-# Lines kept of a capability list; RFC 3977 sets no limit, real lists have about a dozen.
-MAX_CAPABILITY_LINES = 256
 
 
 class NntpAnomaly(StrEnum):
@@ -65,25 +64,30 @@ class NntpAnomaly(StrEnum):
     RESPONSE_WITHOUT_COMMAND = "nntp.response_without_command"
     # A status line that is not three digits followed by ' ' or the line end (RFC 3977 §3.2).
     MALFORMED_RESPONSE = "nntp.malformed_response"
-    # A capability list longer than MAX_CAPABILITY_LINES lines; the rest is not kept.
+    # A capability list longer than Limits.max_reply_lines lines (RFC 3977 sets no limit, real lists have
+    # about a dozen); the rest is not kept.
     CAPABILITIES_TOO_LONG = "nntp.capabilities_too_long"
     # The client sent bytes after STARTTLS before the server's answer (RFC 4642 §2.2.2: STARTTLS must not be
     # pipelined; the STARTTLS command-injection shape).
     DATA_AFTER_STARTTLS = "nntp.data_after_starttls"
+    # More than Limits.max_pending_commands unanswered: tracking stops (bounded state).
+    TOO_MANY_PENDING_COMMANDS = "nntp.too_many_pending_commands"
 
 
 class NntpAnalyzer(LineProtocol):
     name: ClassVar[str] = "nntp"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._pending: deque[str] = deque([GREETING])
         self._block: str | None = None  # the command whose data block is being read
-        self._block_lines = Listing[bytes](MAX_CAPABILITY_LINES)
+        self._block_lines = Listing[bytes](limits.max_reply_lines)
         self._sasl = False  # a 383 challenge was sent: the client's next line is a SASL response
 
     # -- client --------------------------------------------------------------------------------------
     def client_line(self, line: bytes) -> None:
+        if not self._pending_fits(len(self._pending)):
+            return
         if self._sasl:
             self._sasl = False
             self._pending.append(_SASL_RESPONSE)

@@ -24,6 +24,7 @@ from collections import deque
 from enum import IntEnum, StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import (
     CapabilitiesOffered,
@@ -42,10 +43,6 @@ _ERR = "-ERR"
 _APOP_TIMESTAMP = re.compile(rb"<[^<>\s@]+@[^<>\s]+>")
 _LOGIN_VERBS = frozenset({"PASS", "APOP", "AUTH"})
 _PLAINTEXT_AUTH_VERBS = frozenset({"USER", "PASS", "APOP"})
-# More unanswered commands than any legitimate client pipelines before logging in.
-MAX_PENDING = 64
-# More CAPA lines than any server sends (RFC 2449 §9 registers a dozen capabilities).
-MAX_CAPABILITIES = 256
 
 
 class Pop3Anomaly(StrEnum):
@@ -56,9 +53,10 @@ class Pop3Anomaly(StrEnum):
     # The client sent bytes after STLS before the server's answer (RFC 2595 §4: it MUST NOT; the STARTTLS
     # command-injection shape).
     DATA_AFTER_STLS = "pop3.data_after_stls"
-    # More than MAX_PENDING commands unanswered: tracking stops (bounded state).
+    # More than Limits.max_pending_commands unanswered: tracking stops (bounded state).
     TOO_MANY_PENDING_COMMANDS = "pop3.too_many_pending_commands"
-    # A CAPA list longer than MAX_CAPABILITIES lines: the rest is not kept.
+    # A CAPA list longer than Limits.max_reply_lines lines (RFC 2449 §9 registers a dozen): the rest is not
+    # kept.
     TOO_MANY_CAPABILITIES = "pop3.too_many_capabilities"
 
 
@@ -73,20 +71,18 @@ class _Reply(IntEnum):
 class Pop3Analyzer(LineProtocol):
     name: ClassVar[str] = "pop3"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._pending: deque[tuple[str, _Reply]] = deque([(GREETING, _Reply.SINGLE)])
         self._body_of: str | None = None  # the command whose multi-line body is being read
-        self._body = Listing[bytes](MAX_CAPABILITIES)
+        self._body = Listing[bytes](limits.max_reply_lines)
         self._sasl = False  # the client's lines are SASL responses, not commands
 
     # -- client --------------------------------------------------------------------------------------
     def client_line(self, line: bytes) -> None:
         if self._sasl:
             return  # a SASL response (or "*" to cancel): never read
-        if len(self._pending) >= MAX_PENDING:
-            self._anomaly(Pop3Anomaly.TOO_MANY_PENDING_COMMANDS)
-            self.done = True
+        if not self._pending_fits(len(self._pending)):
             return
         verb = verb_of(line)
         args = line.split(None, 2)[1:]

@@ -25,6 +25,7 @@ import struct
 from enum import StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.binary import BinaryProtocol
 from tlsmon.protocols.events import (
     AuthMechanismsOffered,
@@ -102,8 +103,8 @@ class PostgresqlAnomaly(StrEnum):
 class PostgresqlAnalyzer(BinaryProtocol):
     name: ClassVar[str] = "postgresql"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._client_state = _STARTUP
         self._server_state = _STARTUP
         self._request = ""  # the pending encryption request: SSLRequest or GSSENCRequest

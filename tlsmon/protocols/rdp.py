@@ -29,6 +29,7 @@ import struct
 from enum import StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.binary import BinaryProtocol
 from tlsmon.protocols.events import (
     CapabilitiesOffered,
@@ -113,8 +114,8 @@ class RdpAnomaly(StrEnum):
 class RdpAnalyzer(BinaryProtocol):
     name: ClassVar[str] = "rdp"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._requested: int | None = None  # requestedProtocols; None before the request or without RDP_NEG_REQ
         self._request_seen = False
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tlsmon.limits import Limits
 from tlsmon.protocols import (
     ftp,
     http_connect,
@@ -36,7 +37,7 @@ Probe = Callable[[bool, bytes, int], "bool | None"]
 class Protocol:
     name: str
     probe: Probe
-    analyzer: Callable[[], ProtocolAnalyzer]
+    analyzer: Callable[[Limits], ProtocolAnalyzer]
 
 
 PROTOCOLS: tuple[Protocol, ...] = (

@@ -28,6 +28,7 @@ from collections import deque
 from enum import StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import (
     AuthMechanismsOffered,
@@ -51,8 +52,6 @@ _LITERAL = re.compile(rb"\{([0-9]{1,10})\+?\}\Z")  # RFC 5804 §4 literal-s2c / 
 # Largest literal followed before authentication: SASL responses and capability values are at most a few
 # KiB (a Kerberos GSSAPI token is ~12 KiB). A larger one is not ManageSieve set-up; the analyzer gives up.
 MAX_LITERAL = 65536
-# Lines kept of one capability listing; RFC 5804 sets no limit, real greetings have under a dozen.
-MAX_CAPABILITY_LINES = 256
 
 
 class SieveAnomaly(StrEnum):
@@ -62,28 +61,33 @@ class SieveAnomaly(StrEnum):
     MALFORMED_RESPONSE = "sieve.malformed_response"
     # A literal longer than MAX_LITERAL before authentication: the analyzer stops following the session.
     LITERAL_TOO_LONG = "sieve.literal_too_long"
-    # A capability listing longer than MAX_CAPABILITY_LINES lines; the rest is not kept.
+    # A capability listing longer than Limits.max_reply_lines lines (RFC 5804 sets no limit, real greetings
+    # have under a dozen); the rest is not kept.
     CAPABILITIES_TOO_LONG = "sieve.capabilities_too_long"
     # The client sent bytes after STARTTLS before the server's answer (the STARTTLS command-injection shape).
     DATA_AFTER_STARTTLS = "sieve.data_after_starttls"
+    # More than Limits.max_pending_commands unanswered: tracking stops (bounded state).
+    TOO_MANY_PENDING_COMMANDS = "sieve.too_many_pending_commands"
 
 
 class SieveAnalyzer(LineProtocol):
     name: ClassVar[str] = "sieve"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._pending: deque[str] = deque([GREETING])
         self._client_continues = False  # the client's next line continues a command after a literal
         self._server_continues = False
         self._authenticating = False
-        self._capabilities = Listing[tuple[str, str | None]](MAX_CAPABILITY_LINES)
+        self._capabilities = Listing[tuple[str, str | None]](limits.max_reply_lines)
 
     # -- client --------------------------------------------------------------------------------------
     def client_line(self, line: bytes) -> None:
         continues = self._client_continues
         self._client_continues = self._literal(self._client, line)
         if continues or self._authenticating:
+            return
+        if not self._pending_fits(len(self._pending)):
             return
         verb = verb_of(line)
         self._pending.append(verb)

@@ -19,6 +19,7 @@ from collections import deque
 from enum import StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import LineProtocol
 from tlsmon.protocols.events import (
     CapabilitiesOffered,
@@ -26,7 +27,7 @@ from tlsmon.protocols.events import (
     StartTlsOffered,
     StartTlsRequested,
 )
-from tlsmon.protocols.text import GREETING, first_line, mechanism, reply_code, tokens, verb_of
+from tlsmon.protocols.text import GREETING, Listing, first_line, mechanism, reply_code, tokens, verb_of
 
 PORTS = frozenset({25, 587, 2525})  # SMTP relay, SUBMISSION (RFC 6409), a common alternative
 
@@ -43,18 +44,26 @@ class SmtpAnomaly(StrEnum):
     # The client sent bytes after STARTTLS before the server's answer (RFC 3207 §4.2 forbids pipelining past
     # STARTTLS; Suricata's smtp.invalid_pipelined_sequence, the classic STARTTLS command-injection shape).
     DATA_AFTER_STARTTLS = "smtp.data_after_starttls"
+    # More than Limits.max_pending_commands unanswered (RFC 2920 pipelining has no limit; Zeek calls this an
+    # excessive pending command queue): tracking stops.
+    TOO_MANY_PENDING_COMMANDS = "smtp.too_many_pending_commands"
+    # A multi-line reply longer than Limits.max_reply_lines lines (an EHLO reply lists a dozen extensions);
+    # the rest of its lines are not kept.
+    REPLY_TOO_LONG = "smtp.reply_too_long"
 
 
 class SmtpAnalyzer(LineProtocol):
     name: ClassVar[str] = "smtp"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._pending: deque[str] = deque([GREETING])
-        self._reply_lines: list[bytes] = []
+        self._reply_lines = Listing[bytes](limits.max_reply_lines)
 
     # -- client --------------------------------------------------------------------------------------
     def client_line(self, line: bytes) -> None:
+        if not self._pending_fits(len(self._pending)):
+            return
         verb = verb_of(line)
         self._pending.append(verb)
         if verb in _UPGRADE_VERBS:
@@ -72,10 +81,11 @@ class SmtpAnalyzer(LineProtocol):
         if code is None:
             self._anomaly(SmtpAnomaly.MALFORMED_REPLY)
             return
-        self._reply_lines.append(line)
+        if self._reply_lines.add(line):
+            self._anomaly(SmtpAnomaly.REPLY_TOO_LONG)
         if more:
             return
-        lines, self._reply_lines = self._reply_lines, []
+        lines = self._reply_lines.take()
         if not self._pending:
             self._anomaly(SmtpAnomaly.REPLY_WITHOUT_COMMAND)
             return

@@ -29,6 +29,7 @@ import struct
 from enum import IntEnum, StrEnum
 from typing import ClassVar
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.binary import BinaryProtocol
 from tlsmon.protocols.events import (
     AuthMechanismsOffered,
@@ -123,8 +124,8 @@ class SocksAnalyzer(BinaryProtocol):
     name: ClassVar[str] = "socks"
     tunnel: ClassVar[bool] = True
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._client_state = _Client.GREETING
         self._server_state = _Server.IDLE
         self._methods = b""  # the SOCKS 5 methods the client listed

@@ -3,15 +3,22 @@
 Every column is nullable: connections that never spoke a plaintext protocol have nulls in all of them. A
 boolean is null when the connection showed nothing to decide it (e.g. ``starttls_offered`` stays null when no
 capability list was seen, which is different from a list without STARTTLS).
+
+``server_capabilities`` and ``auth_mechs_offered`` hold each token once, in first-seen order, de-duplicated
+through a set (a list search per token made 80 000 EHLO lines quadratic), and at most
+:attr:`Limits.max_capabilities` tokens each: later distinct tokens are counted in
+:attr:`StartTlsSummary.capabilities_dropped` (not a column) and named once on the row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import pyarrow as pa
 
 from tlsmon.columns import Column, ColumnGroup
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
@@ -30,6 +37,15 @@ RESULT_REFUSED = "refused"
 RESULT_NO_REPLY = "no-reply"
 
 
+class StartTlsAnomaly(StrEnum):
+    # More than Limits.max_capabilities distinct capability tokens on one connection; the rest are counted.
+    TOO_MANY_CAPABILITIES = "starttls.too_many_capabilities"
+    # More than Limits.max_capabilities distinct SASL mechanisms on one connection; the rest are counted.
+    TOO_MANY_AUTH_MECHANISMS = "starttls.too_many_auth_mechanisms"
+    # More than Limits.max_anomalies protocol anomalies on one connection; the rest are counted, not listed.
+    TOO_MANY_ANOMALIES = "starttls.too_many_anomalies"
+
+
 @dataclass(slots=True)
 class StartTlsSummary:
     starttls_offered: bool | None = None
@@ -45,21 +61,33 @@ class StartTlsSummary:
     imap_logindisabled: bool | None = None
     pop3_apop: bool | None = None
     anomalies: list[str] = field(default_factory=list)
+    #: tokens not kept because server_capabilities / auth_mechs_offered was full, anomalies not listed because
+    #: the list was full (not columns)
+    capabilities_dropped: int = 0
+    auth_mechs_dropped: int = 0
+    anomalies_dropped: int = 0
+    limits: Limits = field(default=DEFAULT_LIMITS, repr=False, compare=False)
+    _seen_capabilities: set[str] = field(default_factory=set, repr=False, compare=False)
+    _seen_mechs: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def apply(self, event: Event) -> None:
         if isinstance(event, CapabilitiesOffered):
             if self.starttls_offered is None:
                 self.starttls_offered = False
-            for token in event.tokens:
-                if token not in self.server_capabilities:
-                    self.server_capabilities.append(token)
+            dropped = self._keep(event.tokens, self.server_capabilities, self._seen_capabilities)
+            if dropped:
+                if not self.capabilities_dropped:
+                    self.anomalies.append(StartTlsAnomaly.TOO_MANY_CAPABILITIES)
+                self.capabilities_dropped += dropped
         elif isinstance(event, StartTlsOffered):
             self.starttls_offered = True
             self.starttls_required = bool(self.starttls_required) or event.required
         elif isinstance(event, AuthMechanismsOffered):
-            for mech in event.mechanisms:
-                if mech not in self.auth_mechs_offered:
-                    self.auth_mechs_offered.append(mech)
+            dropped = self._keep(event.mechanisms, self.auth_mechs_offered, self._seen_mechs)
+            if dropped:
+                if not self.auth_mechs_dropped:
+                    self.anomalies.append(StartTlsAnomaly.TOO_MANY_AUTH_MECHANISMS)
+                self.auth_mechs_dropped += dropped
         elif isinstance(event, StartTlsRequested):
             self.starttls_command_seen = True
             self.starttls_command = event.command
@@ -76,7 +104,27 @@ class StartTlsSummary:
         elif isinstance(event, Detail):
             setattr(self, event.column, event.value)
         elif isinstance(event, Anomaly):
-            self.anomalies.append(event.name)
+            if len(self.anomalies) < self.limits.max_anomalies:
+                self.anomalies.append(event.name)
+            else:
+                if not self.anomalies_dropped:
+                    self.anomalies.append(StartTlsAnomaly.TOO_MANY_ANOMALIES)
+                self.anomalies_dropped += 1
+
+    def _keep(self, tokens: tuple[str, ...], kept: list[str], seen: set[str]) -> int:
+        """Append the tokens not seen before to ``kept`` while it has room; return how many were turned away
+        (repeats included: the set holds only what is kept, so its memory is bounded too)."""
+        limit = self.limits.max_capabilities
+        dropped = 0
+        for token in tokens:
+            if token in seen:
+                continue
+            if len(kept) < limit:
+                seen.add(token)
+                kept.append(token)
+            else:
+                dropped += 1
+        return dropped
 
 
 STARTTLS_COLUMNS = ColumnGroup(

@@ -36,6 +36,7 @@ from enum import StrEnum
 from typing import ClassVar, NoReturn
 from xml.parsers import expat
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import ProtocolAnalyzer
 from tlsmon.protocols.events import (
     AuthMechanismsOffered,
@@ -104,6 +105,10 @@ class XmppAnomaly(StrEnum):
     PLAINTEXT_TOO_LONG = "xmpp.plaintext_too_long"
     # Bytes were lost: an XML stream cannot be resynchronised.
     GAP = "xmpp.gap"
+    # <stream:features> with more than Limits.max_capabilities distinct children; the rest is not kept.
+    TOO_MANY_FEATURES = "xmpp.too_many_features"
+    # <mechanisms> with more than Limits.max_capabilities distinct mechanisms; the rest is not kept.
+    TOO_MANY_MECHANISMS = "xmpp.too_many_mechanisms"
 
 
 class _HaltError(Exception):
@@ -162,8 +167,8 @@ def _new_parser() -> expat.XMLParserType:
 class XmppAnalyzer(ProtocolAnalyzer):
     name: ClassVar[str] = "xmpp"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
         self._client = self._side(True)
         self._server = self._side(False)
         self._held = bytearray()  # the client's bytes after <starttls/>
@@ -173,10 +178,11 @@ class XmppAnalyzer(ProtocolAnalyzer):
         self._client_iq_set = False
         self._server_child = ""
         self._feature = ""
-        self._features: list[str] = []
+        # ordered sets (dicts): each name once, in first-seen order, at most Limits.max_capabilities
+        self._features: dict[str, None] = {}
         self._tls_offered = False
         self._tls_required = False
-        self._mechs: list[str] = []
+        self._mechs: dict[str, None] = {}
         self._text: list[str] | None = None
 
     def _side(self, is_orig: bool) -> _Side:
@@ -222,6 +228,8 @@ class XmppAnalyzer(ProtocolAnalyzer):
     def _receive(self, is_orig: bool, data: bytes) -> None:
         if is_orig and self._client_held:
             self._held += data
+            if not self._held_fits(len(self._held)):
+                self._held.clear()
         else:
             self._parse(self._client if is_orig else self._server, data)
 
@@ -311,7 +319,7 @@ class XmppAnalyzer(ProtocolAnalyzer):
         if depth == 2:
             self._server_child = name
             if name == FEATURES:
-                self._features, self._mechs = [], []
+                self._features, self._mechs = {}, {}
                 self._tls_offered = self._tls_required = False
             elif name in (SUCCESS, STREAM_ERROR):
                 self._stop()
@@ -319,9 +327,7 @@ class XmppAnalyzer(ProtocolAnalyzer):
             return
         elif depth == 3:
             self._feature = name
-            local = name.rpartition(" ")[2]
-            if local not in self._features:
-                self._features.append(local)
+            self._add(self._features, name.rpartition(" ")[2], XmppAnomaly.TOO_MANY_FEATURES)
             if name == STARTTLS:
                 self._tls_offered = True
         elif depth == 4:
@@ -335,8 +341,8 @@ class XmppAnalyzer(ProtocolAnalyzer):
         if depth == 4 and self._text is not None:
             mech = "".join(self._text).strip()
             self._text = None
-            if is_token(mech) and mech.upper() not in self._mechs:
-                self._mechs.append(mech.upper())
+            if is_token(mech):
+                self._add(self._mechs, mech.upper(), XmppAnomaly.TOO_MANY_MECHANISMS)
         elif depth == 2 and name == FEATURES:
             self._emit_features()
         elif depth == 2 and name == PROCEED:
@@ -348,12 +354,22 @@ class XmppAnalyzer(ProtocolAnalyzer):
                 self._anomaly(XmppAnomaly.REPLY_WITHOUT_STARTTLS)
             self._stop()
 
+    def _add(self, names: dict[str, None], name: str, full: XmppAnomaly) -> None:
+        """Add ``name`` to an ordered set of at most Limits.max_capabilities names; name the first one refused."""
+        if name in names:
+            return
+        if len(names) < self.limits.max_capabilities:
+            names[name] = None
+        elif len(names) == self.limits.max_capabilities:
+            names[""] = None  # the set is full: the anomaly once, "" is left out when emitting
+            self._anomaly(full)
+
     def _emit_features(self) -> None:
-        self._emit(CapabilitiesOffered(tuple(self._features)))
+        self._emit(CapabilitiesOffered(tuple(f for f in self._features if f)))
         if self._tls_offered:
             self._emit(StartTlsOffered(required=self._tls_required))
         if self._mechs:
-            self._emit(AuthMechanismsOffered(tuple(self._mechs)))
+            self._emit(AuthMechanismsOffered(tuple(m for m in self._mechs if m)))
 
     def _proceed(self, side: _Side) -> None:
         if not self._client_held:

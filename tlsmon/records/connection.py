@@ -129,7 +129,8 @@ CONN_COLUMNS = ColumnGroup(
             "end_reason",
             pa.string(),
             "Why the record was written: fin (both sides), rst, timeout (idle), "
-            "eof (input ended), evicted (connection cap), or interim: the connection was still open "
+            "eof (input ended), interrupted (read stopped by SIGINT/SIGTERM while it was open), evicted "
+            "(connection cap), or interim: the connection was still open "
             "(live capture writes one at each multiple of --interim-interval of its age; its final "
             "record follows when it ends, with the same ts_start and addresses).",
             "fin",

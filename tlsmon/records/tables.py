@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tlsmon.columns import ColumnGroup
 from tlsmon.protocols.summary import STARTTLS_COLUMNS, StartTlsSummary
 from tlsmon.records.connection import CONN_COLUMNS, ConnSummary
+from tlsmon.records.stats import STATS_TABLE
 from tlsmon.tls.summary import TLS_COLUMNS, TlsSummary
 from tlsmon.x509.certs import PARSED_COLUMNS
 from tlsmon.x509.connection import X509_COLUMNS, X509Summary
 from tlsmon.x509.store import CERT_COLUMNS
 
 #: Bumped whenever a column is renamed, removed or changes type (adding a column does not bump it).
-SCHEMA_VERSION = "2"  # 2: certificates' host_cert takes Zeek's meaning (first in a chain); leaf → server_cert
+#: 2: certificates' host_cert takes Zeek's meaning (first in a chain); leaf → server_cert.
+#: 3: certificate and OCSP dates in timestamp[us] (years 0001-9999); dh_prime_bits uint32;
+#:    client_session_id_len uint16 (every value the wire can carry fits).
+SCHEMA_VERSION = "3"
 
-CONNECTIONS: tuple[ColumnGroup, ...] = (CONN_COLUMNS, STARTTLS_COLUMNS, TLS_COLUMNS, X509_COLUMNS)
+# The stage prefix of the anomalies the writer names when it has to fit a value (tlsmon.output.fit).
+CONNECTIONS: tuple[ColumnGroup, ...] = (
+    CONN_COLUMNS,
+    replace(STARTTLS_COLUMNS, stage="starttls"),
+    replace(TLS_COLUMNS, stage="tls"),
+    replace(X509_COLUMNS, stage="x509"),
+)
 
 
 @dataclass(slots=True)
@@ -32,9 +42,10 @@ class ConnectionRecord:
         return (self.conn, self.starttls, self.tls, self.x509)
 
 
-CERTIFICATES: tuple[ColumnGroup, ...] = (CERT_COLUMNS, PARSED_COLUMNS)
+CERTIFICATES: tuple[ColumnGroup, ...] = (replace(CERT_COLUMNS, stage="x509"), PARSED_COLUMNS)
 
 TABLES: dict[str, tuple[ColumnGroup, ...]] = {
     "connections": CONNECTIONS,
     "certificates": CERTIFICATES,
+    "stats": STATS_TABLE,
 }

@@ -24,13 +24,21 @@ A direction stops (its bytes are ignored) on an over-long handshake message, a g
 a fatal alert it sent; when both have stopped the connection is finished too. A record-layer anomaly (bad
 header, unknown content type, over-long record) stops both directions at once, as Zeek's analyzer skips the
 rest of the connection on such a protocol violation.
+
+Bounds (:class:`~tlsmon.limits.Limits`): a chain keeps its first ``max_certificates_per_chain`` certificates
+and a connection ``max_certificates_per_connection`` (server chain first), so a Certificate message of 170 000
+tiny entries costs one walk over the message, not 170 000 copies, hashes and certificate records; the row's
+``alerts`` list keeps the first ``max_alerts`` and :attr:`TlsAnalyzer.anomalies` the first ``max_anomalies``
+(the rest counted in ``anomalies_dropped``). Each cut is a named anomaly (:class:`TlsLimitAnomaly`).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from enum import StrEnum
 
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.tls import fingerprints
 from tlsmon.tls.anomalies import TlsAnomaly
 from tlsmon.tls.codes import (
@@ -94,6 +102,19 @@ MAX_ALERTS_PER_RECORD = 10
 _ZERO_SESSION_ID = bytes(32)
 
 
+class TlsLimitAnomaly(StrEnum):
+    #: a Certificate message with more than Limits.max_certificates_per_chain entries; the first are kept
+    CERTIFICATE_CHAIN_TOO_LONG = "tls.certificate_chain_too_long"
+    #: the server's and the client's chains hold more than Limits.max_certificates_per_connection certificates;
+    #: the client chain is cut to what is left
+    TOO_MANY_CERTIFICATES = "tls.too_many_certificates"
+    #: more than Limits.max_alerts alerts on the connection; later ones are not listed (ssl_history and
+    #: last_alert still follow them)
+    TOO_MANY_ALERTS = "tls.too_many_alerts"
+    #: more than Limits.max_anomalies anomalies on the connection; later ones are counted, not listed
+    TOO_MANY_ANOMALIES = "tls.too_many_anomalies"
+
+
 class _Direction:
     __slots__ = ("encrypted", "handshake", "is_orig", "records", "stopped")
 
@@ -109,6 +130,8 @@ class TlsAnalyzer:
     """Parses both directions of one TLS connection into :attr:`summary`; see the module docstring."""
 
     __slots__ = (
+        "_alerts_cut",
+        "_certificates_left",
         "_client_key_exchange_seen",
         "_client_psk_seen",
         "_client_session_id",
@@ -118,18 +141,23 @@ class TlsAnalyzer:
         "_resp",
         "_ticket_with_empty_session",
         "anomalies",
+        "anomalies_dropped",
         "client_hello",
         "finished",
+        "limits",
         "server_hello",
         "summary",
         "transport",
     )
 
-    def __init__(self, transport: str = "t") -> None:
+    def __init__(self, transport: str = "t", limits: Limits = DEFAULT_LIMITS) -> None:
         #: JA4 transport letter: "t" for TCP
         self.transport = transport
+        self.limits = limits
         self.summary = TlsSummary()
         self.anomalies: list[str] = []
+        #: anomalies not listed because the list was full (Limits.max_anomalies)
+        self.anomalies_dropped = 0
         self.finished = False
         #: the first ClientHello and the last ServerHello, for callers that want more than the summary
         self.client_hello: ClientHello | None = None
@@ -142,6 +170,8 @@ class TlsAnalyzer:
         self._ticket_with_empty_session = False
         self._client_key_exchange_seen = False
         self._client_psk_seen = False
+        self._alerts_cut = False
+        self._certificates_left = limits.max_certificates_per_connection
 
     # --- StreamConsumer ---
 
@@ -212,7 +242,7 @@ class TlsAnalyzer:
 
     def _on_change_cipher_spec(self, side: _Direction, body: bytes) -> None:
         if body != b"\x01":
-            self.anomalies.append(TlsAnomaly.MALFORMED_CHANGE_CIPHER_SPEC)
+            self._anomaly(TlsAnomaly.MALFORMED_CHANGE_CIPHER_SPEC)
         is_client = self._is_client(side)
         self._history(is_client, HISTORY_CHANGE_CIPHER_SPEC)
         if side.is_orig:
@@ -226,7 +256,7 @@ class TlsAnalyzer:
 
     def _on_alerts(self, side: _Direction, body: bytes) -> None:
         if not body or len(body) % 2:
-            self.anomalies.append(TlsAnomaly.MALFORMED_ALERT)
+            self._anomaly(TlsAnomaly.MALFORMED_ALERT)
         is_client = self._is_client(side)
         fatal = False
         for i in range(0, min(len(body) - 1, 2 * MAX_ALERTS_PER_RECORD), 2):
@@ -240,7 +270,11 @@ class TlsAnalyzer:
                 "description": description,
                 "name": name,
             }
-            self.summary.alerts.append(entry)
+            if len(self.summary.alerts) < self.limits.max_alerts:
+                self.summary.alerts.append(entry)
+            elif not self._alerts_cut:
+                self._alerts_cut = True
+                self._anomaly(TlsLimitAnomaly.TOO_MANY_ALERTS)
             fatal = fatal or level == ALERT_LEVEL_FATAL
         if fatal:
             self._stop(side, None)
@@ -285,7 +319,7 @@ class TlsAnalyzer:
         try:
             hello = parse_client_hello(body)
         except ValueError:
-            self.anomalies.append(TlsAnomaly.MALFORMED_CLIENT_HELLO)
+            self._anomaly(TlsAnomaly.MALFORMED_CLIENT_HELLO)
             return
         self._on_client_hello(hello)
 
@@ -294,14 +328,14 @@ class TlsAnalyzer:
             hello = parse_server_hello(body)
         except ValueError:
             self._history(is_client, HISTORY_LETTERS[HT_SERVER_HELLO])
-            self.anomalies.append(TlsAnomaly.MALFORMED_SERVER_HELLO)
+            self._anomaly(TlsAnomaly.MALFORMED_SERVER_HELLO)
             return
         self._history(is_client, HISTORY_HELLO_RETRY if hello.is_hrr else HISTORY_LETTERS[HT_SERVER_HELLO])
         self._on_server_hello(hello)
 
     def _on_client_hello(self, hello: ClientHello) -> None:
         for _ in hello.malformed_extensions:
-            self.anomalies.append(TlsAnomaly.MALFORMED_EXTENSION)
+            self._anomaly(TlsAnomaly.MALFORMED_EXTENSION)
         # Zeek's resumption bookkeeping runs for every ClientHello
         if hello.session_ticket_len:
             self._ticket_with_empty_session = True
@@ -349,7 +383,7 @@ class TlsAnalyzer:
 
     def _on_server_hello(self, hello: ServerHello) -> None:
         for _ in hello.malformed_extensions:
-            self.anomalies.append(TlsAnomaly.MALFORMED_EXTENSION)
+            self._anomaly(TlsAnomaly.MALFORMED_EXTENSION)
         s = self.summary
         version = hello.version
         self._negotiated = version
@@ -389,17 +423,25 @@ class TlsAnalyzer:
 
     def _on_certificate(self, is_client: bool, body: bytes) -> None:
         tls13 = self._negotiated is not None and is_tls13(self._negotiated)
-        try:
-            chain = parse_certificate(body, tls13)
-        except ValueError:
-            self.anomalies.append(TlsAnomaly.MALFORMED_CERTIFICATE)
-            return
-        fps = [hashlib.sha256(der).hexdigest() for der in chain]
         s = self.summary
+        if s.client_cert_chain if is_client else s.cert_chain:
+            return  # the first chain of each side is the row's
+        keep = min(self.limits.max_certificates_per_chain, self._certificates_left)
+        try:
+            chain, count = parse_certificate(body, tls13, keep)
+        except ValueError:
+            self._anomaly(TlsAnomaly.MALFORMED_CERTIFICATE)
+            return
+        per_chain = self.limits.max_certificates_per_chain
+        if count > per_chain:
+            self._anomaly(TlsLimitAnomaly.CERTIFICATE_CHAIN_TOO_LONG)
+        if self._certificates_left < min(count, per_chain):  # the connection's budget made the cut
+            self._anomaly(TlsLimitAnomaly.TOO_MANY_CERTIFICATES)
+        self._certificates_left -= len(chain)
+        fps = [hashlib.sha256(der).hexdigest() for der in chain]
         if is_client:
-            if not s.client_cert_chain:
-                s.client_cert_chain, s.client_cert_chain_fps = chain, fps
-        elif not s.cert_chain:
+            s.client_cert_chain, s.client_cert_chain_fps = chain, fps
+        else:
             s.cert_chain, s.cert_chain_fps = chain, fps
 
     def _on_server_key_exchange(self, body: bytes) -> None:
@@ -409,7 +451,7 @@ class TlsAnalyzer:
         try:
             params = parse_server_key_exchange(body, cipher_kex(s.cipher_code))
         except ValueError:
-            self.anomalies.append(TlsAnomaly.MALFORMED_SERVER_KEY_EXCHANGE)
+            self._anomaly(TlsAnomaly.MALFORMED_SERVER_KEY_EXCHANGE)
             return
         if params.named_curve is not None:
             s.curve = group_name(params.named_curve)
@@ -421,7 +463,7 @@ class TlsAnalyzer:
         try:
             parse_certificate_request(body, self._negotiated or TLSV12)
         except ValueError:
-            self.anomalies.append(TlsAnomaly.MALFORMED_CERTIFICATE_REQUEST)
+            self._anomaly(TlsAnomaly.MALFORMED_CERTIFICATE_REQUEST)
             return
         self.summary.cert_request = True
 
@@ -429,7 +471,7 @@ class TlsAnalyzer:
         try:
             response = parse_certificate_status(body)
         except ValueError:
-            self.anomalies.append(TlsAnomaly.MALFORMED_CERTIFICATE_STATUS)
+            self._anomaly(TlsAnomaly.MALFORMED_CERTIFICATE_STATUS)
             return
         if response is not None:
             self.summary.ocsp_stapled = True
@@ -441,7 +483,7 @@ class TlsAnalyzer:
         try:
             self.summary.session_ticket_lifetime_hint = parse_new_session_ticket(body)
         except ValueError:
-            self.anomalies.append(TlsAnomaly.MALFORMED_NEW_SESSION_TICKET)
+            self._anomaly(TlsAnomaly.MALFORMED_NEW_SESSION_TICKET)
 
     # --- SSLv2 ---
 
@@ -464,7 +506,7 @@ class TlsAnalyzer:
         try:
             hello = parse_sslv2_client_hello(body)
         except ValueError:
-            self.anomalies.append(TlsAnomaly.MALFORMED_SSLV2_CLIENT_HELLO)
+            self._anomaly(TlsAnomaly.MALFORMED_SSLV2_CLIENT_HELLO)
             return
         self._history(True, HISTORY_LETTERS[HT_CLIENT_HELLO])
         self._on_client_hello(hello)
@@ -473,7 +515,7 @@ class TlsAnalyzer:
         try:
             hello, certificate = parse_sslv2_server_hello(body)
         except ValueError:
-            self.anomalies.append(TlsAnomaly.MALFORMED_SSLV2_SERVER_HELLO)
+            self._anomaly(TlsAnomaly.MALFORMED_SSLV2_SERVER_HELLO)
             return
         self._history(False, HISTORY_LETTERS[HT_SERVER_HELLO])
         client = self._resp if self._flipped else self._orig
@@ -489,6 +531,17 @@ class TlsAnalyzer:
     def _is_client(self, side: _Direction) -> bool:
         return side.is_orig != self._flipped
 
+    def _anomaly(self, name: str) -> None:
+        """List ``name`` while the list has room; past Limits.max_anomalies count it, naming the cut once."""
+        anomalies = self.anomalies
+        limit = self.limits.max_anomalies
+        if len(anomalies) < limit:
+            anomalies.append(name)
+            return
+        if not self.anomalies_dropped:
+            anomalies.append(TlsLimitAnomaly.TOO_MANY_ANOMALIES)
+        self.anomalies_dropped += 1
+
     def _history(self, is_client: bool, letter: str) -> None:
         history = self.summary.ssl_history
         if len(history) >= MAX_HISTORY_LENGTH:
@@ -496,14 +549,14 @@ class TlsAnalyzer:
         history += letter.upper() if is_client else letter.lower()
         self.summary.ssl_history = history
         if len(history) == MAX_HISTORY_LENGTH:
-            self.anomalies.append(TlsAnomaly.HISTORY_TOO_LONG)
+            self._anomaly(TlsAnomaly.HISTORY_TOO_LONG)
 
     def _stop(self, side: _Direction, anomaly: TlsAnomaly | None) -> None:
         side.stopped = True
         side.records.stop(side.records.error)
         side.handshake.reset()
         if anomaly is not None:
-            self.anomalies.append(anomaly)
+            self._anomaly(anomaly)
         if self._orig.stopped and self._resp.stopped:
             self.finished = True
 
@@ -522,13 +575,13 @@ class TlsAnalyzer:
                 tuple(hello.alpn[:1]),
             )
         except Exception:  # a fingerprint bug must not lose the connection's row
-            self.anomalies.append(TlsAnomaly.FINGERPRINT_FAILED)
+            self._anomaly(TlsAnomaly.FINGERPRINT_FAILED)
 
     def _fingerprint_server(self, hello: ServerHello) -> None:
         try:
             self.summary.ja3s = _server_fingerprint(hello.legacy_version, hello.cipher_suite, tuple(hello.extensions))
         except Exception:  # a fingerprint bug must not lose the connection's row
-            self.anomalies.append(TlsAnomaly.FINGERPRINT_FAILED)
+            self._anomaly(TlsAnomaly.FINGERPRINT_FAILED)
 
 
 # Most clients and servers send the same hello shape again and again (only random and session id differ), so

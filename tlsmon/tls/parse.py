@@ -62,7 +62,6 @@ from tlsmon.wire.vectors import (
     block16,
     block24,
     opaque8_list16,
-    opaque24,
     uint8_list8,
     uint16_at,
     uint16_list8,
@@ -454,22 +453,27 @@ def parse_sslv2_server_hello(body: bytes) -> tuple[ServerHello, bytes]:
 # --- Certificate (RFC 5246 §7.4.2, RFC 8446 §4.4.2) ---
 
 
-def parse_certificate(body: bytes, tls13: bool) -> list[bytes]:
-    """The DER of each certificate, in the order sent (end entity first)."""
+def parse_certificate(body: bytes, tls13: bool, keep: int | None = None) -> tuple[list[bytes], int]:
+    """The DER of the first ``keep`` certificates (all when None), in the order sent (end entity first), and
+    the number of entries in the message. Entries past ``keep`` are checked but not copied: a 1 MiB message
+    can hold 170 000 tiny ones."""
     end = len(body)
     off = block8(body, 0, end)[1] if tls13 else 0  # certificate_request_context
     pos, stop = block24(body, off, end)
     chain: list[bytes] = []
+    room = len(body) if keep is None else keep
+    count = 0
     while pos < stop:
-        der, pos = opaque24(body, pos, stop)
-        if tls13:
-            pos = block16(body, pos, stop)[1]  # the entry's extensions
-        chain.append(der)
+        start, der_end = block24(body, pos, stop)
+        if start == der_end:
+            raise ParseError("empty certificate entry")
+        pos = block16(body, der_end, stop)[1] if tls13 else der_end  # TLS 1.3: the entry's extensions
+        if count < room:
+            chain.append(body[start:der_end])
+        count += 1
     if stop != end:
         raise ParseError("bytes after certificate_list")
-    if any(not der for der in chain):
-        raise ParseError("empty certificate entry")
-    return chain
+    return chain, count
 
 
 # --- ServerKeyExchange (RFC 5246 §7.4.3, RFC 8422 §5.4, RFC 4279 §3, RFC 5489 §2) ---

@@ -169,7 +169,12 @@ TLS_COLUMNS = ColumnGroup(
             "[4865, 4866]",
         ),
         Column("client_compression_methods", _u8_list(), "Compression methods offered", "[0]"),
-        Column("client_session_id_len", pa.uint8(), "Length of the ClientHello session id", "32"),
+        Column(
+            "client_session_id_len",
+            pa.uint16(),
+            "Length of the ClientHello session id (uint16: an SSLv2 CLIENT-HELLO's length field is 16 bits)",
+            "32",
+        ),
         Column(
             "client_extensions",
             _u16_list(),
@@ -229,7 +234,13 @@ TLS_COLUMNS = ColumnGroup(
         Column("server_key_share_group", pa.uint16(), "Group of the ServerHello key_share", "29"),
         Column("hrr", pa.bool_(), "The server sent a HelloRetryRequest", "false"),
         Column("hrr_group", pa.uint16(), "Group the HelloRetryRequest asked for", "23"),
-        Column("dh_prime_bits", pa.uint16(), "Bit length of the DHE prime in the ServerKeyExchange", "2048"),
+        Column(
+            "dh_prime_bits",
+            pa.uint32(),
+            "Bit length of the DHE prime in the ServerKeyExchange (uint32: dh_p is opaque<1..2^16-1>, so up "
+            "to 524,280 bits)",
+            "2048",
+        ),
         Column(
             "ocsp_stapled",
             pa.bool_(),

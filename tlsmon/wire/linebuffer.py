@@ -3,8 +3,10 @@
 Theory of operation (after h11's ``_receivebuffer``): bytes are appended as they arrive; :meth:`next_line`
 returns one complete line without its terminator, or None when no complete line is buffered yet. The search
 for the terminator resumes where the last search stopped, so a long line arriving byte by byte is not
-rescanned. A line longer than ``max_line`` is a protocol violation on the wire: the buffer reports it once
-through :attr:`overflowed` and discards bytes up to the next line end, so one bad line cannot grow memory.
+rescanned. A line longer than ``max_line`` (:attr:`tlsmon.limits.Limits.max_line`) is a protocol violation on
+the wire: the buffer reports it once through :attr:`overflowed` and discards bytes up to the next line end, so
+one bad line cannot grow memory (a caller that leaves lines unread, e.g. while the client waits after STARTTLS,
+bounds what it leaves with :attr:`~tlsmon.limits.Limits.max_held_bytes`).
 
 Lines end at LF; a CR before it is dropped (RFC 5321 §2.3.8 requires CRLF, but servers and clients sending bare
 LF are common enough that Zeek and Suricata accept them too). :meth:`skip` passes over a number of raw octets
@@ -15,15 +17,13 @@ point for a STARTTLS upgrade, where the rest of the stream is TLS.
 
 from __future__ import annotations
 
-# RFC 5321 §4.5.3.1.4 limits an SMTP command line to 512 octets and a reply line to 512; IMAP lines can carry
-# long capability lists. 8 KiB covers every legitimate line of the protocols here with a wide margin.
-DEFAULT_MAX_LINE = 8192
+from tlsmon.limits import DEFAULT_LIMITS
 
 
 class LineBuffer:
     __slots__ = ("_buf", "_discarding", "_searched", "_skip", "max_line", "overflowed")
 
-    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+    def __init__(self, max_line: int = DEFAULT_LIMITS.max_line) -> None:
         self._buf = bytearray()
         self._searched = 0
         self._discarding = False

@@ -17,6 +17,7 @@ Forum minimums); weak signature: MD2/MD4/MD5/SHA-1.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import warnings
@@ -30,10 +31,18 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from tlsmon.columns import Column, ColumnGroup
 from tlsmon.x509 import der
+from tlsmon.x509.anomalies import X509Anomaly
 from tlsmon.x509.names import format_name
 from tlsmon.x509.oids import CURVE_NAMES, KEY_USAGE_BITS, WEAK_SIGNATURE_OIDS, algorithm_name, eku_name
 
-_TS_UTC = pa.timestamp("ns", tz="UTC")
+# Microseconds, not the nanoseconds of packet times: int64 ns ends in 2262, and RFC 5280 §4.1.2.5 gives
+# 99991231235959Z as "no well-defined expiration date"; int64 µs holds every GeneralizedTime (0001-9999).
+_TS_UTC = pa.timestamp("us", tz="UTC")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+#: basic_constraints_path_len's column is int32; a larger pathLenConstraint (an unbounded DER INTEGER) is
+#: stored as this, with the anomaly x509.value_out_of_range on the certificate's row.
+MAX_PATH_LEN = 2**31 - 1
 _STRINGS = pa.list_(pa.string())
 
 MIN_RSA_DSA_BITS = 2048
@@ -90,6 +99,7 @@ class ParsedCertificate:
     weak_key: bool | None = None
     weak_sig: bool | None = None
     tor_like: bool | None = None
+    anomalies: list[str] = field(default_factory=list)
 
 
 def parse_certificate(der_bytes: bytes) -> tuple[ParsedCertificate, x509.Certificate | None]:
@@ -110,8 +120,8 @@ def _parse(cert: x509.Certificate) -> ParsedCertificate:
     p.certificate_serial = format_serial(cert.serial_number)
     p.certificate_subject = format_name(cert.subject)
     p.certificate_issuer = format_name(cert.issuer)
-    p.certificate_not_valid_before = _ns(cert.not_valid_before_utc.timestamp())
-    p.certificate_not_valid_after = _ns(cert.not_valid_after_utc.timestamp())
+    p.certificate_not_valid_before = utc_microseconds(cert.not_valid_before_utc)
+    p.certificate_not_valid_after = utc_microseconds(cert.not_valid_after_utc)
     p.certificate_key_alg = algorithm_name(cert.public_key_algorithm_oid)
     p.certificate_sig_alg = algorithm_name(cert.signature_algorithm_oid)
     p.common_names = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
@@ -195,7 +205,7 @@ def _extension_fields(extensions: list[x509.Extension[x509.ExtensionType]], p: P
             p.san_ip = [str(v) for v in value.get_values_for_type(x509.IPAddress)]
         elif isinstance(value, x509.BasicConstraints):
             p.basic_constraints_ca = value.ca
-            p.basic_constraints_path_len = value.path_length
+            p.basic_constraints_path_len = _path_len(value.path_length, p)
         elif isinstance(value, x509.KeyUsage):
             p.key_usage = _key_usage(value)
         elif isinstance(value, x509.ExtendedKeyUsage):
@@ -239,7 +249,8 @@ def _lenient_extensions(tbs: bytes, p: ParsedCertificate) -> None:
                 san = der.subject_alt_names(ext.value)
                 p.san_dns, p.san_uri, p.san_email, p.san_ip = san.dns, san.uri, san.email, san.ip
             elif ext.oid == der.OID_BASIC_CONSTRAINTS:
-                p.basic_constraints_ca, p.basic_constraints_path_len = der.basic_constraints(ext.value)
+                p.basic_constraints_ca, path_len = der.basic_constraints(ext.value)
+                p.basic_constraints_path_len = _path_len(path_len, p)
         except (der.DerError, ValueError):
             continue
 
@@ -276,8 +287,16 @@ def _only_cn_matching(name: x509.Name, pattern: re.Pattern[str]) -> bool:
     return isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
-def _ns(seconds: float) -> int:
-    return round(seconds) * 1_000_000_000
+def utc_microseconds(when: dt.datetime) -> int:
+    """Microseconds since the epoch, exactly (a float timestamp loses precision near year 9999)."""
+    return (when - _EPOCH) // _MICROSECOND
+
+
+def _path_len(value: int | None, p: ParsedCertificate) -> int | None:
+    if value is None or -MAX_PATH_LEN - 1 <= value <= MAX_PATH_LEN:
+        return value
+    p.anomalies.append(X509Anomaly.VALUE_OUT_OF_RANGE)
+    return MAX_PATH_LEN if value > 0 else -MAX_PATH_LEN - 1
 
 
 def _message(exc: Exception) -> str:
@@ -287,7 +306,8 @@ def _message(exc: Exception) -> str:
 
 PARSED_COLUMNS = ColumnGroup(
     "x509_cert",
-    (
+    stage="x509",
+    columns=(
         Column("parse_error", pa.string(), "Why cryptography could not load the DER (the row then holds only the "
                "DER, its hashes and where it was seen); null when it loaded",
                "error parsing asn1 value: ParseError { kind: ShortData … }"),
@@ -301,8 +321,8 @@ PARSED_COLUMNS = ColumnGroup(
                "and escaping (Zeek `certificate.subject`)", "CN=*.taleo.net,OU=Web,O=Taleo Inc.,C=US"),
         Column("certificate_issuer", pa.string(), "Issuer, same format (Zeek `certificate.issuer`)",
                "CN=COMODO High-Assurance Secure Server CA,O=COMODO CA Limited,C=GB"),
-        Column("certificate_not_valid_before", _TS_UTC, "Start of validity (Zeek `certificate.not_valid_before`)",
-               "2011-05-03 00:00:00+00:00"),
+        Column("certificate_not_valid_before", _TS_UTC, "Start of validity (Zeek `certificate.not_valid_before`); "
+               "microseconds, so that every date from 0001 to 9999 fits", "2011-05-03 00:00:00+00:00"),
         Column("certificate_not_valid_after", _TS_UTC, "End of validity (Zeek `certificate.not_valid_after`)",
                "2016-07-04 23:59:59+00:00"),
         Column("certificate_key_alg", pa.string(), "Public-key algorithm, OpenSSL long name (Zeek "
@@ -325,7 +345,8 @@ PARSED_COLUMNS = ColumnGroup(
         Column("basic_constraints_ca", pa.bool_(), "BasicConstraints cA; null without the extension (Zeek "
                "`basic_constraints.ca`)", "true"),
         Column("basic_constraints_path_len", pa.int32(), "BasicConstraints pathLenConstraint (Zeek "
-               "`basic_constraints.path_len`)", "0"),
+               "`basic_constraints.path_len`); a value beyond int32 is clamped, with x509.value_out_of_range",
+               "0"),
         Column("spki_sha256", pa.string(), "SHA-256 of the SubjectPublicKeyInfo as encoded in the certificate, "
                "lower-case hex: equal across certificates that share a key (key reuse)",
                "4e2f…"),
@@ -348,5 +369,8 @@ PARSED_COLUMNS = ColumnGroup(
         Column("weak_sig", pa.bool_(), "Signed with MD2, MD4, MD5 or SHA-1", "true"),
         Column("tor_like", pa.bool_(), "Looks like a Tor link certificate: subject exactly "
                "CN=www.[a-z2-7]{8,20}.net, issuer exactly CN=www.[a-z2-7]{8,20}.com", "false"),
+        Column("anomalies", _STRINGS, "Named anomalies of this certificate's values (x509.value_out_of_range: "
+               "a value clamped to fit its column; x509.date_out_of_range: a date the column cannot hold, "
+               "nulled)", "[]"),
     ),
 )

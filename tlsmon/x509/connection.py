@@ -2,7 +2,8 @@
 
 The engine calls :meth:`ConnectionCertificates.summarize` once per TLS connection, when it closes (never per
 packet). It adds the chains to the run's :class:`~tlsmon.x509.store.CertificateStore` (parsing each new DER
-once), validates the server's and the client's chain (:class:`~tlsmon.x509.validate.Validator`, cached per
+once, evicting the least recently seen ones when it is full: anomaly ``x509.certificate_store_evicted``),
+validates the server's and the client's chain (:class:`~tlsmon.x509.validate.Validator`, cached per
 chain and day), matches the SNI against the leaf (:mod:`tlsmon.x509.hostname`), flags a weak or Tor-like
 leaf, and reads the stapled OCSP response (:mod:`tlsmon.x509.ocsp`). A connection without certificates or
 OCSP response gets no part (all its columns null).
@@ -19,10 +20,10 @@ from tlsmon.columns import Column, ColumnGroup
 from tlsmon.x509.anomalies import X509Anomaly
 from tlsmon.x509.hostname import sni_matches
 from tlsmon.x509.ocsp import read_stapled
-from tlsmon.x509.store import CertificateRecord, CertificateStore
+from tlsmon.x509.store import CertificateRecord, CertificateStore, StoreAnomaly
 from tlsmon.x509.validate import ChainInput, Validator
 
-_TS_UTC = pa.timestamp("ns", tz="UTC")
+_TS_UTC = pa.timestamp("us", tz="UTC")  # OCSP dates: GeneralizedTime reaches 9999, int64 ns ends in 2262
 
 
 @dataclass(slots=True)
@@ -70,8 +71,9 @@ class ConnectionCertificates:
         if not server_chain and not client_chain and ocsp_response is None:
             return None
         out = X509Summary()
-        server = self.store.add_chain(server_chain, ts_ns, False, count) if server_chain else []
-        client = self.store.add_chain(client_chain, ts_ns, True, count) if client_chain else []
+        server, client, evicted = self.store.add_connection(server_chain, client_chain, ts_ns, count)
+        if evicted:
+            out.anomalies.append(StoreAnomaly.CERTIFICATE_STORE_EVICTED)
         if any(rec.cert is None for rec in (*server, *client)):
             out.anomalies.append(X509Anomaly.CERTIFICATE_UNPARSEABLE)
         if server:

@@ -22,6 +22,7 @@ from cryptography.x509 import ocsp
 
 from tlsmon.x509 import der
 from tlsmon.x509.anomalies import X509Anomaly
+from tlsmon.x509.certs import utc_microseconds
 
 ANOMALY_MALFORMED = X509Anomaly.OCSP_RESPONSE_MALFORMED
 
@@ -45,7 +46,7 @@ CERT_STATUS_NAMES: dict[ocsp.OCSPCertStatus, str] = {
 class StapledOcsp:
     response_status: str | None
     cert_status: str | None = None
-    this_update: int | None = None
+    this_update: int | None = None  # µs since the epoch (GeneralizedTime reaches 9999, ns ends in 2262)
     next_update: int | None = None
     matches_leaf: bool | None = None
     anomaly: X509Anomaly | None = None
@@ -70,8 +71,8 @@ def read_stapled(
     return StapledOcsp(
         status,
         CERT_STATUS_NAMES[single.certificate_status],
-        _ns(single.this_update_utc.timestamp()),
-        None if single.next_update_utc is None else _ns(single.next_update_utc.timestamp()),
+        utc_microseconds(single.this_update_utc),
+        None if single.next_update_utc is None else utc_microseconds(single.next_update_utc),
         None if leaf is None else bool(matching),
     )
 
@@ -115,6 +116,3 @@ def _subject_public_key(cert: x509.Certificate) -> bytes | None:
         return None
     return spki[bstart + 1 : bend]
 
-
-def _ns(seconds: float) -> int:
-    return round(seconds) * 1_000_000_000

@@ -210,4 +210,10 @@ class Validator:
 
 
 def _datetime(ts_ns: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ts_ns / NS_PER_SECOND, dt.UTC)
+    """The packet time as a datetime, held within the years datetime has (a capture can claim year 30000)."""
+    seconds = min(max(ts_ns // NS_PER_SECOND, _MIN_SECONDS), _MAX_SECONDS)
+    return dt.datetime.fromtimestamp(seconds, dt.UTC) + dt.timedelta(microseconds=ts_ns % NS_PER_SECOND // 1000)
+
+
+_MIN_SECONDS = int(dt.datetime(1, 1, 2, tzinfo=dt.UTC).timestamp())
+_MAX_SECONDS = int(dt.datetime(9999, 12, 30, tzinfo=dt.UTC).timestamp())

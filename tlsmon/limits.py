@@ -1,0 +1,88 @@
+"""Every bound on what traffic can make tlsmon hold in memory, in one frozen dataclass.
+
+Theory of operation: a structure that grows with what the wire sends (a buffer, a queue, a list on the row, the
+run's certificate store) has one field here. When traffic reaches the bound, the code keeps what it already has
+(or drops the excess), records a named anomaly on the connection's row (``<stage>.snake_case``: the engine
+counts anomalies per run, so the anomaly is also the run-level counter), and goes on; it never raises. The
+defaults are generous for real traffic: a bound is hit by broken or hostile peers, not by busy servers.
+
+:class:`Limits` is passed to the :class:`~tlsmon.dispatch.Dispatcher` (which hands it to the plaintext
+analyzers, the STARTTLS summary and the TLS analyzer) and to the :class:`~tlsmon.x509.store.CertificateStore`;
+every constructor defaults to :data:`DEFAULT_LIMITS`. ``docs/limits.md`` lists each bound with its anomaly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    # -- plaintext protocols (tlsmon/protocols/, tlsmon/wire/linebuffer.py) ----------------------------------
+    #: Longest line of a line protocol (SMTP, IMAP, POP3, FTP, NNTP, ManageSieve, IRC, HTTP CONNECT); longer
+    #: lines are discarded up to their end. RFC 5321 §4.5.3.1.4-5 allow 512 octets; IMAP lines can carry long
+    #: capability lists; h11 caps an incomplete event at 16 KiB (DEFAULT_MAX_INCOMPLETE_EVENT_SIZE). Anomaly
+    #: ``<proto>.line_too_long``.
+    max_line: int = 8192
+    #: Client bytes held unparsed while the client waits for the server: after an upgrade command (STARTTLS,
+    #: STLS, AUTH TLS, SSLRequest …), before an IMAP synchronising literal's "+" or a SASL challenge. A TLS
+    #: ClientHello is under 2 KiB (16 KiB with post-quantum key shares). Past the bound the bytes are dropped
+    #: and the analyzer stops: anomaly ``<proto>.held_data_too_long`` (the binary protocols' 256 KiB precedent;
+    #: OpenSSL's max_cert_list default is 100 KiB for a whole certificate chain).
+    max_held_bytes: int = 262144
+    #: Largest message head a binary protocol (LDAP, PostgreSQL, MySQL, SOCKS, RDP) buffers while waiting for
+    #: it to complete; a PostgreSQL StartupMessage is at most 10 000 bytes. Anomaly ``<proto>.message_too_long``.
+    max_message_head: int = 65536
+    #: Client commands awaiting replies (SMTP, FTP, NNTP, POP3, ManageSieve queues, IMAP tags). Suricata
+    #: bounds transactions per flow (LDAP_MAX_TX, TooManyTransactions); Zeek's SMTP analyzer reports
+    #: excessive pending commands as a weird. Past the bound tracking stops: anomaly
+    #: ``<proto>.too_many_pending_commands``.
+    max_pending_commands: int = 64
+    #: Lines kept of one multi-line reply (SMTP 250-, FTP 211-, NNTP and POP3 dot-terminated blocks,
+    #: ManageSieve listings, IRC CAP LS continuations, XMPP stream features). RFCs set no limit; real
+    #: capability replies have a few dozen lines. The rest is counted, not kept: anomaly
+    #: ``<proto>.reply_too_long`` (or the protocol's existing capability-list name).
+    max_reply_lines: int = 256
+    #: Distinct tokens kept in ``server_capabilities`` and in ``auth_mechs_offered`` of one row (first seen
+    #: first, each once). Beyond it tokens are counted in ``StartTlsSummary.capabilities_dropped``: anomaly
+    #: ``starttls.too_many_capabilities`` / ``starttls.too_many_auth_mechanisms``.
+    max_capabilities: int = 256
+    #: Anomalies listed per analyzer part of a row (the STARTTLS part, the TLS part); later ones are counted in
+    #: ``anomalies_dropped`` and the cut is named once: ``starttls.too_many_anomalies`` /
+    #: ``tls.too_many_anomalies``. Zeek samples a weird repeated on one connection past
+    #: Weird::sampling_threshold (25).
+    max_anomalies: int = 100
+
+    # -- TLS (tlsmon/tls/analyzer.py, parse.py) ---------------------------------------------------------------
+    #: Certificates kept of one Certificate message (the chain). RFC 8446 §4.4.2 sets no count; real chains have
+    #: 1-5, misconfigured servers a dozen; the 1 MiB handshake message cap (Zeek's fragmented-handshake trace
+    #: holds a valid 332 KiB chain) alone lets a peer send 170 000 tiny entries. Anomaly
+    #: ``tls.certificate_chain_too_long``; the rest of the chain is counted, not kept.
+    max_certificates_per_chain: int = 32
+    #: Certificates kept per connection, server chain first, then the client's. Anomaly
+    #: ``tls.too_many_certificates``.
+    max_certificates_per_connection: int = 48
+    #: Alerts kept in the row's ``alerts`` list. Zeek ignores alerts past SSL::max_alerts_per_record (10) in one
+    #: record and caps ssl_history at 100 letters; a peer can still send any number of warning alerts in
+    #: separate records. Anomaly ``tls.too_many_alerts``.
+    max_alerts: int = 100
+
+    # -- the run's certificate store (tlsmon/x509/store.py) --------------------------------------------------
+    #: Distinct certificates kept in the run's store (least recently used evicted first). Zeek bounds its
+    #: certificate cache the same way (X509::certificate_cache_max_entries, 10 000). Anomaly
+    #: ``x509.certificate_store_evicted`` on the row whose chain made room.
+    max_store_certificates: int = 50_000
+    #: Estimated bytes of the store (each certificate's DER twice plus the measured per-entry overhead,
+    #: store.ENTRY_OVERHEAD: about 9 KiB for an ordinary certificate); same eviction and anomaly as
+    #: max_store_certificates. 50 000 ordinary certificates are about 450 MiB.
+    max_store_bytes: int = 512 << 20
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"limit {f.name} must be an integer >= 1, not {value!r}")
+
+
+#: The defaults, shared by every constructor that takes limits.
+DEFAULT_LIMITS = Limits()
