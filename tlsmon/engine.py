@@ -14,6 +14,7 @@ from typing import Protocol
 
 from tlsmon.decode.packet import Decoder
 from tlsmon.dispatch import Dispatcher
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.records.connection import ConnSummary, conn_summary, make_uid
 from tlsmon.records.tables import ConnectionRecord
 from tlsmon.stream import StreamConsumer
@@ -23,6 +24,10 @@ from tlsmon.tls.summary import TlsSummary
 from tlsmon.x509.connection import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
 from tlsmon.x509.validate import Validator
+
+# Named run counters of the TCP stage and the certificate store (the stats table's `counters`).
+EVICTED_PACKETS = "tcp.evicted_packets"  # packets of evicted connections, counted on their tombstones
+CERTIFICATES_EVICTED = "x509.certificates_evicted"  # distinct certificates the bounded store let go
 
 
 class RecordSink(Protocol):
@@ -65,6 +70,7 @@ class RunStats:
     buffer_cap_flushes: int = 0  # directions flushed early to respect the global reassembly cap
     fragments_pending: int = 0  # IP datagrams with fragments still held when the run ended
     tracker_counters: dict[str, int] = field(default_factory=dict)  # the TCP stage's named counters
+    x509_counters: dict[str, int] = field(default_factory=dict)  # the certificate store's named counters
 
 
 class Recorder:
@@ -73,12 +79,18 @@ class Recorder:
     Shared by both engines, so a row is built one way whichever engine tracked the connection.
     """
 
-    def __init__(self, sink: RecordSink, validator: Validator | None = None) -> None:
+    def __init__(self, sink: RecordSink, validator: Validator | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
         self.sink = sink
-        self.certificates = CertificateStore()
+        self.limits = limits
+        self.certificates = CertificateStore(limits)
         self.x509 = ConnectionCertificates(self.certificates, validator)
         self.stats = RunStats()
         self._sequence = 0
+
+    def count_store(self) -> None:
+        """The certificate store's counters into the run's figures."""
+        if self.certificates.evicted:
+            self.stats.x509_counters[CERTIFICATES_EVICTED] = self.certificates.evicted
 
     def next_uid(self, conn: TransportFacts) -> str:
         self._sequence += 1
@@ -128,10 +140,11 @@ class Engine(Recorder):
         config: TrackerConfig | None = None,
         on_progress: Callable[[], None] | None = None,
         validator: Validator | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
-        super().__init__(sink, validator)
+        super().__init__(sink, validator, limits)
         self.decoder = Decoder()
-        self.tracker = TcpTracker(self.decoder, _new_dispatcher, self._on_close, config, on_progress)
+        self.tracker = TcpTracker(self.decoder, self._new_dispatcher, self._on_close, config, on_progress)
 
     def run(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
         self.tracker.process(frames)
@@ -149,8 +162,11 @@ class Engine(Recorder):
         s.evicted = t.evicted
         s.buffer_cap_flushes = t.buffer_cap_flushes
         s.tracker_counters = dict(t.counters)
+        if t.evicted_packets:
+            s.tracker_counters[EVICTED_PACKETS] = t.evicted_packets
         s.decode = dict(self.decoder.counters)
         s.fragments_pending = self.decoder.pending_fragments
+        self.count_store()
         return s
 
     def _on_close(self, conn: Connection) -> None:
@@ -166,5 +182,5 @@ class Engine(Recorder):
         self.record(conn, conn.uid, dispatcher, anomalies, first_record)
 
 
-def _new_dispatcher(conn: Connection) -> StreamConsumer:
-    return Dispatcher(conn.resp_p)
+    def _new_dispatcher(self, conn: Connection) -> StreamConsumer:
+        return Dispatcher(conn.resp_p, self.limits)

@@ -22,7 +22,8 @@ from itertools import islice
 
 from tlsmon import _native
 from tlsmon.dispatch import Dispatcher
-from tlsmon.engine import Recorder, RecordSink, RunStats
+from tlsmon.engine import EVICTED_PACKETS, Recorder, RecordSink, RunStats
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.tcp.connection import END_EOF
 from tlsmon.tcp.ports import SERVICE_PORTS
 from tlsmon.tcp.tracker import TrackerConfig
@@ -98,8 +99,8 @@ class Flow:
 
     __slots__ = ("conn_anomalies", "dispatcher", "epoch", "finished", "missed", "orig_anomalies", "resp_anomalies")
 
-    def __init__(self, server_port: int) -> None:
-        self.dispatcher = Dispatcher(server_port)
+    def __init__(self, server_port: int, limits: Limits) -> None:
+        self.dispatcher = Dispatcher(server_port, limits)
         self.epoch = 0
         self.finished = False
         self.missed = [0, 0]  # responder, originator (indexed by is_orig)
@@ -117,10 +118,11 @@ class NativeEngine(Recorder):
         config: TrackerConfig | None = None,
         on_progress: Callable[[], None] | None = None,
         validator: Validator | None = None,
+        limits: Limits = DEFAULT_LIMITS,
         batch: int = DEFAULT_BATCH,
         max_events: int = DEFAULT_MAX_EVENTS,
     ) -> None:
-        super().__init__(sink, validator)
+        super().__init__(sink, validator, limits)
         c = config or TrackerConfig()
         self.config = c
         self.on_progress = on_progress
@@ -168,13 +170,18 @@ class NativeEngine(Recorder):
         self.tracker.finish(reason)
         self._apply(self.tracker.take_events())
         self.sink.close(self.certificates.records())
-        packets, tcp_packets, _, evicted, _, _, bypassed = self.tracker.stats
+        packets, tcp_packets, _, evicted, evicted_packets, buffer_cap_flushes, bypassed = self.tracker.stats
         s = self.stats
         s.packets = packets
         s.tcp_packets = tcp_packets
         s.bypassed_packets = bypassed
         s.evicted = evicted
+        s.buffer_cap_flushes = buffer_cap_flushes
+        if evicted_packets:
+            s.tracker_counters[EVICTED_PACKETS] = evicted_packets
         s.decode = dict(self.tracker.decode_counters)
+        s.fragments_pending = self.tracker.pending_fragments
+        self.count_store()
         return s
 
     def _apply(self, events: list[tuple[int, int, int, bool, object]]) -> None:
@@ -183,7 +190,7 @@ class NativeEngine(Recorder):
         for conn, epoch, kind, is_orig, value in events:
             if kind == OPEN:
                 assert isinstance(value, int)
-                flows[conn] = Flow(value)
+                flows[conn] = Flow(value, self.limits)
                 continue
             flow = flows[conn]
             if epoch != flow.epoch:

@@ -102,6 +102,7 @@ def sample_run(
     named: Counter[str] = Counter()
     named.update(run.decode)
     named.update(run.tracker_counters)
+    named.update(run.x509_counters)
     named.update(capture or {})
     named.update(fitted or {})
     named["tcp.connections_evicted"] = run.evicted

@@ -169,6 +169,12 @@ impl PyTracker {
         Ok((events, done))
     }
 
+    /// IP datagrams with fragments held, waiting for the rest.
+    #[getter]
+    fn pending_fragments(&self) -> usize {
+        self.decoder.pending_fragments()
+    }
+
     /// The native decoder's non-zero counters (Python's DecodeCounter names).
     #[getter]
     fn decode_counters(&self) -> Vec<(&'static str, u64)> {
