@@ -59,7 +59,7 @@ def test_decode_errors_are_counted_by_name(tmp_path: Path) -> None:
 def test_a_damaged_file_is_counted(tmp_path: Path) -> None:
     assert main(["read", str(TRUNCATED), "-o", str(tmp_path), "-q"]) == 3
     row = stats_row(tmp_path)
-    assert (row["files_damaged"], row["counters"]) == (1, [("input.files_damaged", 1)])
+    assert (row["files_damaged"], row["counters"]) == (1, [("capture.damaged_files", 1)])
 
 
 def test_evicted_connections_are_counted(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from tlsmon import _native
 from tlsmon.capture import CaptureError, CaptureSource
 from tlsmon.engine import Engine, MemorySink
 from tlsmon.native_engine import NativeEngine
@@ -32,6 +33,18 @@ def run_native(frames: Frames, config: TrackerConfig | None = None, batch: int =
     sink = MemorySink()
     engine = NativeEngine(sink, config, batch=batch)
     engine.run(frames)
+    engine.close()
+    return output(sink)
+
+
+def run_native_capture(paths: Sequence[Path], config: TrackerConfig | None = None, max_events: int = 64) -> Output:
+    """The whole native path: the capture files read, decoded and tracked without Python per packet."""
+    sink = MemorySink()
+    engine = NativeEngine(sink, config, max_events=max_events)
+    try:
+        engine.run(_native.CaptureSource(paths))
+    except CaptureError:
+        pass
     engine.close()
     return output(sink)
 

@@ -108,7 +108,6 @@ def sample_run(
     named["tcp.connections_evicted"] = run.evicted
     named["tcp.buffer_cap_flushes"] = run.buffer_cap_flushes
     named["output.dead_letters"] = dead_letters
-    named["input.files_damaged"] = files_damaged
     counters.counters = +named  # zero counts dropped
 
 

@@ -103,7 +103,7 @@ STATS_COLUMNS = ColumnGroup(
         _count("files_damaged", "Input files with damage (truncated or corrupt), each named in a warning.", "0"),
         Column("counters", pa.map_(pa.string(), pa.uint64()), "Every named counter of the interval by name: "
                "decode errors (decode.*, ip.*), capture (capture.*), TCP (tcp.*), output (output.*, and the "
-               "fitted-value anomalies), input.files_damaged; zero counts left out.",
+               "fitted-value anomalies), x509 (x509.*); zero counts left out.",
                "{'decode.not_tcp': 12, 'ip.fragments_evicted': 0}", nullable=False),
     ),
 )
