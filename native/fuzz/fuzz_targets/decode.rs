@@ -20,7 +20,8 @@ fuzz_target!(|data: &[u8]| {
     let mut rest = &data[2..];
     let mut ts = 0i64;
     while rest.len() >= 4 {
-        let (selector, step, len) = (rest[0], rest[1], usize::from(rest[2]) << 8 | usize::from(rest[3]));
+        let (selector, step) = (rest[0], rest[1]);
+        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
         let (frame, next) = rest[4..].split_at(len.min(rest.len() - 4));
         rest = next;
         ts += i64::from(step as i8); // time may step back, as in merged captures
