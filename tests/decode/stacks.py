@@ -96,14 +96,17 @@ def ip_packet(kind: str) -> st.SearchStrategy[Packet]:
     return st.builds(with_exts, segment, exts)
 
 
-@st.composite
-def tunnel(draw: st.DrawFn, inner: Packet) -> Packet:
-    """``inner`` inside one tunnel, carried by IPv4 or IPv6."""
-    data, kind = inner
-    outer = draw(st.sampled_from(["ip4", "ip6"]))
+def tunnel_kinds(kind: str) -> st.SearchStrategy[tuple[str, str]]:
+    """(tunnel, outer IP version) for a packet of ``kind``."""
     choices = ["gre", "vxlan", "geneve"]
     choices += ["ipip", "gtpu", "pptp"] if kind != "eth" else ["erspan2", "erspan3"]
-    name = draw(st.sampled_from(choices))
+    return st.tuples(st.sampled_from(choices), st.sampled_from(["ip4", "ip6"]))
+
+
+@st.composite
+def tunnel(draw: st.DrawFn, inner: Packet, name: str, outer: str) -> Packet:
+    """``inner`` inside one tunnel ``name`` (see :func:`tunnel_kinds`), carried by ``outer``."""
+    data, kind = inner
     if name == "ipip":
         return ip_of(outer, 4 if kind == "ip4" else 41, data)
     if name == "gre":

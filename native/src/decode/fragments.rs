@@ -18,9 +18,9 @@
 //! An IPv6 datagram's upper-layer protocol is the one its first byte came with: the first fragment at
 //! offset 0 that carries data names it.
 
-use std::collections::VecDeque;
-
-use hashbrown::HashMap;
+// std's HashMap (SipHash keyed per map), not hashbrown's foldhash: whoever sends the packets chooses the
+// keys, and foldhash does not claim HashDoS resistance; lookups happen only for fragments.
+use std::collections::{HashMap, VecDeque};
 
 use super::counters::{Counter, Counters};
 use super::numbers::MAX_IP_DATAGRAM;

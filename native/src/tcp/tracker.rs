@@ -10,13 +10,14 @@
 //! queue of (connection, packet count when queued), and a tombstone per 4-tuple of an evicted connection that
 //! counts its later packets until idle, reused by a SYN, or pushed out by the cap (oldest first).
 //!
+//! The table is std's `HashMap` (SipHash with a per-process random key): the 4-tuples are chosen by whoever
+//! sends the packets, and a fixed or unkeyed hash would let them flood one bucket.
+//!
 //! Everything the Python tracker hands its stream consumer becomes an event in `out` (see `events`): the
 //! Python side applies them and tells the tracker, between batches, which connections to bypass. A bypassed
 //! connection costs the lookup and its counters; its later segments are not reassembled.
 
-use std::collections::VecDeque;
-
-use hashbrown::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::decode::Segment;
 use crate::tcp::connection::{
