@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.batch.helpers import PIECES, SAMPLE, batch, files, read, read_whole, sort_rows
+from tlsmon.batch.manifest import Manifest
 from tlsmon.batch.stitch import STITCHED_IN_HANDSHAKE, STITCHED_WITHOUT_SEQ
+from tlsmon.records.tables import SCHEMA_VERSION
 
 CUT = {50002, 50003, 50007, 50008, 50012, 50013, 50200}
 CUT_IN_HANDSHAKE = {50003, 50013}
@@ -70,3 +72,19 @@ def test_a_rerun_over_the_pieces_rewrites_nothing(tmp_path: Path) -> None:
     before = files(ds)
     assert batch(*PIECES, "-o", ds, "--workers", "2") == 0
     assert files(ds) == before
+
+
+def test_inputs_redone_under_the_same_id_keep_their_stitched_rows(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    assert batch(*PIECES, "-o", ds, "--workers", "2") == 0
+    manifest = Manifest(ds)
+    for entry in list(manifest.entries.values()):  # as if written by an older schema: every input is redone
+        entry.schema_version = "0"
+        manifest.record(entry)
+    assert batch(*PIECES, "-o", ds, "--workers", "2") == 0
+    assert {e.schema_version for e in Manifest(ds).entries.values()} == {SCHEMA_VERSION}
+    assert _without_marks(sort_rows(read(ds, "connections"))) == _without_marks(
+        sort_rows(read_whole(SAMPLE)["connections"]))
+    listed = {p for e in Manifest(ds).entries.values() for p in e.parts if "stitched" in p}
+    assert listed == {p for p in (str(q.relative_to(ds)) for q in (ds / "connections").rglob("*.parquet"))
+                      if "stitched" in p}
