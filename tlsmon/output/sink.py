@@ -30,7 +30,7 @@ from tlsmon.output.parquet import DeadLetter, TableWriter, new_run_id
 from tlsmon.records.tables import CERTIFICATES, CONNECTIONS, SCHEMA_VERSION, ConnectionRecord
 from tlsmon.x509.store import CertificateRecord
 
-#: A part ends after this many connection rows (about 100 MB of memory before conversion at most) …
+#: A part ends after this many connection rows (memory does not grow with it: rows go to the file in row groups) …
 DEFAULT_PART_ROWS = 100_000
 #: … or after this many seconds, whichever comes first.
 DEFAULT_PART_SECONDS = 60.0
