@@ -13,6 +13,7 @@ from pathlib import Path
 from tests.batch.helpers import SAMPLE, batch, files, read, read_whole, sort_rows
 from tlsmon.batch.manifest import Manifest
 from tlsmon.batch.stitch import STITCHED_IN_HANDSHAKE, STITCHED_WITHOUT_SEQ
+from tlsmon.cli import main
 from tlsmon.records.tables import SCHEMA_VERSION
 
 CUT = {50002, 50003, 50007, 50008, 50012, 50013, 50200}
@@ -88,3 +89,15 @@ def test_inputs_redone_under_the_same_id_keep_their_stitched_rows(tmp_path: Path
     listed = {p for e in Manifest(ds).entries.values() for p in e.parts if "stitched" in p}
     assert listed == {p for p in (str(q.relative_to(ds)) for q in (ds / "connections").rglob("*.parquet"))
                       if "stitched" in p}
+
+
+def test_rows_left_open_in_a_compacted_file_are_extended_a_night_later(tmp_path: Path, pieces: list[Path]) -> None:
+    ds = tmp_path / "ds"
+    assert batch(*pieces[:2], "-o", ds, "--workers", "2") == 0
+    assert main(["compact", str(ds), "-q"]) == 0
+    assert all("compacted" in p.name for p in (ds / "connections").rglob("*.parquet"))
+    assert batch(*pieces, "-o", ds, "--workers", "2") == 0
+    assert _without_marks(sort_rows(read(ds, "connections"))) == _without_marks(
+        sort_rows(read_whole(SAMPLE)["connections"]))
+    listed = {p for e in Manifest(ds).entries.values() for p in e.parts}
+    assert {str(q.relative_to(ds)) for q in (ds / "connections").rglob("*.parquet")} <= listed
