@@ -52,9 +52,10 @@ def run_metadata() -> dict[str, str]:
 
 
 def existing_tables(out_dir: str | os.PathLike[str]) -> list[str]:
-    """The tlsmon tables that already have Parquet files under ``out_dir``."""
+    """The tlsmon tables that already have Parquet files under ``out_dir`` (flat as ``read`` writes them, or in
+    the partitions of ``live`` and ``batch``)."""
     out = Path(out_dir)
-    return [t for t in READ_TABLES if (out / t).is_dir() and any((out / t).glob("*.parquet"))]
+    return [t for t in READ_TABLES if (out / t).is_dir() and any((out / t).rglob("*.parquet"))]
 
 
 def remove_tables(out_dir: str | os.PathLike[str]) -> int:
@@ -64,7 +65,7 @@ def remove_tables(out_dir: str | os.PathLike[str]) -> int:
     for table in READ_TABLES:
         folder = Path(out_dir) / table
         if folder.is_dir():
-            for path in folder.glob("*.parquet"):
+            for path in folder.rglob("*.parquet"):  # live and batch write Hive partitions below the table
                 path.unlink()
                 removed += 1
     return removed
