@@ -5,7 +5,10 @@ Theory of operation.
    each, a different seed per file), written once into ``bench/work/batch/`` and reused.
 2. Local pool: ``tlsmon batch`` into a fresh dataset with ``--workers 1``, then ``--workers 2``, ``--repeat``
    times each, alternating; the best wall time of each counts (the whole process: start-up, fork server,
-   stitching included). Speed-up = best(1 worker) ÷ best(2 workers).
+   stitching included). Speed-up = best(1 worker) ÷ best(2 workers). The mean task duration of each run (from
+   the manifest) shows contention: on a machine with two free cores it is the same with one worker and two;
+   when other jobs hold the cores, two tasks at once each take longer and the speed-up shrinks with it. The
+   load average before and after is recorded for that reason.
 3. Dask: a ``dask scheduler`` and two ``dask worker`` processes (one thread each) on 127.0.0.1; ``--tiny`` copies
    of a small fixture capture go through ``--scheduler`` and through the local pool with two workers. The
    overhead per task is (wall with Dask - wall with the local pool) ÷ tasks, next to the mean task duration the
@@ -71,13 +74,17 @@ def mean_task_s(ds: Path) -> float:
 
 def local_speedup(inputs: list[Path], repeat: int) -> dict[str, object]:
     walls: dict[int, list[float]] = {1: [], 2: []}
+    tasks: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(repeat):
         for workers in (1, 2):
             wall, ds = run_batch(inputs, ["--workers", str(workers)])
             walls[workers].append(wall)
+            tasks[workers].append(mean_task_s(ds))
             shutil.rmtree(ds.parent, ignore_errors=True)
     best1, best2 = min(walls[1]), min(walls[2])
-    return {"walls_1": walls[1], "walls_2": walls[2], "best_1": best1, "best_2": best2, "speedup": best1 / best2}
+    return {"walls_1": walls[1], "walls_2": walls[2], "mean_task_1": tasks[1], "mean_task_2": tasks[2],
+            "best_1": best1, "best_2": best2,
+            "speedup": best1 / best2}
 
 
 def _free_port() -> int:
@@ -141,9 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(inputs)} inputs, {size / 1e6:.1f} MB, {args.connections} connections each")
     result: dict[str, object] = {"machine": platform.platform(), "cpus": os.cpu_count(), "files": len(inputs),
                                  "bytes": size, "connections_per_file": args.connections}
+    result["loadavg_before"] = os.getloadavg()
     local = local_speedup(inputs, args.repeat)
     result["local"] = local
-    print(f"1 worker {local['best_1']:.2f} s, 2 workers {local['best_2']:.2f} s, speed-up {local['speedup']:.2f}x")
+    result["loadavg_after_local"] = os.getloadavg()
+    print(f"1 worker {local['best_1']:.2f} s, 2 workers {local['best_2']:.2f} s, speed-up {local['speedup']:.2f}x "
+          f"(mean task {min(local['mean_task_1']):.2f} s with 1 worker, {min(local['mean_task_2']):.2f} s with 2; "
+          f"load average before {result['loadavg_before'][0]:.1f}, after {result['loadavg_after_local'][1]:.1f})")
     if not args.no_dask:
         dask = dask_overhead(args.tiny, args.repeat)
         result["dask"] = dask

@@ -9,11 +9,13 @@ the one of an internal error).
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import os
 import re
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -262,14 +264,19 @@ class Interrupted(BaseException):
 
 
 class _Interrupts:
-    """SIGINT/SIGTERM during ``read``: the first one is a request, honoured at the engine's next progress
-    callback (every few thousand packets, also between the native engine's batches), so the engine stops
-    between two packets, never inside one; a second one raises at once wherever Python is. While the output
-    is being finished (:meth:`hold`) signals are only remembered."""
+    """SIGINT/SIGTERM during ``read``. The first one is a request, honoured at the engine's next progress
+    callback (every few thousand packets; between the native engine's batches), so the engine stops between
+    two packets, never inside one. Should no callback come within ``watchdog_s`` (input blocked, or an engine
+    that calls none), the signal is delivered again to the main thread (``_thread.interrupt_main``), which then
+    raises wherever Python runs; a second signal from the user does the same at once. While the output is being
+    finished (:meth:`hold`) signals are only remembered."""
 
-    def __init__(self) -> None:
+    def __init__(self, watchdog_s: float = 5.0) -> None:
         self.signum: int | None = None
+        self.watchdog_s = watchdog_s
         self._holding = False
+        self._raised = False
+        self._timer: threading.Timer | None = None
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> _Interrupts:
@@ -278,21 +285,39 @@ class _Interrupts:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.hold()
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        first = self.signum is None
-        self.signum = self.signum or signum
-        if not first and not self._holding:
-            raise Interrupted(self.signum)
+        if self._holding:
+            self.signum = self.signum or signum
+            return
+        if self.signum is None:
+            self.signum = signum
+            self._timer = threading.Timer(self.watchdog_s, self._redeliver)
+            self._timer.daemon = True
+            self._timer.start()
+            return
+        self._raise()
+
+    def _redeliver(self) -> None:
+        if self.signum is not None and not self._raised and not self._holding:
+            _thread.interrupt_main(signal.Signals(self.signum))
+
+    def _raise(self) -> NoReturn:
+        assert self.signum is not None
+        self._raised = True
+        raise Interrupted(self.signum)
 
     def check(self) -> None:
         if self.signum is not None and not self._holding:
-            raise Interrupted(self.signum)
+            self._raise()
 
     def hold(self) -> None:
         self._holding = True
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def _cmd_read(args: argparse.Namespace) -> int:

@@ -16,12 +16,9 @@ from tlsmon.tcp.tracker import TrackerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 PCAPS = ROOT / "fixtures" / "pcaps"
-BATCH = ROOT / "fixtures" / "batch"
 SAMPLE = PCAPS / "sample.pcap"
 TLS13 = PCAPS / "tls13-basic.pcap"
 TRUNCATED = PCAPS / "truncated.pcap"
-MIDNIGHT = BATCH / "midnight.pcap"
-PIECES = sorted((BATCH / "pieces").glob("sample-*.pcap"))
 
 
 def batch(*args: str | os.PathLike[str]) -> int:

@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.batch.helpers import (
-    MIDNIGHT,
     SAMPLE,
     TLS13,
     TRUNCATED,
@@ -52,10 +51,10 @@ def test_the_rows_are_those_read_makes_of_each_file(tmp_path: Path) -> None:
     assert sort_rows(read(ds, "certificates"), by_fingerprint) == sort_rows(expected["certificates"], by_fingerprint)
 
 
-def test_one_input_across_midnight_has_a_part_in_each_utc_date(tmp_path: Path) -> None:
+def test_one_input_across_midnight_has_a_part_in_each_utc_date(tmp_path: Path, midnight: Path) -> None:
     ds = tmp_path / "ds"
-    assert batch(MIDNIGHT, "-o", ds, "--workers", "1") == 0
-    input_id = identify(str(MIDNIGHT)).input_id
+    assert batch(midnight, "-o", ds, "--workers", "1") == 0
+    input_id = identify(str(midnight)).input_id
     before = ds / "connections/sensor=default/date=2024-04-30" / f"part-{input_id}.parquet"
     after = ds / "connections/sensor=default/date=2024-05-01" / f"part-{input_id}.parquet"
     assert [pq.read_metadata(p).num_rows for p in (before, after)] == [12, 7]

@@ -373,3 +373,13 @@ def test_duckdb_reads_the_table_directory(tmp_path: Path) -> None:
         ),
         ("C2", 0, 0, 0, False, [], [], None),
     ]
+
+
+def test_string_utf8_cannot_encode_is_written_with_a_replacement(tmp_path: Path) -> None:
+    w = TableWriter(tmp_path, "notes", [NOTE], META)
+    w.append(Note("caf\udce9"))  # a byte decoded with surrogateescape: not UTF-8
+    w.append(Note("ok"))
+    [path] = w.close()
+    assert (pq.read_table(path).column("note").to_pylist(), dict(w.fitted)) == (
+        ["caf?", "ok"], {"note.value_out_of_range": 1}
+    )

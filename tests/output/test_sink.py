@@ -112,3 +112,11 @@ def test_existing_tables_are_found_and_only_their_parquet_files_removed(tmp_path
     assert (found, removed, existing_tables(tmp_path), (tmp_path / "notes.txt").exists()) == (
         ["connections", "certificates"], 2, [], True
     )
+
+
+def test_tables_in_hive_partitions_count_as_existing_and_are_removed(tmp_path: Path) -> None:
+    partition = tmp_path / "connections" / "date=2024-05-01" / "hour=12"
+    partition.mkdir(parents=True)
+    (partition / "part-x.parquet").write_bytes(b"")
+    found = existing_tables(tmp_path)
+    assert (found, remove_tables(tmp_path), existing_tables(tmp_path)) == (["connections"], 1, [])

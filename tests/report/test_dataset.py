@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from fixtures.report import corpus
+from fixtures.report import corpus, expected
 from tests.report.helpers import row, run_report
 from tlsmon.cli import main
 from tlsmon.records.tables import CONNECTIONS
@@ -66,3 +66,17 @@ def test_a_damaged_parquet_file_is_one_line_and_exit_1(tmp_path: Path, capsys: p
     err = capsys.readouterr().err
     assert err.startswith("tlsmon report: ") and err.count("\n") == 1
     assert "part-damaged.parquet" in err
+
+
+def test_many_small_files_give_the_same_numbers(tmp_path: Path) -> None:
+    """Over many small files the columns are copied into memory once; the numbers must not change."""
+    corpus.write(tmp_path)
+    day0 = tmp_path / "connections" / "part-corpus-day0.parquet"
+    table = pq.read_table(day0)
+    day0.unlink()
+    step = 50
+    for i in range(0, table.num_rows, step):
+        pq.write_table(table.slice(i, step), tmp_path / "connections" / f"part-small-{i:05d}.parquet")
+    assert len(table_files([tmp_path], "connections")) > 8
+    doc = run_report([tmp_path], tmp_path / "out", "--format", "json")
+    assert {name: t["rows"] for name, t in doc["tables"].items()} == expected.tables()

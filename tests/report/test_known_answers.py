@@ -143,3 +143,13 @@ def test_a_directory_without_connections_is_one_line_and_exit_1(
 
 def test_since_after_until_is_a_usage_error(dataset: Path, tmp_path: Path) -> None:
     assert main(["report", str(dataset), "-o", str(tmp_path), "--since", "2024-05-03", "--until", "2024-05-02"]) == 2
+
+
+def test_an_empty_window_gives_empty_tables_and_zero_counts(dataset: Path, tmp_path: Path) -> None:
+    doc = run_report([dataset], tmp_path, "--since", "2030-01-01")
+    overview = rows(doc, "r1_overview")[0]
+    assert overview["connections"] == 0 and overview["first_start"] is None and overview["span_seconds"] is None
+    per_row_tables = [n for n in doc["tables"] if not n.endswith(("_overview", "_summary"))]
+    assert all(rows(doc, n) == [] for n in per_row_tables)
+    assert rows(doc, "r9_summary")[0]["leaf_certificates"] == 0
+    assert "<svg" not in (tmp_path / "report.html").read_text(encoding="utf-8")

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fixtures.make_robustness_captures import SAMPLE, many_connections
-from tlsmon.cli import main
+from tlsmon.cli import Interrupted, _Interrupts, main
 
 COPIES = 400
 SPACING_NS = 50_000_000  # 20 s of packet time: connections leave their 5 s linger long before the input ends
@@ -160,3 +160,47 @@ def test_temporary_file_of_a_running_writer_is_kept(tmp_path: Path) -> None:
     ours.write_bytes(b"")
     dead.write_bytes(b"")
     assert (remove_stale_temporaries(tmp_path), ours.exists(), dead.exists()) == ([dead], True, False)
+
+
+# --- the mechanism, in-process ------------------------------------------------------------------------------
+
+
+def wait_in_python(seconds: float) -> None:
+    """A main thread busy elsewhere (a blocked read, an engine that calls no progress callback)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_first_signal_waits_for_the_progress_callback() -> None:
+    with _Interrupts(watchdog_s=60) as interrupts:
+        os.kill(os.getpid(), signal.SIGINT)
+        wait_in_python(0.1)  # nothing raised here: the engine is between two statements of a packet
+        with pytest.raises(Interrupted) as raised:
+            interrupts.check()
+    assert raised.value.signum == signal.SIGINT
+
+
+def test_watchdog_redelivers_when_no_progress_callback_comes() -> None:
+    with _Interrupts(watchdog_s=0.2), pytest.raises(Interrupted) as raised:
+        os.kill(os.getpid(), signal.SIGTERM)
+        wait_in_python(10)
+    assert raised.value.signum == signal.SIGTERM
+
+
+def test_second_signal_raises_at_once() -> None:
+    with _Interrupts(watchdog_s=60), pytest.raises(Interrupted):
+        os.kill(os.getpid(), signal.SIGINT)
+        wait_in_python(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+        wait_in_python(10)
+
+
+def test_signals_while_finishing_the_output_are_only_remembered() -> None:
+    with _Interrupts(watchdog_s=0.1) as interrupts:
+        interrupts.hold()
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        wait_in_python(0.3)
+        interrupts.check()
+    assert interrupts.signum == signal.SIGTERM

@@ -37,7 +37,7 @@ from tlsmon.batch.inputs import InputFile, discover, identify
 from tlsmon.batch.layout import MANIFEST_DIR, remove_temporaries
 from tlsmon.batch.manifest import Manifest, ManifestEntry
 from tlsmon.batch.parts import remove_input_parts
-from tlsmon.batch.stitch import StitchReport, stitch_dataset
+from tlsmon.batch.stitch import StitchReport, is_stitched_output, stitch_dataset
 from tlsmon.batch.task import DONE, FAILED, SKIPPED, TaskResult, TaskSpec
 from tlsmon.records.tables import SCHEMA_VERSION
 
@@ -195,10 +195,14 @@ def record_result(manifest: Manifest, result: TaskResult) -> None:
     """Remove what the input's previous version left that this run did not rewrite, then write its row."""
     found = result.input
     prev = manifest.get(found.path)
-    _remove_previous(manifest, prev, result.parts)
+    parts = list(result.parts)
+    if prev is not None and result.state == DONE and (prev.input_id, prev.sensor) == (found.input_id, result.sensor):
+        # the same input redone: its stitched rows are the stitching step's, which redoes them if they changed
+        parts += [p for p in prev.parts if is_stitched_output(p, found.input_id) and (manifest.dataset / p).exists()]
+    _remove_previous(manifest, prev, parts)
     entry = ManifestEntry(
         path=found.path, input_id=found.input_id, identity=found.identity, size=found.size, mtime=found.mtime_ns,
-        sensor=result.sensor, state=result.state, reason=result.reason, parts=list(result.parts),
+        sensor=result.sensor, state=result.state, reason=result.reason, parts=sorted(set(parts)),
         connections=result.rows.get("connections", 0), certificates=result.rows.get("certificates", 0),
         stats=result.rows.get("stats", 0), packets=result.packets, warnings=list(result.warnings),
         first_ts=result.first_ts, last_ts=result.last_ts, tlsmon_version=__version__,

@@ -44,12 +44,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tlsmon import __version__
 from tlsmon.batch.layout import MANIFEST_DIR, partition_dir, pieces_path, utc_date, write_atomic
 from tlsmon.batch.manifest import Manifest, ManifestEntry
 from tlsmon.batch.parts import STITCHED, is_compacted, remove_input_parts, row_ranges
 from tlsmon.batch.task import DONE
 from tlsmon.output.parquet import COMPRESSION
 from tlsmon.records.connection import CONN_COLUMNS
+from tlsmon.records.tables import SCHEMA_VERSION
 
 STITCHED_WITHOUT_SEQ = "batch.stitched_without_seq"
 STITCHED_IN_HANDSHAKE = "batch.stitched_in_handshake"
@@ -85,7 +87,7 @@ def stitch_sensor(dataset: Path, manifest: Manifest, sensor: str, idle_ns: int, 
         key=lambda e: (e.first_ts if e.first_ts is not None else e.mtime, e.path),
     )
     state_path = dataset / MANIFEST_DIR / f"_stitch-{sensor}.json"
-    seen = [e.input_id for e in entries] + [str(idle_ns)]
+    seen = [e.input_id for e in entries] + [str(idle_ns), SCHEMA_VERSION, __version__]
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     if state.get("inputs") == seen:
         return
@@ -98,8 +100,9 @@ def stitch_sensor(dataset: Path, manifest: Manifest, sensor: str, idle_ns: int, 
         digest = hashlib.blake2b(repr(rows).encode(), digest_size=12).hexdigest()
         new_digests[owner] = digest
         entry = by_id[owner]
-        written = [p for p in entry.parts if _is_stitched_output(p, owner)]
-        if digests.get(owner) == digest and all((dataset / p).exists() for p in written):
+        written = [p for p in entry.parts if is_stitched_output(p, owner)]
+        present = bool(written) and all((dataset / p).exists() for p in written)
+        if digests.get(owner) == digest and present == bool(rows):
             continue
         _write_owner(dataset, manifest, entry, sensor, schema, rows, written)
         report.owners_rewritten += 1
@@ -107,7 +110,8 @@ def stitch_sensor(dataset: Path, manifest: Manifest, sensor: str, idle_ns: int, 
     write_atomic(state_path, _write_json(data))
 
 
-def _is_stitched_output(rel: str, owner: str) -> bool:
+def is_stitched_output(rel: str, owner: str) -> bool:
+    """Whether a part listed by the owner's manifest row may hold its stitched rows."""
     name = Path(rel).name
     return rel.startswith("connections/") and (name == f"part-{STITCHED}{owner}.parquet"
                                                 or name.startswith("part-compacted-"))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from tlsmon.engine import RecordSink, RunStats
 from tlsmon.records.stats import STATS_COLUMNS, STATS_TABLE, StatsRecord
 from tlsmon.records.tables import ConnectionRecord
+from tlsmon.tcp.connection import END_EVICTED
 from tlsmon.tcp.tracker import END_INTERIM
 from tlsmon.x509.store import CertificateRecord
 
@@ -44,7 +45,7 @@ class LiveCounters:
     anomalies: int = 0  # anomaly names on final records
     versions: Counter[str] = field(default_factory=Counter)  # TLS version of final records
     anomaly_names: Counter[str] = field(default_factory=Counter)
-    tcp_packets: int = 0  # the engine's (sample_run)
+    tcp_packets: int = 0  # the engine's and the writer's, copied by sample_run
     bypassed_packets: int = 0
     connections_evicted: int = 0
     buffer_cap_flushes: int = 0
@@ -53,6 +54,7 @@ class LiveCounters:
     values_fitted: int = 0
     files_damaged: int = 0
     counters: Counter[str] = field(default_factory=Counter)  # every named counter of the run
+    engine_sampled: bool = False  # sample_run has filled the engine's and the writer's figures
 
     def copy(self) -> LiveCounters:
         return LiveCounters(
@@ -78,6 +80,7 @@ class LiveCounters:
             self.values_fitted,
             self.files_damaged,
             Counter(self.counters),
+            self.engine_sampled,
         )
 
 
@@ -109,6 +112,7 @@ def sample_run(
     named["tcp.buffer_cap_flushes"] = run.buffer_cap_flushes
     named["output.dead_letters"] = dead_letters
     counters.counters = +named  # zero counts dropped
+    counters.engine_sampled = True
 
 
 class CountingSink:
@@ -127,6 +131,9 @@ class CountingSink:
             c.interim_records += 1
         else:
             c.connections += 1
+            if conn.end_reason == END_EVICTED:
+                c.connections_evicted += 1
+                c.counters["tcp.connections_evicted"] += 1
             if conn.missed_bytes:
                 c.connections_with_gaps += 1
                 c.missed_bytes += conn.missed_bytes
@@ -156,6 +163,11 @@ def stats_record(
     """The row for the interval between two samples of the counters."""
     named = Counter(now.counters)
     named.subtract(before.counters)
+
+    def measured(after: int, earlier: int) -> int | None:
+        """The engine's and the writer's figures exist only once sample_run has copied them."""
+        return after - earlier if now.engine_sampled else None
+
     return StatsRecord(
         ts=ts_ns,
         worker=worker,
@@ -175,13 +187,13 @@ def stats_record(
         active_connections=active,
         mode=mode,
         inputs=list(inputs or []),
-        tcp_packets=now.tcp_packets - before.tcp_packets,
-        bypassed_packets=now.bypassed_packets - before.bypassed_packets,
+        tcp_packets=measured(now.tcp_packets, before.tcp_packets),
+        bypassed_packets=measured(now.bypassed_packets, before.bypassed_packets),
         connections_evicted=now.connections_evicted - before.connections_evicted,
-        buffer_cap_flushes=now.buffer_cap_flushes - before.buffer_cap_flushes,
-        fragments_pending=now.fragments_pending,
-        dead_letters=now.dead_letters - before.dead_letters,
-        values_fitted=now.values_fitted - before.values_fitted,
+        buffer_cap_flushes=measured(now.buffer_cap_flushes, before.buffer_cap_flushes),
+        fragments_pending=measured(now.fragments_pending, 0),  # a level, not a count
+        dead_letters=measured(now.dead_letters, before.dead_letters),
+        values_fitted=measured(now.values_fitted, before.values_fitted),
         files_damaged=now.files_damaged - before.files_damaged,
         counters={name: n for name, n in sorted(named.items()) if n > 0},
     )

@@ -10,6 +10,7 @@ pays nothing): :func:`fit_value` turns each value into one the type holds and sa
 - Integers are clamped to the type's range (a clamped counter still says "at least this many").
 - Timestamps (integers in the column's unit) become null when the column is nullable and are clamped
   otherwise (``ts_start`` must stay ordered against its neighbours).
+- Strings that UTF-8 cannot encode get '?' in place of each lone surrogate.
 - Lists, maps and structs are fitted element by element.
 - Anything else of the wrong kind (a string in an integer column: a bug, not the wire) is :class:`UnfittableError`;
   the writer puts that row in its dead-letter count.
@@ -92,6 +93,12 @@ def fit_value(type_: pa.DataType, value: object, nullable: bool = True) -> tuple
             fields[f.name], was = fit_value(f.type, value.get(f.name), f.nullable)
             changed = changed or was
         return (fields if changed else value), changed
+    if isinstance(value, str) and (pa.types.is_string(type_) or pa.types.is_large_string(type_)):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: Parquet strings are UTF-8
+            return value.encode("utf-8", "replace").decode("utf-8"), True
+        return value, False
     try:
         pa.array([value], type=type_)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError) as exc:

@@ -30,7 +30,7 @@ from tlsmon.output.parquet import DeadLetter, TableWriter, new_run_id
 from tlsmon.records.tables import CERTIFICATES, CONNECTIONS, SCHEMA_VERSION, ConnectionRecord
 from tlsmon.x509.store import CertificateRecord
 
-#: A part ends after this many connection rows (about 100 MB of memory before conversion at most) …
+#: A part ends after this many connection rows (memory does not grow with it: rows go to the file in row groups) …
 DEFAULT_PART_ROWS = 100_000
 #: … or after this many seconds, whichever comes first.
 DEFAULT_PART_SECONDS = 60.0
@@ -52,9 +52,10 @@ def run_metadata() -> dict[str, str]:
 
 
 def existing_tables(out_dir: str | os.PathLike[str]) -> list[str]:
-    """The tlsmon tables that already have Parquet files under ``out_dir``."""
+    """The tlsmon tables that already have Parquet files under ``out_dir`` (flat as ``read`` writes them, or in
+    the partitions of ``live`` and ``batch``)."""
     out = Path(out_dir)
-    return [t for t in READ_TABLES if (out / t).is_dir() and any((out / t).glob("*.parquet"))]
+    return [t for t in READ_TABLES if (out / t).is_dir() and any((out / t).rglob("*.parquet"))]
 
 
 def remove_tables(out_dir: str | os.PathLike[str]) -> int:
@@ -64,7 +65,7 @@ def remove_tables(out_dir: str | os.PathLike[str]) -> int:
     for table in READ_TABLES:
         folder = Path(out_dir) / table
         if folder.is_dir():
-            for path in folder.glob("*.parquet"):
+            for path in folder.rglob("*.parquet"):  # live and batch write Hive partitions below the table
                 path.unlink()
                 removed += 1
     return removed

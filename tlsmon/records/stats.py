@@ -32,13 +32,13 @@ class StatsRecord:
     active_connections: int
     mode: str = "live"
     inputs: list[str] = field(default_factory=list)
-    tcp_packets: int = 0
-    bypassed_packets: int = 0
+    tcp_packets: int | None = None  # None: not measured by this run
+    bypassed_packets: int | None = None  # None: not measured by this run
     connections_evicted: int = 0
-    buffer_cap_flushes: int = 0
-    fragments_pending: int = 0
-    dead_letters: int = 0
-    values_fitted: int = 0
+    buffer_cap_flushes: int | None = None  # None: not measured by this run
+    fragments_pending: int | None = None  # None: not measured by this run
+    dead_letters: int | None = None  # None: not measured by this run
+    values_fitted: int | None = None  # None: not measured by this run
     files_damaged: int = 0
     counters: dict[str, int] = field(default_factory=dict)
 
@@ -46,6 +46,11 @@ class StatsRecord:
 
 def _count(name: str, description: str, example: str) -> Column:
     return Column(name, pa.uint64(), description, example, nullable=False)
+
+
+def _measured(name: str, description: str, example: str) -> Column:
+    """A count of the engine or the writer: null in a row whose run did not sample it."""
+    return Column(name, pa.uint64(), f"{description} Null when the run did not sample it.", example)
 
 
 STATS_COLUMNS = ColumnGroup(
@@ -87,18 +92,18 @@ STATS_COLUMNS = ColumnGroup(
                "for the whole run).", "live", nullable=False),
         Column("inputs", pa.list_(pa.string()), "read: the capture files, in the order read; empty for live.",
                "['day1.pcap.zst']", nullable=False),
-        _count("tcp_packets", "Frames that decoded to a TCP segment.", "1249000"),
-        _count("bypassed_packets", "TCP segments of connections already analysed, counted and skipped.",
+        _measured("tcp_packets", "Frames that decoded to a TCP segment.", "1249000"),
+        _measured("bypassed_packets", "TCP segments of connections already analysed, counted and skipped.",
                "1100000"),
         _count("connections_evicted", "Connections ended early to respect --max-connections "
                "(end_reason evicted).", "0"),
-        _count("buffer_cap_flushes", "Directions whose out-of-order bytes were given up early to respect "
+        _measured("buffer_cap_flushes", "Directions whose out-of-order bytes were given up early to respect "
                "the global reassembly buffer cap.", "0"),
-        _count("fragments_pending", "IP datagrams with fragments held at the end of the interval (a level).",
+        _measured("fragments_pending", "IP datagrams with fragments held at the end of the interval (a level).",
                "0"),
-        _count("dead_letters", "Rows that could not be written at all (each named in a warning with its uid).",
+        _measured("dead_letters", "Rows that could not be written at all (each named in a warning with its uid).",
                "0"),
-        _count("values_fitted", "Values clamped or nulled to fit their column (each named on its row as "
+        _measured("values_fitted", "Values clamped or nulled to fit their column (each named on its row as "
                "<stage>.value_out_of_range or <stage>.date_out_of_range).", "0"),
         _count("files_damaged", "Input files with damage (truncated or corrupt), each named in a warning.", "0"),
         Column("counters", pa.map_(pa.string(), pa.uint64()), "Every named counter of the interval by name: "

@@ -12,9 +12,12 @@ Tables and views, each analysis reads only these:
 
 - ``conn_all``: connection rows in the time window, interim records of ``live`` left out (each open
   connection's final record follows with the same start, so counting interim rows would count it twice).
-  It is a view of only :data:`READ_COLUMNS`, so each query decodes just the columns it needs from the
-  files (copying them into a DuckDB table first was measured to cost more CPU than the twenty-odd scans it
-  saves: docs/performance.md, "Report"). A column that no file has (written by an older tlsmon) is null;
+  It holds only :data:`READ_COLUMNS`. Over a few large files it is a view, so each query decodes just the
+  columns it needs (copying them into a DuckDB table first costs more CPU than the twenty-odd scans it
+  saves). Over many small files — ``live`` writes one per interval — opening every file again in every query
+  dominates (about a millisecond per file per query), so when files average fewer than
+  :data:`MATERIALISE_BELOW_ROWS_PER_FILE` rows the columns are copied into a temporary table once; figures in
+  docs/performance.md, "Report". A column that no file has (written by an older tlsmon) is null;
 - ``conn``: ``conn_all`` without Tor-like leaves when ``--exclude-tor`` is given (R7 reads ``conn_all`` to
   say how many it left out);
 - ``certs``: one row per distinct certificate fingerprint (``live`` writes a certificate again in each
@@ -34,6 +37,9 @@ import pyarrow as pa
 from tlsmon.records.tables import CONNECTIONS
 
 TABLES = ("connections", "certificates")
+
+#: Files this small on average (rows) make the columns worth copying into memory once (module docstring).
+MATERIALISE_BELOW_ROWS_PER_FILE = 50_000
 
 #: The connection columns the analyses read (tests/report check that the SQL reads no other).
 READ_COLUMNS = (
@@ -117,6 +123,10 @@ def open_dataset(datasets: Sequence[Path], window: Window) -> duckdb.DuckDBPyCon
     cert_files = table_files(datasets, "certificates")
     db = duckdb.connect(":memory:")
     db.execute("SET TimeZone = 'UTC'")
+    # Every analysis reads the same files again: parse each file's footer once. Every table has its ORDER BY,
+    # so scans need not keep the files' row order.
+    db.execute("SET parquet_metadata_cache = true")
+    db.execute("SET preserve_insertion_order = false")
     where = ["end_reason <> 'interim'"]
     if window.since is not None:
         where.append(f"ts_start >= {_ts(window.since)}")
@@ -125,7 +135,11 @@ def open_dataset(datasets: Sequence[Path], window: Window) -> duckdb.DuckDBPyCon
     source = f"read_parquet({_file_list(conn_files)}, union_by_name = true, hive_partitioning = false)"
     present = {str(r[0]) for r in db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     columns = ", ".join(c if c in present else f"CAST(NULL AS {_duck_type(c)}) AS {c}" for c in READ_COLUMNS)
-    db.execute(f"CREATE VIEW conn_all AS SELECT {columns} FROM {source} WHERE {' AND '.join(where)}")
+    rows = db.execute(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata({_file_list(conn_files)})")
+    total = int((rows.fetchone() or (0,))[0])
+    small_files = len(conn_files) > 8 and total < MATERIALISE_BELOW_ROWS_PER_FILE * len(conn_files)
+    kind = "TEMP TABLE" if small_files else "VIEW"
+    db.execute(f"CREATE {kind} conn_all AS SELECT {columns} FROM {source} WHERE {' AND '.join(where)}")
     tor = " WHERE leaf_tor_like IS NOT TRUE" if window.exclude_tor else ""
     db.execute(f"CREATE VIEW conn AS SELECT * FROM conn_all{tor}")
     if cert_files:

@@ -254,7 +254,8 @@ def write_html(path: Path, meta: Mapping[str, object], sections: Sequence[Sectio
         )
         chart = charts.get(s.id)
         if chart:
-            parts.append(f'<figure class="chart" id="fig-{s.id}">{chart}</figure>')
+            parts.append(f'<figure class="chart" id="fig-{s.id}" role="img" aria-label="{escape(s.title)}: chart of '
+                         f'the table below">{chart}</figure>')
         for spec in s.tables:
             parts.append(_table_html(spec, tables[spec.name]))
         parts.append(_paper_html(s, tables))
