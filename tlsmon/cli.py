@@ -27,9 +27,10 @@ from rich.table import Table
 
 from tlsmon import __version__
 from tlsmon.batch.cli import add_batch_commands
-from tlsmon.capture import CaptureError, CaptureSource
+from tlsmon.capture import CaptureError
 from tlsmon.capture.bpf import compile_filter
-from tlsmon.engine import Engine, RunStats
+from tlsmon.engine import RunStats
+from tlsmon.engines import DEFAULT_ENGINE, ENGINES, AnyEngine, AnySource, EngineName, make_engine, open_source
 from tlsmon.live.stats import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, sample_run, stats_record
 from tlsmon.output.parquet import TableWriter
 from tlsmon.output.schemadoc import render_schema_markdown
@@ -165,6 +166,9 @@ def _parser() -> argparse.ArgumentParser:
         help=f"… or every DURATION of wall time, whichever comes first (default {DEFAULT_PART_SECONDS:g}s); "
         "a killed run loses at most the current part",
     )
+    read.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                      help="native: the compiled core reads, decodes and tracks (default); python: the reference "
+                      "implementation, slower, same tables")
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     read.set_defaults(func=_cmd_read)
 
@@ -350,7 +354,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
               "them or --append to add to them", file=sys.stderr)
         return EXIT_USAGE
     try:
-        source = CaptureSource(args.files, bpf=args.filter, on_warning=warn)
+        source = open_source(args.engine, args.files, args.filter, warn)
     except CaptureError as exc:
         print(f"tlsmon: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -375,10 +379,10 @@ def _cmd_read(args: argparse.Namespace) -> int:
             from tlsmon.progress import ByteProgress
 
             with ByteProgress(source, err) as progress:
-                engine = _engine(counting, sink, config, interrupts, progress.update)
+                engine = _engine(args.engine, counting, sink, config, interrupts, progress.update)
                 status = _run(engine, source)
         else:
-            engine = _engine(counting, sink, config, interrupts, None)
+            engine = _engine(args.engine, counting, sink, config, interrupts, None)
             status = _run(engine, source)
         interrupts.hold()
         interrupted = interrupts.signum
@@ -420,24 +424,25 @@ def _cmd_read(args: argparse.Namespace) -> int:
 
 
 def _engine(
+    name: EngineName,
     sink: CountingSink,
     parquet: ParquetSink,
     config: TrackerConfig,
     interrupts: _Interrupts,
     progress: Callable[[], None] | None,
-) -> Engine:
+) -> AnyEngine:
     def on_progress() -> None:
         if progress is not None:
             progress()
         parquet.tick()
         interrupts.check()
 
-    engine = Engine(sink, config, on_progress=on_progress)
+    engine = make_engine(name, sink, config, on_progress)
     parquet.use_certificates(engine.certificates.get)
     return engine
 
 
-def _run(engine: Engine, source: CaptureSource) -> int:
+def _run(engine: AnyEngine, source: AnySource) -> int:
     """Feed the engine; a bad input file is one line on stderr, and the records so far are still written."""
     try:
         engine.run(source)

@@ -42,8 +42,7 @@ DEFAULT_BATCH = 64  # frames per crossing when the frames come from Python
 # "finished" stops the tracker reassembling a connection (measured on bench/'s bulk workload: see
 # docs/performance.md).
 DEFAULT_MAX_EVENTS = 64
-MAX_FRAMES = 1 << 16  # and at least this often, so progress and signals are seen
-PROGRESS_EVERY = 64  # crossings between progress callbacks
+MAX_FRAMES = 1 << 16  # and at least this often: progress, part rotation and signals are seen at each crossing
 
 
 class NativeConnection:
@@ -155,16 +154,13 @@ class NativeEngine(Recorder):
     def _run_native(self, source: _native.CaptureSource) -> None:
         run_capture = self.tracker.run_capture
         apply = self._apply
-        calls = 0
+        on_progress = self.on_progress
         done = False
         while not done:
             events, done = run_capture(source, self.max_events, MAX_FRAMES)
             apply(events)
-            calls += 1
-            if self.on_progress is not None and calls % PROGRESS_EVERY == 0:
-                self.on_progress()
-        if self.on_progress is not None:
-            self.on_progress()
+            if on_progress is not None:
+                on_progress()
 
     def close(self, reason: str = END_EOF) -> RunStats:
         self.tracker.finish(reason)

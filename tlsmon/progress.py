@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Protocol
 
 from rich.console import Console
 from rich.progress import (
@@ -15,11 +16,20 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from tlsmon.capture import CaptureSource
+
+class ReadPosition(Protocol):
+    """What the bar reads of a capture source (either engine's)."""
+
+    @property
+    def total_bytes(self) -> int: ...
+    @property
+    def bytes_read(self) -> int: ...
+    @property
+    def packets(self) -> int: ...
 
 
 class ByteProgress:
-    def __init__(self, source: CaptureSource, console: Console) -> None:
+    def __init__(self, source: ReadPosition, console: Console) -> None:
         self.source = source
         self._progress = Progress(
             TextColumn("[bold]reading"),

@@ -41,8 +41,8 @@ from tlsmon import __version__
 from tlsmon.batch.inputs import InputFile
 from tlsmon.batch.layout import PIECES_DIR, commit, part_name, partition_dir, pieces_path, temporary_name, utc_date
 from tlsmon.batch.statstable import InputStats, stats_table
-from tlsmon.capture import CaptureError, CaptureSource
-from tlsmon.engine import Engine
+from tlsmon.capture import CaptureError
+from tlsmon.engines import DEFAULT_ENGINE, make_engine, open_source
 from tlsmon.output.parquet import COMPRESSION, fsync_path
 from tlsmon.output.sink import ParquetSink, run_metadata
 from tlsmon.tcp.tracker import TrackerConfig
@@ -98,8 +98,8 @@ class Conversion:
 
 def convert(path: str, out_dir: Path, config: TrackerConfig) -> Conversion:
     """Run the ``read`` engine over one capture file into ``out_dir`` (the one place the engine is built)."""
-    source = CaptureSource([path])
-    engine = Engine(ParquetSink(out_dir), config)
+    source = open_source(DEFAULT_ENGINE, [path])
+    engine = make_engine(DEFAULT_ENGINE, ParquetSink(out_dir), config)
     engine.run(source)
     stats = engine.close()
     return Conversion(out_dir, stats.packets, stats.tcp_packets, stats.connections, stats.tls_connections,

@@ -1,0 +1,46 @@
+"""The two engines behind one choice: ``native`` (the default: the compiled core reads, decodes and tracks)
+and ``python`` (the executable specification). Both write identical tables (tests/engines/)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeAlias
+
+from tlsmon import _native
+from tlsmon.capture import CaptureSource
+from tlsmon.engine import Engine, RecordSink
+from tlsmon.limits import DEFAULT_LIMITS, Limits
+from tlsmon.native_engine import NativeEngine
+from tlsmon.tcp.tracker import TrackerConfig
+
+EngineName: TypeAlias = Literal["native", "python"]
+ENGINES: tuple[EngineName, ...] = ("native", "python")
+DEFAULT_ENGINE: EngineName = "native"
+
+AnyEngine: TypeAlias = Engine | NativeEngine
+AnySource: TypeAlias = CaptureSource | _native.CaptureSource
+
+
+def open_source(
+    engine: EngineName,
+    paths: Sequence[str | os.PathLike[str]],
+    bpf: str | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> AnySource:
+    """The capture files as the engine reads them; raises CaptureError for a file that cannot be read."""
+    if engine == "native":
+        return _native.CaptureSource([os.fspath(p) for p in paths], bpf, on_warning)
+    return CaptureSource(paths, bpf, on_warning)
+
+
+def make_engine(
+    engine: EngineName,
+    sink: RecordSink,
+    config: TrackerConfig | None = None,
+    on_progress: Callable[[], None] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> AnyEngine:
+    if engine == "native":
+        return NativeEngine(sink, config, on_progress, limits=limits)
+    return Engine(sink, config, on_progress, limits=limits)
