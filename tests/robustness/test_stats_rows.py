@@ -28,7 +28,7 @@ def test_a_sampled_row_holds_the_differences_and_every_named_counter() -> None:
     assert (row.tcp_packets, row.bypassed_packets, row.connections_evicted, row.buffer_cap_flushes,
             row.fragments_pending, row.dead_letters, row.values_fitted, row.files_damaged) == (45, 30, 2, 1, 4, 1, 2, 1)
     assert row.counters == {
-        "capture.bad_timestamp": 1, "conn.date_out_of_range": 2, "decode.not_tcp": 5, "input.files_damaged": 1,
+        "capture.bad_timestamp": 1, "conn.date_out_of_range": 2, "decode.not_tcp": 5,
         "ip.fragments_evicted": 2, "output.dead_letters": 1, "tcp.buffer_cap_flushes": 1,
         "tcp.connections_evicted": 2,
     }
