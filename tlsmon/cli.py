@@ -30,7 +30,16 @@ from tlsmon.batch.cli import add_batch_commands
 from tlsmon.capture import CaptureError
 from tlsmon.capture.bpf import compile_filter
 from tlsmon.engine import RunStats
-from tlsmon.engines import DEFAULT_ENGINE, ENGINES, AnyEngine, AnySource, EngineName, make_engine, open_source
+from tlsmon.engines import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    AnyEngine,
+    AnySource,
+    EngineName,
+    make_engine,
+    open_source,
+    settle_heap,
+)
 from tlsmon.live.stats import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, sample_run, stats_record
 from tlsmon.output.parquet import TableWriter
 from tlsmon.output.schemadoc import render_schema_markdown
@@ -371,6 +380,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     counters = LiveCounters()
     counting = CountingSink(sink, counters)
+    settle_heap()
     show_progress = not args.quiet and sys.stderr.isatty()
     started = time.perf_counter()
     wall_start = time.time()

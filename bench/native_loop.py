@@ -1,0 +1,56 @@
+"""The native packet loop alone, in-process: read, decode, flow table, reassembly and bypass, on a capture.
+
+Python does no analysis here: every connection is declared finished at its first event, so the tracker
+bypasses it from the next crossing on, as it would once a handshake is parsed. What remains per packet is the
+native path the issue measures (issue 9: >= 5 M packets/s on the bulk workload). Prints one line per run.
+
+    .venv/bin/python bench/native_loop.py bench/work/bulk.pcap [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from tlsmon import _native
+from tlsmon.native_engine import DEFAULT_MAX_EVENTS, MAX_FRAMES, OPEN
+from tlsmon.tcp.ports import SERVICE_PORTS
+from tlsmon.tcp.tracker import TrackerConfig
+
+
+def native_loop(path: Path) -> tuple[float, int, int]:
+    """Seconds, packets and bypassed packets for one pass over ``path``."""
+    c = TrackerConfig()
+    tracker = _native.Tracker(
+        c.idle_timeout_ns, c.linger_ns, c.max_connections, c.max_buffered_per_direction, c.max_buffered_total,
+        c.sweep_interval_ns, c.check_every_packets, sorted(SERVICE_PORTS),
+    )  # fmt: skip
+    started = time.perf_counter()
+    source = _native.CaptureSource([str(path)])
+    done = False
+    while not done:
+        events, done = tracker.run_capture(source, DEFAULT_MAX_EVENTS, MAX_FRAMES)
+        opened = [conn for conn, _, kind, _, _ in events if kind == OPEN]
+        if opened:
+            tracker.bypass(opened)
+    tracker.finish("eof")
+    tracker.take_events()
+    elapsed = time.perf_counter() - started
+    packets, _, _, _, _, _, bypassed = tracker.stats
+    return elapsed, packets, bypassed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("capture", type=Path)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    for _ in range(args.repeat):
+        elapsed, packets, bypassed = native_loop(args.capture)
+        print(f"{args.capture.name}: {packets:,} packets in {elapsed:.3f} s = {packets / elapsed / 1e6:.2f} M "
+              f"packets/s; {bypassed:,} bypassed")
+
+
+if __name__ == "__main__":
+    main()
