@@ -24,6 +24,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.tlsmon-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    # Builds the Rust core (native/) through maturin into tlsmon/_native*.so.
     .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+    touch "$stamp"
+elif [ -n "$(find native/src native/Cargo.toml native/Cargo.lock -newer "$stamp" 2>/dev/null | head -n 1)" ]; then
+    # The Rust sources changed since the last build: rebuild the extension only.
+    .venv/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
     touch "$stamp"
 fi

@@ -187,8 +187,10 @@ impl Reassembler {
         }
         if end > self.next {
             let lo = start.max(self.next);
-            let piece = &payload[(lo - start) as usize..(end - start) as usize];
-            self.insert(lo, piece, out);
+            // A FIN before the segment's start leaves nothing of it (end < lo): Python's slice is then empty.
+            if end > lo {
+                self.insert(lo, &payload[(lo - start) as usize..(end - start) as usize], out);
+            }
             self.drain(out);
             self.enforce_cap(out);
         }
@@ -535,6 +537,17 @@ mod tests {
         }
         let expected: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
         assert_eq!(heard(&b), vec![Heard::Data(expected)]);
+    }
+
+    #[test]
+    fn a_segment_starting_past_the_fin_leaves_nothing_held() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(999, &mut out(&mut b));
+        r.segment(1000, b"", true, &mut out(&mut b)); // FIN at offset 0: the stream is empty
+        r.segment(1004, b"late", false, &mut out(&mut b));
+        assert_eq!(heard(&b), vec![Heard::Anomaly("tcp.data_after_fin")]);
+        assert_eq!(r.buffered_bytes, 0);
     }
 
     #[test]
