@@ -147,3 +147,15 @@ def test_damaged_compressed_streams_read_the_same(
         path = Path(tmp) / "damaged.cap"
         path.write_bytes(data)
         assert_equal_readers([path])
+
+
+def test_unreadable_inputs_give_the_same_errors(tmp_path: Path) -> None:
+    (tmp_path / "dir.pcap").mkdir()
+    (tmp_path / "empty.pcap").write_bytes(b"")
+    (tmp_path / "short.pcap").write_bytes(b"\xd4\xc3")
+    (tmp_path / "notes.txt").write_text("hello world\n")
+    (tmp_path / "packed.gz").write_bytes(gzip.compress(b"hello world\n", mtime=0))
+    for name in ["dir.pcap", "missing.pcap", "empty.pcap", "short.pcap", "notes.txt", "packed.gz"]:
+        python = read_all(READERS["python"], [tmp_path / name])
+        assert python.error is not None and python.error.startswith(f"{tmp_path / name}: ")
+        assert read_all(READERS["native"], [tmp_path / name]) == python

@@ -214,7 +214,7 @@ impl Inflater {
 /// The uncompressed bytes of one file, handed out in chunks; see the module docs.
 pub struct ChunkStream {
     pub name: String,
-    file: Box<dyn Read>,
+    file: Box<dyn Read + Send>,
     first: Option<Vec<u8>>,
     /// On-disk bytes consumed so far.
     pub raw_pos: u64,
@@ -233,7 +233,7 @@ impl ChunkStream {
     }
 
     /// The same over any byte source (the fuzz targets and tests read from memory).
-    pub fn from_reader(name: &str, mut file: Box<dyn Read>) -> Result<Self, CaptureError> {
+    pub fn from_reader(name: &str, mut file: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
         let fail = |err: &io::Error| CaptureError(format!("{name}: {}", os_reason(err)));
         let mut first = Vec::new();
         read_up_to(file.as_mut(), &mut first, CHUNK_SIZE).map_err(|e| fail(&e))?;

@@ -281,6 +281,7 @@ fn randomly_damaged_captures_give_frames_and_one_line_warnings_never_a_panic() {
 /// `cargo test --release --lib read_speed -- --ignored --nocapture` (a measurement, not a check).
 #[test]
 #[ignore = "a measurement; needs TLSMON_READ_SPEED_FILE"]
+#[allow(clippy::cast_precision_loss)]
 fn read_speed() {
     let path =
         PathBuf::from(std::env::var("TLSMON_READ_SPEED_FILE").expect("TLSMON_READ_SPEED_FILE"));
@@ -301,4 +302,11 @@ fn read_speed() {
             source.total_bytes() as f64 / secs / 1e6
         );
     }
+}
+
+#[test]
+fn a_source_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<CaptureSource>();
+    assert_send::<FrameBatch>();
 }
