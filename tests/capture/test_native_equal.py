@@ -15,6 +15,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.capture.builders import epb, frame_of, idb, obsolete_pb, pcap_bytes, shb, spb
 from tests.capture.readers import CORPUS, FIXTURE_PCAPS, READERS, ROOT, corpus_captures, fixture_captures, read_all
 
 FIXTURES = fixture_captures()
@@ -147,3 +148,80 @@ def test_damaged_compressed_streams_read_the_same(
         path = Path(tmp) / "damaged.cap"
         path.write_bytes(data)
         assert_equal_readers([path])
+
+
+def test_unreadable_inputs_give_the_same_errors(tmp_path: Path) -> None:
+    (tmp_path / "dir.pcap").mkdir()
+    (tmp_path / "empty.pcap").write_bytes(b"")
+    (tmp_path / "short.pcap").write_bytes(b"\xd4\xc3")
+    (tmp_path / "notes.txt").write_text("hello world\n")
+    (tmp_path / "packed.gz").write_bytes(gzip.compress(b"hello world\n", mtime=0))
+    for name in ["dir.pcap", "missing.pcap", "empty.pcap", "short.pcap", "notes.txt", "packed.gz"]:
+        python = read_all(READERS["python"], [tmp_path / name])
+        assert python.error is not None and python.error.startswith(f"{tmp_path / name}: ")
+        assert read_all(READERS["native"], [tmp_path / name]) == python
+
+
+# pcapng's timestamp arithmetic at its limits: any if_tsresol byte (10^-n and 2^-n, n up to 127), any
+# if_tsoffset, any 64-bit unit count, several interfaces and sections in both byte orders, mixed with
+# Simple and obsolete Packet Blocks.
+interfaces = st.lists(
+    st.tuples(
+        st.sampled_from([1, 101, 113, 276, 105]),
+        st.none() | st.integers(0, 255),
+        st.none() | st.integers(-(2**63), 2**63 - 1),
+    ),
+    min_size=1,
+    max_size=3,
+)
+packets = st.lists(
+    st.tuples(st.sampled_from(["epb", "spb", "pb"]), st.integers(0, 3), st.integers(0, 2**64 - 1)), max_size=8
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sections=st.lists(st.tuples(st.sampled_from(["<", ">"]), interfaces, packets), min_size=1, max_size=3))
+def test_pcapng_timestamps_at_their_limits_read_the_same(
+    sections: list[tuple[str, list[tuple[int, int | None, int | None]], list[tuple[str, int, int]]]],
+) -> None:
+    data = b""
+    for order, ifaces, pkts in sections:
+        data += shb(order)
+        for linktype, tsresol, tsoffset in ifaces:
+            data += idb(linktype, tsresol=tsresol, tsoffset=tsoffset, order=order)
+        for n, (kind, ifid, units) in enumerate(pkts):
+            frame = frame_of(n, 20 + n)
+            if kind == "epb":
+                data += epb(ifid % len(ifaces), units, frame, order)
+            elif kind == "spb":
+                data += spb(frame, order=order)
+            else:
+                data += obsolete_pb(ifid % len(ifaces), units, frame, order)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "limits.pcapng"
+        path.write_bytes(data)
+        assert_equal_readers([path])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    files=st.lists(
+        st.tuples(
+            st.sampled_from(["<", ">"]),
+            st.booleans(),
+            st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)), max_size=8),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_classic_pcap_timestamps_of_any_value_read_the_same(
+    files: list[tuple[str, bool, list[tuple[int, int]]]],
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, (order, nano, stamps) in enumerate(files):
+            records = [(sec, frac, frame_of(n)) for n, (sec, frac) in enumerate(stamps)]
+            paths.append(Path(tmp) / f"{i}.pcap")
+            paths[-1].write_bytes(pcap_bytes(records, order=order, nano=nano))
+        assert_equal_readers(paths)

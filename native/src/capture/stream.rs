@@ -214,7 +214,7 @@ impl Inflater {
 /// The uncompressed bytes of one file, handed out in chunks; see the module docs.
 pub struct ChunkStream {
     pub name: String,
-    file: Box<dyn Read>,
+    file: Box<dyn Read + Send>,
     first: Option<Vec<u8>>,
     /// On-disk bytes consumed so far.
     pub raw_pos: u64,
@@ -233,7 +233,7 @@ impl ChunkStream {
     }
 
     /// The same over any byte source (the fuzz targets and tests read from memory).
-    pub fn from_reader(name: &str, mut file: Box<dyn Read>) -> Result<Self, CaptureError> {
+    pub fn from_reader(name: &str, mut file: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
         let fail = |err: &io::Error| CaptureError(format!("{name}: {}", os_reason(err)));
         let mut first = Vec::new();
         read_up_to(file.as_mut(), &mut first, CHUNK_SIZE).map_err(|e| fail(&e))?;
@@ -333,21 +333,15 @@ impl ChunkStream {
 }
 
 /// Appends up to `size` bytes from `file` to `out` (fewer only at the end of the file); nothing on error.
+/// `read_to_end` through `take` reads into the vector's spare capacity without zero-filling it first.
 fn read_up_to(file: &mut dyn Read, out: &mut Vec<u8>, size: usize) -> io::Result<usize> {
     let start = out.len();
-    out.resize(start + size, 0);
-    let mut filled = 0;
-    while filled < size {
-        match file.read(&mut out[start + filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => {
-                out.truncate(start); // as one failed read() in Python: nothing of it is used
-                return Err(err);
-            }
+    out.reserve(size);
+    match file.take(size as u64).read_to_end(out) {
+        Ok(n) => Ok(n),
+        Err(err) => {
+            out.truncate(start); // as one failed read() in Python: nothing of it is used
+            Err(err)
         }
     }
-    out.truncate(start + filled);
-    Ok(filled)
 }

@@ -276,3 +276,37 @@ fn randomly_damaged_captures_give_frames_and_one_line_warnings_never_a_panic() {
         }
     }
 }
+
+/// Frames per second of the native reader alone on the capture named by `TLSMON_READ_SPEED_FILE`:
+/// `cargo test --release --lib read_speed -- --ignored --nocapture` (a measurement, not a check).
+#[test]
+#[ignore = "a measurement; needs TLSMON_READ_SPEED_FILE"]
+#[allow(clippy::cast_precision_loss)]
+fn read_speed() {
+    let path =
+        PathBuf::from(std::env::var("TLSMON_READ_SPEED_FILE").expect("TLSMON_READ_SPEED_FILE"));
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let mut source = CaptureSource::open(std::slice::from_ref(&path), None).unwrap();
+        let mut batch = FrameBatch::new();
+        let mut bytes = 0_usize;
+        while source.next_batch(&mut batch).unwrap() {
+            bytes += batch.iter().map(|f| f.2.len()).sum::<usize>();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "{}: {} frames, {bytes} frame bytes in {secs:.3} s: {:.2} M frames/s, {:.0} MB/s",
+            path.display(),
+            source.packets(),
+            source.packets() as f64 / secs / 1e6,
+            source.total_bytes() as f64 / secs / 1e6
+        );
+    }
+}
+
+#[test]
+fn a_source_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<CaptureSource>();
+    assert_send::<FrameBatch>();
+}

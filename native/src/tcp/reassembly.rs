@@ -189,7 +189,11 @@ impl Reassembler {
             let lo = start.max(self.next);
             // A FIN before the segment's start leaves nothing of it (end < lo): Python's slice is then empty.
             if end > lo {
-                self.insert(lo, &payload[(lo - start) as usize..(end - start) as usize], out);
+                self.insert(
+                    lo,
+                    &payload[(lo - start) as usize..(end - start) as usize],
+                    out,
+                );
             }
             self.drain(out);
             self.enforce_cap(out);
