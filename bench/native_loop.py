@@ -24,7 +24,7 @@ def native_loop(path: Path) -> tuple[float, int, int]:
     c = TrackerConfig()
     tracker = _native.Tracker(
         c.idle_timeout_ns, c.linger_ns, c.max_connections, c.max_buffered_per_direction, c.max_buffered_total,
-        c.sweep_interval_ns, c.check_every_packets, sorted(SERVICE_PORTS),
+        c.sweep_interval_ns, c.check_every_packets, sorted(SERVICE_PORTS), None,
     )  # fmt: skip
     started = time.perf_counter()
     source = _native.CaptureSource([str(path)])

@@ -149,6 +149,19 @@ class Engine(Recorder):
     def run(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
         self.tracker.process(frames)
 
+    def sweep(self, now: int) -> None:
+        """End idle connections and write due interim records at ``now`` (live capture sweeps on its clock)."""
+        self.tracker.sweep(now)
+
+    @property
+    def active_connections(self) -> int:
+        """Connections in the table (open, or lingering after their close)."""
+        return len(self.tracker.table) // 2
+
+    def finish(self, reason: str = END_EOF) -> None:
+        """End every connection still in the table (``end_reason`` = ``reason`` for those still open)."""
+        self.tracker.finish(reason)
+
     def close(self, reason: str = END_EOF) -> RunStats:
         """End every open connection (``end_reason`` = ``reason``), hand the sink the certificates, and return
         the run's figures."""

@@ -36,6 +36,7 @@ ANOMALY = 2
 CONN_ANOMALY = 3
 END = 4
 OPEN = 5
+INTERIM = 6
 
 DEFAULT_BATCH = 64  # frames per crossing when the frames come from Python
 # Reading natively, a crossing returns once this many events wait: the fewer, the sooner Python's verdict
@@ -96,7 +97,16 @@ class NativeConnection:
 class Flow:
     """The Python side of one native connection: its analyzer and what the row takes from the events."""
 
-    __slots__ = ("conn_anomalies", "dispatcher", "epoch", "finished", "missed", "orig_anomalies", "resp_anomalies")
+    __slots__ = (
+        "conn_anomalies",
+        "dispatcher",
+        "epoch",
+        "finished",
+        "missed",
+        "orig_anomalies",
+        "resp_anomalies",
+        "uid",
+    )
 
     def __init__(self, server_port: int, limits: Limits) -> None:
         self.dispatcher = Dispatcher(server_port, limits)
@@ -106,6 +116,7 @@ class Flow:
         self.conn_anomalies: list[str] = []
         self.orig_anomalies: list[str] = []
         self.resp_anomalies: list[str] = []
+        self.uid: str | None = None  # given at the connection's first record (interim or final)
 
 
 class NativeEngine(Recorder):
@@ -136,7 +147,9 @@ class NativeEngine(Recorder):
             c.sweep_interval_ns,
             c.check_every_packets,
             sorted(SERVICE_PORTS),
+            c.interim_interval_ns,
         )
+        self._finished = False
         self.flows: dict[int, Flow] = {}
 
     def run(self, frames: Iterable[tuple[int, int, bytes]] | _native.CaptureSource) -> None:
@@ -162,9 +175,25 @@ class NativeEngine(Recorder):
             if on_progress is not None:
                 on_progress()
 
-    def close(self, reason: str = END_EOF) -> RunStats:
-        self.tracker.finish(reason)
+    def sweep(self, now: int) -> None:
+        """End idle connections and write due interim records at ``now`` (live capture sweeps on its clock)."""
+        self.tracker.sweep(now)
         self._apply(self.tracker.take_events())
+
+    @property
+    def active_connections(self) -> int:
+        """Connections in the table (open, or lingering after their close)."""
+        return self.tracker.live
+
+    def finish(self, reason: str = END_EOF) -> None:
+        """End every connection still in the table (``end_reason`` = ``reason`` for those still open)."""
+        if not self._finished:
+            self._finished = True
+            self.tracker.finish(reason)
+            self._apply(self.tracker.take_events())
+
+    def close(self, reason: str = END_EOF) -> RunStats:
+        self.finish(reason)
         self.sink.close(self.certificates.records())
         packets, tcp_packets, _, evicted, evicted_packets, buffer_cap_flushes, bypassed = self.tracker.stats
         s = self.stats
@@ -197,6 +226,8 @@ class NativeEngine(Recorder):
             if kind == END:
                 del flows[conn]
                 self._end(flow, value)
+            elif kind == INTERIM:
+                self._interim(flow, value)
             elif flow.finished:
                 continue
             elif kind == DATA:
@@ -217,6 +248,15 @@ class NativeEngine(Recorder):
 
     def _end(self, flow: Flow, facts: object) -> None:
         flow.dispatcher.end()
+        self._record(flow, facts)
+
+    def _interim(self, flow: Flow, facts: object) -> None:
+        self._record(flow, facts)
+
+    def _record(self, flow: Flow, facts: object) -> None:
         conn = NativeConnection(facts, flow.missed[True], flow.missed[False])  # type: ignore[arg-type]
+        first_record = flow.uid is None  # interim records and the final one share the uid
+        if flow.uid is None:
+            flow.uid = self.next_uid(conn)
         anomalies = flow.conn_anomalies + flow.orig_anomalies + flow.resp_anomalies
-        self.record(conn, self.next_uid(conn), flow.dispatcher, anomalies)
+        self.record(conn, flow.uid, flow.dispatcher, anomalies, first_record)

@@ -3,7 +3,7 @@
 Hypothesis lays out the TLS 1.2 and 1.3 fixture connections again (fixtures.tcpsynth) with drawn MSS, ISNs
 (wrapping included), mid-stream pickups, FIN/RST/no close, neighbour swaps, retransmissions and lost segments,
 interleaves several of them in time, and runs both engines with drawn limits that make every rare path common:
-a connection cap of 1 to 3 (eviction), millisecond idle timeouts and lingers (sweeps, releases), tiny
+a connection cap of 1 to 3 (eviction), millisecond idle timeouts, lingers and interim intervals, tiny
 per-direction and global reassembly caps, periodic checks every few packets, and a batch size of 1 to 64
 frames for the native engine. Every row and certificate must be equal.
 """
@@ -67,6 +67,7 @@ def limits(draw: st.DrawFn) -> TrackerConfig:
         max_buffered_total=draw(st.sampled_from([50, 2000, 256 * 2**20])),
         sweep_interval_ns=draw(st.integers(1, 30)) * MS,
         check_every_packets=draw(st.integers(1, 12)),
+        interim_interval_ns=draw(st.one_of(st.none(), st.integers(1, 40).map(lambda n: n * MS))),
     )
 
 

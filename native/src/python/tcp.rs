@@ -9,7 +9,7 @@ use crate::decode::Addr;
 use crate::decode::Decoder;
 use crate::python::capture::PyCaptureSource;
 use crate::tcp::connection::{END_EOF, END_INTERRUPTED};
-use crate::tcp::events::{EventBatch, EventKind};
+use crate::tcp::events::{ConnEnd, EventBatch, EventKind};
 use crate::tcp::tracker::{Tracker, TrackerConfig};
 
 /// Event kinds as Python sees them (first item after the connection id and epoch).
@@ -19,12 +19,36 @@ const ANOMALY: u8 = 2;
 const CONN_ANOMALY: u8 = 3;
 const END: u8 = 4;
 const OPEN: u8 = 5;
+const INTERIM: u8 = 6;
 
 pub fn addr_to_py(py: Python<'_>, addr: Addr) -> PyResult<Bound<'_, PyAny>> {
     match addr {
         Addr::V4(a) => Ok(a.into_pyobject(py)?.into_any()),
         Addr::V6(a) => Ok(PyBytes::new(py, &a).into_any()),
     }
+}
+
+/// A connection's transport facts as the tuple `tlsmon.native_engine.NativeConnection` unpacks.
+fn facts_to_py<'py>(py: Python<'py>, e: &ConnEnd) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(
+        py,
+        [
+            e.start_ts.into_pyobject(py)?.into_any(),
+            e.last_ts.into_pyobject(py)?.into_any(),
+            e.ip_version.into_pyobject(py)?.into_any(),
+            addr_to_py(py, e.orig_h)?,
+            e.orig_p.into_pyobject(py)?.into_any(),
+            addr_to_py(py, e.resp_h)?,
+            e.resp_p.into_pyobject(py)?.into_any(),
+            e.vlan.into_pyobject(py)?.into_any(),
+            e.orig_pkts.into_pyobject(py)?.into_any(),
+            e.resp_pkts.into_pyobject(py)?.into_any(),
+            e.orig_bytes.into_pyobject(py)?.into_any(),
+            e.resp_bytes.into_pyobject(py)?.into_any(),
+            e.history.as_str().into_pyobject(py)?.into_any(),
+            e.end_reason.into_pyobject(py)?.into_any(),
+        ],
+    )
 }
 
 /// The batch's events as `(conn, epoch, kind, is_orig, value)` tuples.
@@ -39,28 +63,9 @@ pub fn events_to_py<'py>(py: Python<'py>, batch: &EventBatch) -> PyResult<Bound<
             EventKind::Gap { len } => (GAP, len.into_pyobject(py)?.into_any()),
             EventKind::Anomaly { name } => (ANOMALY, name.into_pyobject(py)?.into_any()),
             EventKind::ConnAnomaly { name } => (CONN_ANOMALY, name.into_pyobject(py)?.into_any()),
-            EventKind::End { index } => {
-                let e = &batch.ends[index];
-                let facts = PyTuple::new(
-                    py,
-                    [
-                        e.start_ts.into_pyobject(py)?.into_any(),
-                        e.last_ts.into_pyobject(py)?.into_any(),
-                        e.ip_version.into_pyobject(py)?.into_any(),
-                        addr_to_py(py, e.orig_h)?,
-                        e.orig_p.into_pyobject(py)?.into_any(),
-                        addr_to_py(py, e.resp_h)?,
-                        e.resp_p.into_pyobject(py)?.into_any(),
-                        e.vlan.into_pyobject(py)?.into_any(),
-                        e.orig_pkts.into_pyobject(py)?.into_any(),
-                        e.resp_pkts.into_pyobject(py)?.into_any(),
-                        e.orig_bytes.into_pyobject(py)?.into_any(),
-                        e.resp_bytes.into_pyobject(py)?.into_any(),
-                        e.history.as_str().into_pyobject(py)?.into_any(),
-                        e.end_reason.into_pyobject(py)?.into_any(),
-                    ],
-                )?;
-                (END, facts.into_any())
+            EventKind::End { index } => (END, facts_to_py(py, &batch.ends[index])?.into_any()),
+            EventKind::Interim { index } => {
+                (INTERIM, facts_to_py(py, &batch.ends[index])?.into_any())
             }
         };
         let item = PyTuple::new(
@@ -109,6 +114,7 @@ impl PyTracker {
         sweep_interval_ns: i64,
         check_every_packets: u64,
         service_ports: Vec<u16>,
+        interim_interval_ns: Option<i64>,
     ) -> Self {
         let config = TrackerConfig {
             idle_timeout_ns,
@@ -119,6 +125,7 @@ impl PyTracker {
             sweep_interval_ns,
             check_every_packets,
             service_ports,
+            interim_interval_ns,
         };
         PyTracker {
             tracker: Tracker::new(config),
@@ -179,6 +186,17 @@ impl PyTracker {
     #[getter]
     fn decode_counters(&self) -> Vec<(&'static str, u64)> {
         self.decoder.counters()
+    }
+
+    /// End idle connections and write due interim records at time `now` (live capture sweeps on the clock).
+    fn sweep(&mut self, now: i64) {
+        self.tracker.sweep(now);
+    }
+
+    /// Connections in the table (open, or lingering after their close).
+    #[getter]
+    fn live(&self) -> usize {
+        self.tracker.live()
     }
 
     fn bypass(&mut self, ids: Vec<u64>) {

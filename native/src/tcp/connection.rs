@@ -10,6 +10,8 @@ pub const END_TIMEOUT: &str = "timeout";
 pub const END_EOF: &str = "eof";
 pub const END_EVICTED: &str = "evicted";
 pub const END_INTERRUPTED: &str = "interrupted";
+/// The `end_reason` of an interim record: the connection is still open.
+pub const END_INTERIM: &str = "interim";
 
 /// A direction's 4-tuple: sender address, sender port, receiver address, receiver port.
 pub type Key = (Addr, u16, Addr, u16);

@@ -28,6 +28,8 @@ pub enum EventKind {
     ConnAnomaly { name: &'static str },
     /// The connection ended: its transport facts are `ends[index]`.
     End { index: usize },
+    /// An interim record of a connection still open (live capture): its facts so far are `ends[index]`.
+    Interim { index: usize },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

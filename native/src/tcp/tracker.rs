@@ -24,7 +24,7 @@ use ahash::RandomState;
 
 use crate::decode::Segment;
 use crate::tcp::connection::{
-    Connection, Key, ACK, END_EVICTED, END_FIN, END_RST, END_TIMEOUT, FIN, RST, SYN,
+    Connection, Key, ACK, END_EVICTED, END_FIN, END_INTERIM, END_RST, END_TIMEOUT, FIN, RST, SYN,
 };
 use crate::tcp::events::{ConnEnd, Event, EventBatch, EventKind, StreamOut};
 use crate::tcp::reassembly::Reassembler;
@@ -45,6 +45,8 @@ pub struct TrackerConfig {
     pub check_every_packets: u64,
     /// Ports whose owner is taken to be the server (tlsmon/tcp/ports.py hands them over).
     pub service_ports: Vec<u16>,
+    /// Interim record of an open connection at each multiple of its age (live capture), checked by sweeps.
+    pub interim_interval_ns: Option<i64>,
 }
 
 impl Default for TrackerConfig {
@@ -58,6 +60,7 @@ impl Default for TrackerConfig {
             sweep_interval_ns: 10 * SECOND,
             check_every_packets: 16384,
             service_ports: (0..1024).collect(),
+            interim_interval_ns: None,
         }
     }
 }
@@ -92,6 +95,7 @@ pub struct Tracker {
     live: usize,
     next_id: u64,
     next_sweep_ts: Option<i64>,
+    last_interim_check: Option<i64>,
     held_bytes: i64,
     check_at: u64,
     /// Events produced since the caller last took them.
@@ -122,6 +126,7 @@ impl Tracker {
             live: 0,
             next_id: 0,
             next_sweep_ts: None,
+            last_interim_check: None,
             held_bytes: 0,
             check_at,
             out: EventBatch::default(),
@@ -503,23 +508,7 @@ impl Tracker {
             }
         }
         let index = self.out.ends.len();
-        self.out.ends.push(ConnEnd {
-            conn: conn.id,
-            start_ts: conn.start_ts,
-            last_ts: conn.last_ts(),
-            ip_version: conn.ip_version,
-            orig_h: conn.orig_h,
-            orig_p: conn.orig_p,
-            resp_h: conn.resp_h,
-            resp_p: conn.resp_p,
-            vlan: conn.vlan,
-            orig_pkts: conn.orig.pkts,
-            resp_pkts: conn.resp.pkts,
-            orig_bytes: conn.orig.bytes,
-            resp_bytes: conn.resp.bytes,
-            history: conn.history,
-            end_reason: conn.end_reason,
-        });
+        self.out.ends.push(Self::facts(&conn, conn.end_reason));
         self.out.events.push(Event {
             conn: conn.id,
             epoch: conn.epoch,
@@ -609,6 +598,57 @@ impl Tracker {
         let tombstones = &self.tombstones;
         self.tomb_order
             .retain(|(key, serial)| tombstones.get(key).is_some_and(|&(_, s)| s == *serial));
+        if let Some(interval) = self.config.interim_interval_ns.filter(|&i| i > 0) {
+            self.interim(now, interval);
+        }
+    }
+
+    /// Interim records of open connections whose age crossed a multiple of `interval` since the last check.
+    fn interim(&mut self, now: i64, interval: i64) {
+        let previous = self.last_interim_check;
+        if previous.is_some_and(|p| now <= p) {
+            return;
+        }
+        self.last_interim_check = Some(now);
+        let Some(previous) = previous else { return };
+        for slot in self.live_in_order() {
+            let conn = self.slots[slot as usize].as_ref().expect("live slot");
+            let start = conn.start_ts;
+            let crossed =
+                (now - start).div_euclid(interval) > (previous - start).div_euclid(interval).max(0);
+            if conn.closed_ts.is_none() && crossed {
+                let facts = Self::facts(conn, END_INTERIM);
+                let (id, epoch) = (conn.id, conn.epoch);
+                let index = self.out.ends.len();
+                self.out.ends.push(facts);
+                self.out.events.push(Event {
+                    conn: id,
+                    epoch,
+                    is_orig: true,
+                    kind: EventKind::Interim { index },
+                });
+            }
+        }
+    }
+
+    fn facts(conn: &Connection, end_reason: &'static str) -> ConnEnd {
+        ConnEnd {
+            conn: conn.id,
+            start_ts: conn.start_ts,
+            last_ts: conn.last_ts(),
+            ip_version: conn.ip_version,
+            orig_h: conn.orig_h,
+            orig_p: conn.orig_p,
+            resp_h: conn.resp_h,
+            resp_p: conn.resp_p,
+            vlan: conn.vlan,
+            orig_pkts: conn.orig.pkts,
+            resp_pkts: conn.resp.pkts,
+            orig_bytes: conn.orig.bytes,
+            resp_bytes: conn.resp.bytes,
+            history: conn.history.clone(),
+            end_reason,
+        }
     }
 
     /// End of input: every connection still in the table ends now, oldest first; those still open with
