@@ -226,6 +226,8 @@ def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     live.add_argument("--max-connections", type=positive_int, metavar="N",
                       help="cap on concurrent connections per worker (default 1000000)")
     live.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info")
+    live.add_argument("--engine", choices=ENGINES, help="native: libpcap read by the compiled core (default); "
+                      "python: pypcap and the reference engine")
     live.set_defaults(func=_cmd_live)
 
 

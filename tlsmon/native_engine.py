@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from itertools import islice
 
 from tlsmon import _native
+from tlsmon.capture.live import LiveSource
 from tlsmon.dispatch import Dispatcher
 from tlsmon.engine import EVICTED_PACKETS, Recorder, RecordSink, RunStats
 from tlsmon.limits import DEFAULT_LIMITS, Limits
@@ -174,6 +175,27 @@ class NativeEngine(Recorder):
             apply(events)
             if on_progress is not None:
                 on_progress()
+
+    def run_live(self, source: LiveSource, wait_s: float) -> int | None:
+        """Read what the live handle has ready (waiting up to ``wait_s`` for the first packet) and apply it;
+        the time of the last packet read, None when none came."""
+        live = source.native
+        assert live is not None, "a native LiveSource"
+        if not source.ready(wait_s):
+            return None
+        run_live = self.tracker.run_live
+        last_ts = None
+        more = True
+        read = 0
+        while more and read < source.max_batch:
+            events, frames, more, ts = run_live(live, self.max_events, MAX_FRAMES)
+            self._apply(events)
+            read += frames
+            if ts is not None:
+                last_ts = ts
+        source.packets = live.packets
+        source.bytes = live.bytes
+        return last_ts
 
     def sweep(self, now: int) -> None:
         """End idle connections and write due interim records at ``now`` (live capture sweeps on its clock)."""

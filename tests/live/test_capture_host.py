@@ -125,3 +125,13 @@ def test_drop_switches_user_and_group_for_good(root: None) -> None:
 
     nobody = pwd.getpwnam("nobody")
     assert report == f"{nobody.pw_uid} {nobody.pw_gid} [{nobody.pw_gid}] no"
+
+
+def test_native_handle_bad_filter_is_a_capture_error_naming_it(root: None) -> None:
+    with pytest.raises(CaptureError, match=r"lo: invalid BPF filter 'tcp port nope'"):
+        LiveSource("lo", "tcp port nope", native=True)
+
+
+def test_native_handle_missing_interface_is_a_capture_error(root: None) -> None:
+    with pytest.raises(CaptureError, match=r"^tlsmon-nonexistent0: cannot capture"):
+        LiveSource("tlsmon-nonexistent0", native=True)

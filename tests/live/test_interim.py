@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.live.traffic import SECOND, T0, tls_connection
 from tlsmon.engine import Engine, MemorySink
 from tlsmon.live.stats import CountingSink, LiveCounters
+from tlsmon.native_engine import NativeEngine
 from tlsmon.tcp.tracker import TrackerConfig
 
 HOUR = 3600 * SECOND
 
 
-def engine_with(sink: MemorySink | CountingSink, interim: int | None) -> Engine:
-    return Engine(sink, TrackerConfig(idle_timeout_ns=10 * HOUR, interim_interval_ns=interim))
+@pytest.fixture(params=[Engine, NativeEngine], ids=["python", "native"])
+def engine_kind(request: pytest.FixtureRequest) -> type[Engine] | type[NativeEngine]:
+    kind: type[Engine] | type[NativeEngine] = request.param
+    return kind
+
+
+def engine_with(
+    kind: type[Engine] | type[NativeEngine], sink: MemorySink | CountingSink, interim: int | None
+) -> Engine | NativeEngine:
+    return kind(sink, TrackerConfig(idle_timeout_ns=10 * HOUR, interim_interval_ns=interim))
 
 
 def end_reasons(sink: MemorySink) -> list[str]:
     return [r.conn.end_reason for r in sink.records]
 
 
-def test_open_connection_gets_an_interim_record_at_each_interval_of_its_age() -> None:
+def test_open_connection_gets_an_interim_record_at_each_interval_of_its_age(
+    engine_kind: type[Engine] | type[NativeEngine],
+) -> None:
     sink = MemorySink()
-    engine = engine_with(sink, HOUR)
+    engine = engine_with(engine_kind, sink, HOUR)
     engine.run(tls_connection(40001, close=None))
-    sweep = engine.tracker.sweep
+    sweep = engine.sweep
     sweep(T0 + 10 * SECOND)
     assert end_reasons(sink) == []
     sweep(T0 + HOUR + 10 * SECOND)
@@ -34,13 +47,15 @@ def test_open_connection_gets_an_interim_record_at_each_interval_of_its_age() ->
     assert end_reasons(sink) == ["interim", "interim", "eof"]
 
 
-def test_interim_records_carry_the_real_start_and_the_same_endpoints() -> None:
+def test_interim_records_carry_the_real_start_and_the_same_endpoints(
+    engine_kind: type[Engine] | type[NativeEngine],
+) -> None:
     sink = MemorySink()
-    engine = engine_with(sink, HOUR)
+    engine = engine_with(engine_kind, sink, HOUR)
     frames = tls_connection(40001, close=None)
     engine.run(frames)
-    engine.tracker.sweep(T0 + SECOND)
-    engine.tracker.sweep(T0 + HOUR + SECOND)
+    engine.sweep(T0 + SECOND)
+    engine.sweep(T0 + HOUR + SECOND)
     engine.close()
     interim, final = (r.conn for r in sink.records)
     assert (interim.ts_start, interim.orig_p, interim.resp_p) == (T0, 40001, 443)
@@ -49,64 +64,66 @@ def test_interim_records_carry_the_real_start_and_the_same_endpoints() -> None:
     assert sink.records[0].tls is not None and sink.records[0].tls.version == "TLSv12"
 
 
-def test_a_sweep_that_skips_several_intervals_writes_one_interim_record() -> None:
+def test_a_sweep_that_skips_several_intervals_writes_one_interim_record(
+    engine_kind: type[Engine] | type[NativeEngine],
+) -> None:
     sink = MemorySink()
-    engine = engine_with(sink, HOUR)
+    engine = engine_with(engine_kind, sink, HOUR)
     engine.run(tls_connection(40001, close=None))
-    engine.tracker.sweep(T0 + SECOND)
-    engine.tracker.sweep(T0 + 3 * HOUR + SECOND)
+    engine.sweep(T0 + SECOND)
+    engine.sweep(T0 + 3 * HOUR + SECOND)
     assert end_reasons(sink) == ["interim"]
 
 
-def test_no_interim_records_without_an_interval() -> None:
+def test_no_interim_records_without_an_interval(engine_kind: type[Engine] | type[NativeEngine]) -> None:
     sink = MemorySink()
-    engine = engine_with(sink, None)
+    engine = engine_with(engine_kind, sink, None)
     engine.run(tls_connection(40001, close=None))
-    engine.tracker.sweep(T0 + SECOND)
-    engine.tracker.sweep(T0 + 2 * HOUR)
+    engine.sweep(T0 + SECOND)
+    engine.sweep(T0 + 2 * HOUR)
     engine.close()
     assert end_reasons(sink) == ["eof"]
 
 
-def test_closed_connections_get_no_interim_record() -> None:
+def test_closed_connections_get_no_interim_record(engine_kind: type[Engine] | type[NativeEngine]) -> None:
     sink = MemorySink()
-    engine = engine_with(sink, HOUR)
+    engine = engine_with(engine_kind, sink, HOUR)
     engine.run(tls_connection(40001))  # FIN both ways: written after its linger
-    engine.tracker.sweep(T0 + SECOND)
-    engine.tracker.sweep(T0 + HOUR + SECOND)
+    engine.sweep(T0 + SECOND)
+    engine.sweep(T0 + HOUR + SECOND)
     engine.close()
     assert end_reasons(sink) == ["fin"]
 
 
-def test_counting_sink_counts_interim_and_final_records_apart() -> None:
+def test_counting_sink_counts_interim_and_final_records_apart(engine_kind: type[Engine] | type[NativeEngine]) -> None:
     counters = LiveCounters()
     inner = MemorySink()
-    engine = engine_with(CountingSink(inner, counters), HOUR)
+    engine = engine_with(engine_kind, CountingSink(inner, counters), HOUR)
     engine.run(tls_connection(40001, close=None))
-    engine.tracker.sweep(T0 + SECOND)
-    engine.tracker.sweep(T0 + HOUR + SECOND)
+    engine.sweep(T0 + SECOND)
+    engine.sweep(T0 + HOUR + SECOND)
     engine.close()
     assert (counters.interim_records, counters.connections, counters.tls_connections) == (1, 1, 1)
     assert counters.versions == {"TLSv12": 1}
     assert len(inner.records) == 2
 
 
-def test_interim_and_final_records_share_the_connection_uid() -> None:
+def test_interim_and_final_records_share_the_connection_uid(engine_kind: type[Engine] | type[NativeEngine]) -> None:
     sink = MemorySink()
-    engine = engine_with(sink, HOUR)
+    engine = engine_with(engine_kind, sink, HOUR)
     engine.run(tls_connection(40001, close=None))
-    engine.tracker.sweep(T0 + SECOND)
-    engine.tracker.sweep(T0 + HOUR + SECOND)
+    engine.sweep(T0 + SECOND)
+    engine.sweep(T0 + HOUR + SECOND)
     engine.close()
     interim, final = (r.conn.uid for r in sink.records)
     assert interim == final
 
 
-def test_interim_records_do_not_count_the_certificates_again() -> None:
+def test_interim_records_do_not_count_the_certificates_again(engine_kind: type[Engine] | type[NativeEngine]) -> None:
     sink = MemorySink()
-    engine = engine_with(sink, HOUR)
+    engine = engine_with(engine_kind, sink, HOUR)
     engine.run(tls_connection(40001, close=None))
-    engine.tracker.sweep(T0 + SECOND)
-    engine.tracker.sweep(T0 + HOUR + SECOND)
+    engine.sweep(T0 + SECOND)
+    engine.sweep(T0 + HOUR + SECOND)
     engine.close()
     assert sink.certificates and {c.times_seen for c in sink.certificates} == {1}

@@ -15,6 +15,11 @@ the same for both directions of a connection, so a connection's packets all reac
 dispatched in Python. ``PACKET_FANOUT_FLAG_DEFRAG`` makes the kernel reassemble IP fragments first, so a
 fragmented segment lands with its flow.
 
+With ``native=True`` the handle is a :class:`tlsmon._native.LiveCapture` instead of pypcap's: the caller
+waits with :meth:`LiveSource.ready` and the native engine reads the ring itself (``NativeEngine.run_live``),
+straight into the decoder and the flow table, so no packet becomes a Python object. Polling, the fanout join,
+the presence check and the counters are the same for both handles.
+
 Loss is read from libpcap's ``pcap_stats``: on Linux ``ps_recv`` counts every packet that passed the filter
 *including* those dropped for lack of ring space (``ps_drop``); ``ps_ifdrop`` is the interface's own
 ``rx_dropped`` since the handle was opened, the same figure for every handle on that interface. The counters
@@ -35,6 +40,7 @@ from operator import itemgetter
 
 import pcap
 
+from tlsmon import _native
 from tlsmon.capture.errors import CaptureError
 from tlsmon.capture.frames import Batch
 from tlsmon.capture.linktypes import LINKTYPE_LOOP, LINKTYPE_RAW, SUPPORTED, linktype_name
@@ -81,6 +87,7 @@ class LiveSource:
         "interface",
         "linktype",
         "max_batch",
+        "native",
         "packets",
     )
 
@@ -93,8 +100,25 @@ class LiveSource:
         promisc: bool = True,
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
         max_batch: int = DEFAULT_MAX_BATCH,
+        native: bool = False,
     ) -> None:
         self.interface = interface
+        self.native: _native.LiveCapture | None = None
+        self._poll = select.poll()
+        self._next_presence_check = 0.0
+        self.max_batch = max_batch
+        self._batch: Batch = []
+        self._last_raw = (0, 0, 0)
+        self._totals = CaptureStats()
+        self.packets = 0
+        self.bytes = 0
+        self.closed = False
+        if native:
+            self.native = _native.LiveCapture(interface, bpf, snaplen, buffer_bytes, promisc, timeout_ms)
+            self._handle: pcap.pcap | _native.LiveCapture = self.native
+            self.linktype = self.native.linktype
+            self._poll.register(self.native.fileno(), select.POLLIN)
+            return
         try:
             handle = pcap.pcap(
                 name=interface,
@@ -121,11 +145,7 @@ class LiveSource:
                 handle.close()
                 raise CaptureError(f"{interface}: invalid BPF filter {bpf!r}: {_reason(exc)}") from None
         handle.setnonblock(True)
-        self._poll = select.poll()
         self._poll.register(handle.fileno(), select.POLLIN)
-        self._next_presence_check = 0.0
-        self.max_batch = max_batch
-        self._batch: Batch = []
         batch = self._batch
         linktype = self.linktype
 
@@ -133,11 +153,6 @@ class LiveSource:
             batch.append((ts, linktype, frame))
 
         self._on_packet = on_packet
-        self._last_raw = (0, 0, 0)
-        self._totals = CaptureStats()
-        self.packets = 0
-        self.bytes = 0
-        self.closed = False
 
     def fileno(self) -> int:
         return int(self._handle.fileno())
@@ -153,14 +168,21 @@ class LiveSource:
         finally:
             sock.close()
 
+    def ready(self, wait_s: float) -> bool:
+        """Wait up to ``wait_s`` seconds for packets (the native handle's way: the engine reads them)."""
+        if self._poll.poll(max(0, int(wait_s * 1000))):
+            return True
+        self._check_present()
+        return False
+
     def read(self, wait_s: float) -> Batch:
         """The packets ready now, waiting up to ``wait_s`` seconds for the first; [] after the wait.
 
         CaptureError when libpcap reports a failure (e.g. the interface was removed).
         """
-        if not self._poll.poll(max(0, int(wait_s * 1000))):
-            self._check_present()
+        if not self.ready(wait_s):
             return []
+        assert isinstance(self._handle, pcap.pcap), "a native handle is read by the native engine"
         dispatch = self._handle.dispatch
         on_packet = self._on_packet
         batch = self._batch

@@ -39,6 +39,7 @@ class LiveConfig:
     interim_interval: float = 3600.0  # an interim record of a connection at each hour of its age
     max_connections: int = 1_000_000
     log_level: str = "info"
+    engine: str = "native"  # "python": the reference engine (pypcap frames, Python decode and tracking)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -86,6 +87,12 @@ def _boolean(value: object) -> bool:
     return value
 
 
+def _engine(value: object) -> str:
+    if value not in ("native", "python"):
+        raise ValueError(f"expected native or python, got {value!r}")
+    return str(value)
+
+
 def _log_level(value: object) -> str:
     if value not in _LOG_LEVELS:
         raise ValueError(f"expected one of {', '.join(_LOG_LEVELS)}, got {value!r}")
@@ -106,6 +113,7 @@ _CHECKS: dict[str, Callable[[object], Any]] = {
     "metrics_address": _string,
     "max_connections": _positive_int,
     "log_level": _log_level,
+    "engine": _engine,
     **dict.fromkeys(_DURATIONS, parse_duration),
 }
 OPTIONS = frozenset(f.name for f in fields(LiveConfig))

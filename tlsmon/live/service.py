@@ -95,7 +95,14 @@ def run_live(config: LiveConfig) -> int:
 def open_sources(config: LiveConfig) -> list[LiveSource]:
     """One open handle per worker; with several, all in one fanout group (this process's id)."""
     sources = [
-        LiveSource(config.interface, config.filter, config.snaplen, config.buffer_mb << 20, config.promisc)
+        LiveSource(
+            config.interface,
+            config.filter,
+            config.snaplen,
+            config.buffer_mb << 20,
+            config.promisc,
+            native=config.engine == "native",
+        )
         for _ in range(config.workers)
     ]
     if len(sources) > 1:
@@ -111,7 +118,9 @@ def _settings(config: LiveConfig, worker: int) -> WorkerSettings:
         max_connections=config.max_connections,
         interim_interval_ns=int(config.interim_interval * 1e9),
     )
-    return WorkerSettings(worker, Path(config.output), config.rotate, config.stats_interval, tracker)
+    return WorkerSettings(
+        worker, Path(config.output), config.rotate, config.stats_interval, tracker, config.engine == "native"
+    )
 
 
 def _prepare_output(out: Path) -> int:

@@ -30,6 +30,7 @@ from tlsmon.engine import Engine
 from tlsmon.live.metrics import MetricsSnapshot
 from tlsmon.live.signals import SignalFlags
 from tlsmon.live.stats import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, stats_record
+from tlsmon.native_engine import NativeEngine
 from tlsmon.output.parquet import ColumnValueError
 from tlsmon.output.rotating import RotatingSink
 from tlsmon.tcp.tracker import TrackerConfig
@@ -47,6 +48,7 @@ class WorkerSettings:
     rotate_s: float
     stats_interval_s: float
     tracker: TrackerConfig
+    native: bool = True  # the native engine reads the handle itself (LiveSource(native=True))
 
 
 def next_boundary(now: float, interval: float) -> float:
@@ -93,7 +95,10 @@ class Worker:
         self.counters = LiveCounters()
         self._before = LiveCounters()
         self.sink = RotatingSink(settings.out_dir, settings.worker, {"stats": STATS_TABLE}, now=clock())
-        self.engine = Engine(CountingSink(self.sink, self.counters), settings.tracker)
+        sink = CountingSink(self.sink, self.counters)
+        self.engine: Engine | NativeEngine = (
+            NativeEngine(sink, settings.tracker) if settings.native else Engine(sink, settings.tracker)
+        )
         self.sink.use_certificates(self.engine.certificates.get)
         self._last_stats = self.sink.interval_start
         self._flushes = 0
@@ -115,16 +120,14 @@ class Worker:
         try:
             while not self.signals.stop:
                 wait = min(READ_WAIT_S, max(0.0, min(next_rotate, next_sweep, next_stats, next_publish) - now))
-                batch = self.source.read(wait)
-                if batch:
-                    self._feed(batch)
+                last_ts = self._read(wait)
                 now = clock()
-                self._lag = max(0.0, now - batch[-1][0] / 1e9) if batch else 0.0
+                self._lag = max(0.0, now - last_ts / 1e9) if last_ts is not None else 0.0
                 if self.signals.take_rotate() or now >= next_rotate:
                     self._rotate(now)
                     next_rotate = next_boundary(now, s.rotate_s)
                 if now >= next_sweep:
-                    self.engine.tracker.sweep(int(now * 1e9))
+                    self.engine.sweep(int(now * 1e9))
                     next_sweep = now + sweep_s
                 if now >= next_stats:
                     self._stats(now)
@@ -141,11 +144,19 @@ class Worker:
             return 1
         return self._shutdown()
 
-    def _feed(self, batch: list[tuple[int, int, bytes]]) -> None:
+    def _read(self, wait: float) -> int | None:
+        """Hand the engine what the handle has ready (waiting up to ``wait``); the last packet's time."""
+        engine = self.engine
         try:
-            self.engine.run(batch)
+            if isinstance(engine, NativeEngine):
+                return engine.run_live(self.source, wait)
+            batch = self.source.read(wait)
+            if batch:
+                engine.run(batch)
+                return batch[-1][0]
         except ColumnValueError as exc:  # a bug upstream: the row is dropped, the run goes on
             self._log.error("worker %d: %s", self.settings.worker, exc)
+        return None
 
     def _rotate(self, now: float) -> None:
         started = time.perf_counter()
@@ -175,7 +186,7 @@ class Worker:
         c.interface_dropped = k.if_dropped
 
     def _active(self) -> int:
-        return len(self.engine.tracker.table) // 2
+        return self.engine.active_connections
 
     def _stats(self, now: float) -> None:
         """Write the stats row for the time since the last one and log it."""
@@ -212,7 +223,7 @@ class Worker:
     def _shutdown(self) -> int:
         self._sample()
         self.source.close()
-        self.engine.tracker.finish()
+        self.engine.finish()
         now = self._clock()
         self._stats(now)
         started = time.perf_counter()

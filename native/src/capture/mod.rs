@@ -6,6 +6,7 @@ pub mod bpf;
 pub mod errors;
 pub mod frames;
 pub mod linktypes;
+pub mod live;
 pub mod pcap;
 pub mod pcapng;
 pub mod reader;

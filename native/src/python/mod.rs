@@ -3,8 +3,9 @@
 
 use pyo3::prelude::*;
 
-pub mod capture;
+pub(crate) mod capture;
 mod decode;
+pub(crate) mod live;
 mod tcp;
 
 #[pymodule]
@@ -14,5 +15,6 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tcp::register(m)?;
     decode::register(m)?;
     capture::register(m)?;
+    live::register(m)?;
     Ok(())
 }

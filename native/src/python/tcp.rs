@@ -7,7 +7,8 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::decode::Addr;
 use crate::decode::Decoder;
-use crate::python::capture::PyCaptureSource;
+use crate::python::capture::{capture_error, PyCaptureSource};
+use crate::python::live::PyLiveCapture;
 use crate::tcp::connection::{END_EOF, END_INTERRUPTED};
 use crate::tcp::events::{ConnEnd, EventBatch, EventKind};
 use crate::tcp::tracker::{Tracker, TrackerConfig};
@@ -174,6 +175,38 @@ impl PyTracker {
         let events = events_to_py(py, &self.tracker.out)?;
         self.tracker.out.clear();
         Ok((events, done))
+    }
+
+    /// Read, decode and track the packets a live handle has ready, until at least `max_events` events wait or
+    /// `max_frames` packets were read; returns the events, the packets read, whether more may be ready, and
+    /// the time of the last packet.
+    fn run_live<'py>(
+        &mut self,
+        py: Python<'py>,
+        live: &Bound<'py, PyLiveCapture>,
+        max_events: usize,
+        max_frames: usize,
+    ) -> PyResult<(Bound<'py, PyList>, usize, bool, Option<i64>)> {
+        let mut live = live.borrow_mut();
+        let tracker = &mut self.tracker;
+        let decoder = &mut self.decoder;
+        let mut frames = 0usize;
+        let mut last_ts = None;
+        let more = live
+            .inner
+            .read_ready(|ts, linktype, frame| {
+                tracker.frame(ts);
+                if let Some(seg) = decoder.decode(ts, linktype, frame) {
+                    tracker.segment(ts, &seg);
+                }
+                frames += 1;
+                last_ts = Some(ts);
+                tracker.out.events.len() < max_events && frames < max_frames
+            })
+            .map_err(|e| capture_error(py, &e))?;
+        let events = events_to_py(py, &self.tracker.out)?;
+        self.tracker.out.clear();
+        Ok((events, frames, more, last_ts))
     }
 
     /// IP datagrams with fragments held, waiting for the rest.
