@@ -101,7 +101,7 @@ def _hellos() -> tuple[bytes, bytes]:
 
 def _certs(count: int) -> None:
     from tlsmon.tls.analyzer import TlsAnalyzer
-    from tlsmon.x509.connection import ConnectionCertificates
+    from tlsmon.x509.chains import ConnectionCertificates
     from tlsmon.x509.store import CertificateStore
 
     client_hello, server_hello = _hellos()
@@ -115,7 +115,7 @@ def _certs(count: int) -> None:
 
 
 def _store(count: int) -> None:
-    from tlsmon.x509.connection import ConnectionCertificates
+    from tlsmon.x509.chains import ConnectionCertificates
     from tlsmon.x509.store import CertificateStore
 
     certificates = ConnectionCertificates(CertificateStore())
@@ -134,7 +134,7 @@ CASES: dict[str, Callable[[int], None]] = {
 
 def _child(case: str, size: int) -> None:
     import tlsmon.dispatch  # imports done before the clock starts
-    import tlsmon.x509.connection  # noqa: F401
+    import tlsmon.x509.chains  # noqa: F401
 
     start = time.perf_counter()
     CASES[case](size)

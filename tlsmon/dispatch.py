@@ -23,7 +23,7 @@ from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import ProtocolAnalyzer
 from tlsmon.protocols.events import Event
 from tlsmon.protocols.registry import identify
-from tlsmon.protocols.summary import StartTlsSummary
+from tlsmon.protocols.starttls import StartTlsSummary
 from tlsmon.tls.analyzer import TlsAnalyzer
 from tlsmon.tls.probe import looks_like_tls
 from tlsmon.tls.summary import TlsSummary

@@ -12,16 +12,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from tlsmon.consumer import StreamConsumer
 from tlsmon.decode.packet import Decoder
 from tlsmon.dispatch import Dispatcher
 from tlsmon.limits import DEFAULT_LIMITS, Limits
-from tlsmon.records.connection import ConnSummary, conn_summary, make_uid
+from tlsmon.records.conn import ConnSummary, conn_summary, make_uid
 from tlsmon.records.tables import ConnectionRecord
-from tlsmon.stream import StreamConsumer
 from tlsmon.tcp.connection import END_EOF, Connection, TransportFacts
 from tlsmon.tcp.tracker import TcpTracker, TrackerConfig
 from tlsmon.tls.summary import TlsSummary
-from tlsmon.x509.connection import ConnectionCertificates
+from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
 from tlsmon.x509.validate import Validator
 

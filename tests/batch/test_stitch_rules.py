@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from tlsmon.batch.layout import pieces_path
 from tlsmon.batch.manifest import ManifestEntry
 from tlsmon.batch.stitch import SPLIT_AMBIGUOUS, STITCHED_WITHOUT_SEQ, StitchReport, _resolve
-from tlsmon.records.connection import CONN_COLUMNS
+from tlsmon.records.conn import CONN_COLUMNS
 
 SCHEMA = pa.schema([c.field() for c in CONN_COLUMNS.columns])
 IDLE_NS = 300 * 10**9

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from tests.corpus.location import corpus_path
 
 if TYPE_CHECKING:
-    from tlsmon.records.connection import ConnSummary
+    from tlsmon.records.conn import ConnSummary
     from tlsmon.tls.summary import TlsSummary
 
 Row = tuple["ConnSummary", "TlsSummary | None"]

@@ -27,7 +27,7 @@ from scapy.utils import PcapReader
 
 from tlsmon.capture import CaptureSource
 from tlsmon.engine import Engine, MemorySink, RunStats
-from tlsmon.records.connection import ConnSummary
+from tlsmon.records.conn import ConnSummary
 from tlsmon.tls.summary import TlsSummary
 from tlsmon.x509.store import CertificateRecord
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tlsmon.protocols.base import ProtocolAnalyzer
 from tlsmon.protocols.events import Event
 from tlsmon.protocols.registry import PROTOCOLS
-from tlsmon.protocols.summary import StartTlsSummary
+from tlsmon.protocols.starttls import StartTlsSummary
 
 Chunks = Sequence[tuple[bool, bytes]]  # (from the client, bytes), in arrival order
 

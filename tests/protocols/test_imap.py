@@ -29,7 +29,7 @@ from tlsmon.protocols.events import (
     StartTlsRequested,
 )
 from tlsmon.protocols.imap import ImapAnalyzer, probe
-from tlsmon.protocols.summary import StartTlsSummary
+from tlsmon.protocols.starttls import StartTlsSummary
 
 IMAP_TRACE = "zeek/Traces/tls/imap-starttls.pcap"
 

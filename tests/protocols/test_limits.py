@@ -19,7 +19,7 @@ from tlsmon.protocols.pop3 import Pop3Analyzer
 from tlsmon.protocols.postgresql import PostgresqlAnalyzer
 from tlsmon.protocols.sieve import SieveAnalyzer
 from tlsmon.protocols.smtp import SmtpAnalyzer
-from tlsmon.protocols.summary import StartTlsSummary
+from tlsmon.protocols.starttls import StartTlsSummary
 from tlsmon.protocols.xmpp import XmppAnalyzer
 from tlsmon.wire.linebuffer import LineBuffer
 

@@ -20,7 +20,7 @@ from tlsmon.protocols.events import (
     StartTlsRequested,
 )
 from tlsmon.protocols.pop3 import Pop3Analyzer, probe
-from tlsmon.protocols.summary import StartTlsSummary
+from tlsmon.protocols.starttls import StartTlsSummary
 
 MAX_LINES = DEFAULT_LIMITS.max_reply_lines
 

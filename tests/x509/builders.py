@@ -144,7 +144,7 @@ def der(cert: x509.Certificate) -> bytes:
 
 
 def chain_input(certs: Sequence[x509.Certificate | bytes]) -> ChainInput:
-    """What :class:`~tlsmon.x509.connection.ConnectionCertificates` hands the validator for these certificates."""
+    """What :class:`~tlsmon.x509.chains.ConnectionCertificates` hands the validator for these certificates."""
     ders = [c if isinstance(c, bytes) else der(c) for c in certs]
     parsed = [parse_certificate(d) for d in ders]
     leaf_fields = parsed[0][0]

@@ -10,7 +10,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.verification import Store
 
 from tests.x509.builders import DAY, T0, der, ec_key, intermediate, leaf, make_cert, name, ns, root, rsa_key
-from tlsmon.x509.connection import X509_COLUMNS, ConnectionCertificates, X509Summary
+from tlsmon.x509.chains import X509_COLUMNS, ConnectionCertificates, X509Summary
 from tlsmon.x509.ocsp import read_stapled
 from tlsmon.x509.store import CertificateStore
 from tlsmon.x509.validate import Validator

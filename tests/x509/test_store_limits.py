@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.x509.test_store import ISRG_X1, ISRG_X2
 from tlsmon.limits import Limits
-from tlsmon.x509.connection import ConnectionCertificates
+from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import ENTRY_OVERHEAD, CertificateStore
 
 # Not certificates: the store keeps any DER as given, and these are cheap to parse.

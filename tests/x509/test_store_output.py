@@ -10,7 +10,7 @@ from tlsmon.capture import CaptureSource
 from tlsmon.engine import Engine
 from tlsmon.limits import Limits
 from tlsmon.output.sink import ParquetSink
-from tlsmon.x509.connection import ConnectionCertificates
+from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import CertificateStore
 
 PCAPS = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"

@@ -50,7 +50,7 @@ from tlsmon.batch.manifest import Manifest, ManifestEntry
 from tlsmon.batch.parts import STITCHED, is_compacted, remove_input_parts, row_ranges
 from tlsmon.batch.task import DONE
 from tlsmon.output.parquet import COMPRESSION
-from tlsmon.records.connection import CONN_COLUMNS
+from tlsmon.records.conn import CONN_COLUMNS
 from tlsmon.records.tables import SCHEMA_VERSION
 
 STITCHED_WITHOUT_SEQ = "batch.stitched_without_seq"

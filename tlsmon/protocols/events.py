@@ -1,6 +1,6 @@
 """What a plaintext protocol analyzer reports: small frozen events, the dispatcher's only input from it.
 
-Analyzers are sans-IO (bytes in, events out); :mod:`tlsmon.protocols.summary` folds the events of one
+Analyzers are sans-IO (bytes in, events out); :mod:`tlsmon.protocols.starttls` folds the events of one
 connection into the row's STARTTLS columns. Fields are plain text or flags; nothing here ever holds a command
 argument, an address or a credential — only server capability tokens and command verbs (see docs/protocols.md
 on privacy).

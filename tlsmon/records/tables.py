@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tlsmon.columns import ColumnGroup
-from tlsmon.protocols.summary import STARTTLS_COLUMNS, StartTlsSummary
-from tlsmon.records.connection import CONN_COLUMNS, ConnSummary
+from tlsmon.protocols.starttls import STARTTLS_COLUMNS, StartTlsSummary
+from tlsmon.records.conn import CONN_COLUMNS, ConnSummary
 from tlsmon.records.stats import STATS_TABLE
 from tlsmon.tls.summary import TLS_COLUMNS, TlsSummary
 from tlsmon.x509.certs import PARSED_COLUMNS
-from tlsmon.x509.connection import X509_COLUMNS, X509Summary
+from tlsmon.x509.chains import X509_COLUMNS, X509Summary
 from tlsmon.x509.store import CERT_COLUMNS
 
 #: Bumped whenever a column is renamed, removed or changes type (adding a column does not bump it).

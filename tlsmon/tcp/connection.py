@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from tlsmon.stream import StreamConsumer
+    from tlsmon.consumer import StreamConsumer
     from tlsmon.tcp.reassembly import Reassembler
 
 # Why a connection's record was written (column `end_reason`).

@@ -35,7 +35,7 @@ from typing import TypeAlias
 
 from sortedcontainers import SortedDict
 
-from tlsmon.stream import StreamConsumer
+from tlsmon.consumer import StreamConsumer
 
 SEQ_MOD = 1 << 32  # RFC 9293 §3.4: sequence numbers are 32-bit, arithmetic is modulo 2**32
 SEQ_MASK = SEQ_MOD - 1

@@ -40,9 +40,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tlsmon.capture.linktypes import LINKTYPE_ETHERNET
+from tlsmon.consumer import StreamConsumer
 from tlsmon.decode.numbers import IPPROTO_TCP, IPV4_FRAGMENTED
 from tlsmon.decode.packet import FAST_ETH_IPV4_TCP, FAST_HEAD, FAST_MASK, FAST_MIN_LEN, Decoded, Decoder
-from tlsmon.stream import StreamConsumer
 from tlsmon.tcp.connection import (
     END_EOF,
     END_EVICTED,

@@ -1,6 +1,6 @@
 """One TCP connection's TLS handshake -> a :class:`~tlsmon.tls.summary.TlsSummary`.
 
-Theory of operation: :class:`TlsAnalyzer` is a :class:`~tlsmon.stream.StreamConsumer`. Each direction has a
+Theory of operation: :class:`TlsAnalyzer` is a :class:`~tlsmon.consumer.StreamConsumer`. Each direction has a
 record reader (``tls/record.py``) and a handshake reassembler (``tls/handshake.py``); plaintext records are
 dispatched by content type, handshake messages by type to the parsers of ``tls/parse.py``, and every result is
 written straight into the summary. The rules for what is visible follow Zeek's SSL analyzer, so the Zeek-named
