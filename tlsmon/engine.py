@@ -83,7 +83,7 @@ class Recorder:
         self.sink = sink
         self.limits = limits
         self.certificates = CertificateStore(limits)
-        self.x509 = ConnectionCertificates(self.certificates, validator)
+        self.x509 = ConnectionCertificates(self.certificates, validator, limits.max_validation_cache)
         self.stats = RunStats()
         self._sequence = 0
 

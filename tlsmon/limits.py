@@ -76,6 +76,11 @@ class Limits:
     #: store.ENTRY_OVERHEAD: about 9 KiB for an ordinary certificate); same eviction and anomaly as
     #: max_store_certificates. 50 000 ordinary certificates are about 450 MiB.
     max_store_bytes: int = 512 << 20
+    #: Validation results kept per cache of the validator (per chain and day, with and without the run's
+    #: intermediates, and each chain's validity edges), least recently used dropped first. A dropped result
+    #: is computed again when its chain comes back: only time, never a row, depends on it. Zeek caches
+    #: validation results per chain hash the same way (X509::caching_required_encounters / max_entries).
+    max_validation_cache: int = 100_000
 
     def __post_init__(self) -> None:
         for f in fields(self):

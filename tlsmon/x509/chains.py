@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from tlsmon.columns import Column, ColumnGroup
+from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.x509.anomalies import X509Anomaly
 from tlsmon.x509.hostname import sni_matches
 from tlsmon.x509.ocsp import read_stapled
@@ -51,9 +52,14 @@ class ConnectionCertificates:
 
     __slots__ = ("store", "validator")
 
-    def __init__(self, store: CertificateStore, validator: Validator | None = None) -> None:
+    def __init__(
+        self,
+        store: CertificateStore,
+        validator: Validator | None = None,
+        max_validation_cache: int = DEFAULT_LIMITS.max_validation_cache,
+    ) -> None:
         self.store = store
-        self.validator = validator if validator is not None else Validator()
+        self.validator = validator if validator is not None else Validator(max_entries=max_validation_cache)
 
     def summarize(
         self,

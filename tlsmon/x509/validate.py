@@ -33,16 +33,22 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import DNSName, IPAddress
 from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
 
+from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.x509.roots import mozilla_store
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 NS_PER_SECOND = 1_000_000_000
 SECONDS_PER_DAY = 86_400
@@ -155,17 +161,47 @@ def _own_subject(chain: ChainInput) -> Subject:
     return DNSName("leaf-without-subject-alt-name.invalid")
 
 
+class BoundedCache(Generic[K, V]):
+    """A dict that keeps its ``max_entries`` most recently used keys (traffic chooses the chains)."""
+
+    __slots__ = ("_entries", "max_entries")
+
+    def __init__(self, max_entries: int) -> None:
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self.max_entries = max_entries
+
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: K, value: V) -> None:
+        entries = self._entries
+        entries[key] = value
+        entries.move_to_end(key)
+        while len(entries) > self.max_entries:
+            entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class Validator:
-    """Validation of every connection's chains, with the per-(chain, day) cache and the intermediate pool."""
+    """Validation of every connection's chains, with the per-(chain, day) cache and the intermediate pool.
+
+    Each cache keeps ``max_entries`` results (least recently used dropped first). The pool holds only
+    intermediates of chains that verified to a Mozilla root, so traffic cannot grow it at will.
+    """
 
     __slots__ = ("_cached", "_pool", "_results", "_store", "_validity")
 
-    def __init__(self, store: Store | None = None) -> None:
+    def __init__(self, store: Store | None = None, max_entries: int = DEFAULT_LIMITS.max_validation_cache) -> None:
         self._store = store if store is not None else mozilla_store()
-        self._results: dict[tuple[tuple[str, ...], bool, int], ChainResult] = {}
-        self._cached: dict[tuple[tuple[str, ...], bool, int, int], ChainResult] = {}
+        self._results: BoundedCache[tuple[tuple[str, ...], bool, int], ChainResult] = BoundedCache(max_entries)
+        self._cached: BoundedCache[tuple[tuple[str, ...], bool, int, int], ChainResult] = BoundedCache(max_entries)
         self._pool: dict[bytes, x509.Certificate] = {}  # intermediates of verified chains, by DER
-        self._validity: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._validity: BoundedCache[tuple[str, ...], tuple[int, ...]] = BoundedCache(max_entries)
 
     def validate(self, chain: ChainInput, ts_ns: int, is_client: bool) -> tuple[ChainResult, ChainResult]:
         """The chain's result on its own, and with the intermediates seen earlier in the run."""
