@@ -167,6 +167,10 @@ class Engine(Recorder):
         the run's figures."""
         self.tracker.finish(reason)
         self.sink.close(self.certificates.records())
+        return self.run_stats()
+
+    def run_stats(self) -> RunStats:
+        """The run's figures so far (live capture samples them while the run goes on)."""
         t = self.tracker.stats
         s = self.stats
         s.packets = t.packets

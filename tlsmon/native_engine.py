@@ -217,6 +217,10 @@ class NativeEngine(Recorder):
     def close(self, reason: str = END_EOF) -> RunStats:
         self.finish(reason)
         self.sink.close(self.certificates.records())
+        return self.run_stats()
+
+    def run_stats(self) -> RunStats:
+        """The run's figures so far (live capture samples them while the run goes on)."""
         packets, tcp_packets, _, evicted, evicted_packets, buffer_cap_flushes, bypassed = self.tracker.stats
         s = self.stats
         s.packets = packets

@@ -224,3 +224,15 @@ def test_interface_removed_writes_what_was_captured_and_exits_1(lab: Lab, tmp_pa
     assert monitor.proc.wait(timeout=10) == 1
     assert "capture failed" in monitor.text()
     assert list(rows_by_port(tmp_path / "out")) == [client["orig_p"]]
+
+
+def test_stats_rows_carry_the_engine_figures(lab: Lab, tmp_path: Path) -> None:
+    """Live rows hold the engine's counters (TCP packets, evictions, fragments …), not nulls."""
+    monitor = Monitor(lab, tmp_path / "out")
+    clients = [lab.connect(tmp_path, "tls", "1.2") for _ in range(3)]
+    time.sleep(0.5)
+    assert monitor.stop() == 0
+    rows = read_table(tmp_path / "out", "stats").drop_columns(["ts"]).to_pylist()
+    assert sum(int(r["tcp_packets"]) for r in rows) >= 3 * 6  # handshake, data and close of each client
+    assert all(r["dead_letters"] == 0 and r["buffer_cap_flushes"] == 0 for r in rows)
+    assert sum(int(r["connections"]) for r in rows) == len(clients)

@@ -29,7 +29,7 @@ from tlsmon.capture.live import LiveSource
 from tlsmon.engine import Engine
 from tlsmon.live.metrics import MetricsSnapshot
 from tlsmon.live.signals import SignalFlags
-from tlsmon.live.stats import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, stats_record
+from tlsmon.live.stats import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, sample_run, stats_record
 from tlsmon.native_engine import NativeEngine
 from tlsmon.output.parquet import ColumnValueError
 from tlsmon.output.rotating import RotatingSink
@@ -177,6 +177,7 @@ class Worker:
 
     def _sample(self) -> None:
         c = self.counters
+        sample_run(c, self.engine.run_stats(), None, self.sink.fitted, self.sink.dead_letters)
         source = self.source
         c.packets = source.packets
         c.bytes = source.bytes

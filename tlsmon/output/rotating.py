@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import chain
 from pathlib import Path
@@ -61,7 +62,9 @@ class RotatingSink:
 
     __slots__ = (
         "_cert_lookup",
+        "_dead_letters_before",
         "_file_certs",
+        "_fitted_before",
         "_metadata",
         "_out",
         "_seq",
@@ -100,10 +103,25 @@ class RotatingSink:
         self._cert_lookup: CertificateLookup | None = None
         self.files: list[Path] = []  # every file moved into place, in order
         self.closed = False
+        self._fitted_before: Counter[str] = Counter()  # of writers already closed (earlier intervals)
+        self._dead_letters_before = 0
 
     @property
     def interval_start(self) -> float:
         return self._start
+
+    @property
+    def fitted(self) -> Counter[str]:
+        """Values fitted to their columns since the sink was opened, by anomaly name (every interval)."""
+        total = Counter(self._fitted_before)
+        for writer in self._writers.values():
+            total.update(writer.fitted)
+        return total
+
+    @property
+    def dead_letters(self) -> int:
+        """Rows that could not be written at all since the sink was opened."""
+        return self._dead_letters_before + sum(w.dead_letters for w in self._writers.values())
 
     @property
     def pending_rows(self) -> int:
@@ -168,6 +186,8 @@ class RotatingSink:
                 writer.close()
             except ColumnValueError as exc:  # the bad rows were dropped; the file holds the others
                 error = error or exc
+            self._fitted_before.update(writer.fitted)
+            self._dead_letters_before += writer.dead_letters
             for i, path in enumerate(writer.paths):
                 suffix = f"-{i}" if i else ""
                 name = f"part-{_stamp(self._start)}-w{self.worker}-{self._token}-{self._seq:05d}{suffix}.parquet"
