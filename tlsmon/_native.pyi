@@ -3,9 +3,11 @@
 __version__: str
 
 # --- capture (native/src/python/capture.rs) ---
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from os import PathLike
+from typing import Self, final
 
+@final
 class CaptureSource:
     """Frames of capture files read natively; the same interface and results as tlsmon.capture.CaptureSource.
 
@@ -13,13 +15,13 @@ class CaptureSource:
     is not a capture, an unsupported link type or a BPF filter libpcap rejects). Iterable once.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         paths: Sequence[str | PathLike[str]],
         bpf: str | None = None,
         on_warning: Callable[[str], None] | None = None,
-    ) -> None: ...
-    def __iter__(self) -> Iterator[tuple[int, int, bytes]]: ...
+    ) -> Self: ...
+    def __iter__(self) -> Self: ...
     def __next__(self) -> tuple[int, int, bytes]: ...
     @property
     def warnings(self) -> list[str]: ...
