@@ -1,7 +1,8 @@
 """Type stubs of the compiled core (native/, built by maturin as tlsmon._native)."""
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from os import PathLike
+from typing import Self, final
 
 __version__: str
 
@@ -57,7 +58,7 @@ class Decoder:
         """Datagrams with fragments held, waiting for the rest."""
 
 # --- capture (native/src/python/capture.rs) ---
-
+@final
 class CaptureSource:
     """Frames of capture files read natively; the same interface and results as tlsmon.capture.CaptureSource.
 
@@ -65,13 +66,13 @@ class CaptureSource:
     is not a capture, an unsupported link type or a BPF filter libpcap rejects). Iterable once.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         paths: Sequence[str | PathLike[str]],
         bpf: str | None = None,
         on_warning: Callable[[str], None] | None = None,
-    ) -> None: ...
-    def __iter__(self) -> Iterator[tuple[int, int, bytes]]: ...
+    ) -> Self: ...
+    def __iter__(self) -> Self: ...
     def __next__(self) -> tuple[int, int, bytes]: ...
     @property
     def warnings(self) -> list[str]: ...
@@ -85,7 +86,6 @@ class CaptureSource:
     def filtered_out(self) -> int: ...
     @property
     def counters(self) -> dict[str, int]: ...
-
 
 class LiveCapture:
     """A libpcap handle on an interface, read by Tracker.run_live (native/src/capture/live.rs)."""

@@ -25,7 +25,9 @@ from tlsmon.capture.errors import CaptureError
 # because a chunk's frames (yielded as one list) then stay in the CPU cache until they are consumed.
 CHUNK_SIZE: Final = 256 * 2**10
 RAW_CHUNK_SIZE: Final = 64 * 2**10  # compressed bytes read and fed to a decompressor at a time
-ZSTD_FEED_SIZE: Final = 64 * 2**10  # zstd objects have no output cap, so feed them small pieces
+# zstd objects have no output cap, so they are fed small pieces: a zstd RLE block turns 4 bytes into 128 KiB,
+# so one 4 KiB piece yields at most 128 MiB, whatever a crafted file holds.
+ZSTD_FEED_SIZE: Final = 4 * 2**10
 
 GZIP_MAGIC: Final = b"\x1f\x8b"
 ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
@@ -78,7 +80,7 @@ class _GzipInflater:
 class _ZstdInflater:
     """zstd frames (RFC 8878) one after another."""
 
-    __slots__ = ("_dctx", "_obj", "_pending", "_started")
+    __slots__ = ("_dctx", "_obj", "_out", "_out_pos", "_pending", "_pos", "_started")
     kind = "zstd"
 
     def __init__(self) -> None:
@@ -86,27 +88,39 @@ class _ZstdInflater:
         self._obj = self._dctx.decompressobj()
         self._started = False
         self._pending = b""
+        self._pos = 0  # pending[pos:] is not yet fed
+        self._out = b""  # output of one piece beyond CHUNK_SIZE, handed out CHUNK_SIZE at a time
+        self._out_pos = 0
 
     def feed(self, raw: bytes) -> bytes:
-        self._pending += raw
+        self._pending = self._pending[self._pos :] + raw
+        self._pos = 0
         return self.more()
 
     def more(self) -> bytes:
-        while self._pending:
-            piece = self._pending[:ZSTD_FEED_SIZE]
-            self._pending = self._pending[ZSTD_FEED_SIZE:]
+        if self._out_pos < len(self._out):
+            out = self._out[self._out_pos : self._out_pos + CHUNK_SIZE]
+            self._out_pos += len(out)
+            return out
+        pending = self._pending
+        while self._pos < len(pending):
+            piece = pending[self._pos : self._pos + ZSTD_FEED_SIZE]
+            self._pos += len(piece)
             self._started = True
             out = self._obj.decompress(piece)
             if self._obj.eof:
-                self._pending = self._obj.unused_data + self._pending
+                self._pos -= len(self._obj.unused_data)  # the rest of the piece is fed to the next frame
                 self._obj = self._dctx.decompressobj()
                 self._started = False
+            if len(out) > CHUNK_SIZE:  # a highly compressed piece: keep chunks (and frame batches) small
+                self._out, self._out_pos = out, CHUNK_SIZE
+                return out[:CHUNK_SIZE]
             if out:
                 return out
         return b""
 
     def at_boundary(self) -> bool:
-        return not self._started and not self._pending
+        return not self._started and self._pos >= len(self._pending)
 
 
 class ChunkStream:

@@ -37,6 +37,9 @@ pub const BAD_TIMESTAMP: &str = "capture.bad_timestamp";
 pub const UNSUPPORTED_INTERFACE_PACKETS: &str = "capture.unsupported_interface_packets";
 pub const DAMAGED_FILES: &str = "capture.damaged_files";
 
+/// Frames per batch at most (many empty or tiny frames must not make one huge batch).
+pub const MAX_BATCH_FRAMES: usize = 16_384;
+
 /// Frames in one buffer: `(ts_ns, linktype, bytes)` each, in stream order.
 #[derive(Debug, Default, Clone)]
 pub struct FrameBatch {
@@ -65,6 +68,12 @@ impl FrameBatch {
     /// Bytes of frame data held.
     pub fn data_len(&self) -> usize {
         self.data.len()
+    }
+
+    /// Holds `budget` bytes of frames, or [`MAX_BATCH_FRAMES`] frames.
+    #[inline]
+    pub fn is_full(&self, budget: usize) -> bool {
+        self.data.len() >= budget || self.frames.len() >= MAX_BATCH_FRAMES
     }
 
     pub fn push(&mut self, ts_ns: i64, linktype: u32, frame: &[u8]) {

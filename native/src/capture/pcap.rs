@@ -138,7 +138,7 @@ impl PcapReader {
                 batch.push(ts, self.linktype, &data[start..next]);
                 self.packets += 1;
                 pos = next;
-                if batch.data_len() >= budget {
+                if batch.is_full(budget) {
                     win.consume(pos);
                     return Step::Paused;
                 }

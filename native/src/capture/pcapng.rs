@@ -97,7 +97,7 @@ impl PcapngReader {
                 state.damaged(skipped_rest(&win.stream.name, &what, self.packets));
                 return Step::Done;
             }
-            if batch.data_len() >= budget {
+            if batch.is_full(budget) {
                 return Step::Paused;
             }
             if win.fill() == 0 {
@@ -129,7 +129,7 @@ impl PcapngReader {
         let end = data.len();
         let mut pos = 0;
         while pos + 12 <= end {
-            if batch.data_len() >= budget {
+            if batch.is_full(budget) {
                 break;
             }
             let btype = read_u32(data, pos, self.big);

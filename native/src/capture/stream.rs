@@ -4,7 +4,7 @@
 //! (`1f 8b`) and zstd (`28 b5 2f fd`) are recognised by magic, never by file name. [`ChunkStream::read`]
 //! appends the next chunk of (decompressed) bytes to a buffer. An uncompressed file is read with `read()`
 //! in 1 MiB chunks. A compressed one is inflated exactly as the Python reader does it — 64 KiB raw reads,
-//! gzip output capped at 256 KiB per inflate call, zstd fed 64 KiB pieces, concatenated members/frames
+//! gzip output capped at 256 KiB per inflate call, zstd fed 4 KiB pieces, concatenated members/frames
 //! followed, the output of a call that fails discarded — so that a damaged stream yields the same bytes
 //! and the same one-line damage text (`corrupt gzip data near compressed byte N (…)`) as Python: the
 //! frames before the damage and the warning are then identical.
@@ -26,8 +26,9 @@ pub const CHUNK_SIZE: usize = 256 * 1024;
 pub const PLAIN_READ_SIZE: usize = 1024 * 1024;
 /// Compressed bytes read at a time (Python's RAW_CHUNK_SIZE).
 pub const RAW_CHUNK_SIZE: usize = 64 * 1024;
-/// zstd input piece size (Python's ZSTD_FEED_SIZE).
-pub const ZSTD_FEED_SIZE: usize = 64 * 1024;
+/// zstd input piece size (Python's ZSTD_FEED_SIZE): an RLE block turns 4 bytes into 128 KiB, so the output
+/// of one piece is at most 128 MiB whatever a crafted file holds.
+pub const ZSTD_FEED_SIZE: usize = 4 * 1024;
 
 const GZIP_MAGIC: &[u8] = b"\x1f\x8b";
 const ZSTD_MAGIC: &[u8] = b"\x28\xb5\x2f\xfd";

@@ -124,7 +124,8 @@ impl PyCaptureSource {
                 return Ok(None);
             }
             self.index = 0;
-            let more = self.inner.next_batch(&mut self.batch);
+            let (inner, batch) = (&mut self.inner, &mut self.batch);
+            let more = py.detach(|| inner.next_batch(batch)); // reading and inflating need no GIL
             self.due = self.inner.take_warnings();
             match more {
                 Ok(true) => {}
