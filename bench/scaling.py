@@ -16,6 +16,10 @@ Cases (sizes are the n of each):
 - ``certs``: one Certificate message of n tiny entries (3-byte DERs, up to 65 536 distinct), through the TLS
   analyzer and the certificate store.
 - ``store``: n connections, each with one distinct certificate (the store was unbounded).
+- ``reverse`` / ``reverse-native``: one stream of n one-byte segments arriving in reverse order, through the
+  Python engine / the native one (the Python reassembler's sorted list with ``insert`` was quadratic).
+- ``trickle`` / ``trickle-native``: n connections, each a SYN then, after all the SYNs, one data segment, under
+  a cap of n/10 connections (an evicted connection reopened a row per later segment: 4.1 M rows for 100 k).
 
 The figures of a run go to docs/performance.md, "Scaling".
 """
@@ -39,8 +43,22 @@ SIZES: dict[str, tuple[int, ...]] = {
     "pending": (100_000, 400_000, 1_600_000),
     "certs": (10_000, 40_000, 170_000),
     "store": (25_000, 100_000, 400_000),
+    "reverse": (10_000, 40_000, 160_000),
+    "reverse-native": (10_000, 40_000, 160_000),
+    "trickle": (10_000, 40_000, 100_000),
+    "trickle-native": (10_000, 40_000, 100_000),
 }
-UNITS = {"ehlo": "lines", "held": "MiB", "pending": "commands", "certs": "certificates", "store": "connections"}
+UNITS = {
+    "ehlo": "lines",
+    "held": "MiB",
+    "pending": "commands",
+    "certs": "certificates",
+    "store": "connections",
+    "reverse": "segments",
+    "reverse-native": "segments",
+    "trickle": "connections",
+    "trickle-native": "connections",
+}
 
 
 # -- the cases (run in the child process; only APIs that older trees have too) -----------------------------
@@ -123,12 +141,57 @@ def _store(count: int) -> None:
         certificates.summarize([b"\x30\x04" + i.to_bytes(4, "big")], [], None, None, i)
 
 
+def _segment(ts: int, client: int, flags: int, seq: int, payload: bytes = b"") -> tuple[int, int, bytes]:
+    """A raw-IP (linktype 101) IPv4/TCP frame from client number ``client`` (10.x.y.z:40000) to 10.0.0.2:443."""
+    import struct
+
+    tcp = struct.pack("!HHIIBBHHH", 40000, 443, seq, 0, 5 << 4, flags, 65535, 0, 0) + payload
+    src = (10 << 24 | 1 << 16 | client).to_bytes(4, "big")
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, src, bytes([10, 0, 0, 2]))
+    return ts, 101, ip + tcp
+
+
+def _engine_run(frames: list[tuple[int, int, bytes]], native: bool, max_connections: int = 1_000_000) -> int:
+    """Rows written by either engine for ``frames``."""
+    from tlsmon.engine import Engine, MemorySink
+    from tlsmon.tcp.tracker import TrackerConfig
+
+    sink = MemorySink()
+    config = TrackerConfig(max_connections=max_connections, max_buffered_per_direction=1 << 30)
+    if native:
+        from tlsmon.native_engine import NativeEngine
+
+        engine: object = NativeEngine(sink, config)
+    else:
+        engine = Engine(sink, config)
+    engine.run(frames)  # type: ignore[attr-defined]
+    engine.close()  # type: ignore[attr-defined]
+    return len(sink.records)
+
+
+def _reverse(count: int, native: bool = False) -> None:
+    frames = [_segment(0, 0, 0x02, 999)]
+    frames += [_segment(1 + i, 0, 0x18, 1000 + offset, b"x") for i, offset in enumerate(reversed(range(count)))]
+    _engine_run(frames, native)
+
+
+def _trickle(count: int, native: bool = False) -> None:
+    frames = [_segment(i, i, 0x02, 7) for i in range(count)]
+    frames += [_segment(count + i, i, 0x18, 8, b"\x16\x03\x01") for i in range(count)]
+    rows = _engine_run(frames, native, max_connections=max(1, count // 10))
+    print(f"rows {rows}", file=sys.stderr)
+
+
 CASES: dict[str, Callable[[int], None]] = {
     "ehlo": _smtp,
     "held": _held,
     "pending": _pending,
     "certs": _certs,
     "store": _store,
+    "reverse": _reverse,
+    "reverse-native": lambda n: _reverse(n, native=True),
+    "trickle": _trickle,
+    "trickle-native": lambda n: _trickle(n, native=True),
 }
 
 
