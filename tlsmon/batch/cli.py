@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -83,6 +84,35 @@ def _size(text: str) -> int:
     return int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m.group(2).upper()]
 
 
+class BatchInterruptedError(Exception):
+    """SIGINT or SIGTERM during a batch: raised in the coordinator wherever it is waiting."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Interrupts:
+    """While active, SIGINT and SIGTERM raise :class:`BatchInterruptedError`; finished inputs are already recorded
+    in the manifest (each as it completes), tasks in flight are abandoned and redone by the next run."""
+
+    def __init__(self) -> None:
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> _Interrupts:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._old[signum] = signal.signal(signum, self._raise)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._old.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _raise(signum: int, frame: object) -> None:
+        raise BatchInterruptedError(signum)
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     from tlsmon.batch.executors import SchedulerError
     from tlsmon.batch.inputs import InputError
@@ -101,9 +131,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
             since=args.since, content_hash=args.content_hash, idle_timeout_s=args.idle_timeout,
             max_connections=args.max_connections,
         )
+        progress = BatchProgress(err, show_bar=not args.quiet and sys.stderr.isatty())
         try:
-            with BatchProgress(err, show_bar=not args.quiet and sys.stderr.isatty()) as progress:
+            with _Interrupts(), progress:
                 report = run_batch(options, progress)
+        except BatchInterruptedError as exc:
+            name = signal.Signals(exc.signum).name
+            print(f"tlsmon batch: interrupted by {name} after {progress.done} input(s) converted; run the same "
+                  "command again to convert the rest", file=sys.stderr)
+            return 128 + exc.signum
         except (InputError, DatasetBusyError, SchedulerError) as exc:
             print(f"tlsmon batch: {exc}", file=sys.stderr)
             return EXIT_ERROR

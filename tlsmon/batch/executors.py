@@ -43,7 +43,19 @@ def _failed(spec: TaskSpec, reason: str) -> TaskResult:
     return TaskResult(spec.input, spec.sensor, FAILED, reason=f"{spec.input.path}: {reason}")
 
 
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and end the worker processes now."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public handle on the workers
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+
+
 def _worker_init() -> None:
+    # A terminal's Ctrl-C reaches the whole process group: only the coordinator decides what it means.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -63,7 +75,8 @@ class LocalExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["tlsmon.batch.task"])
         while queue:
-            with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init) as pool:
+            pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init)
+            try:
                 in_flight: dict[Future[TaskResult], TaskSpec] = {}
                 broken = False
                 while (queue or in_flight) and not broken:
@@ -81,6 +94,12 @@ class LocalExecutor:
                 if broken:
                     for spec in in_flight.values():
                         yield from self._retry(spec, attempts, queue)
+            except BaseException:
+                # Interrupted (a signal) or the caller stopped: tasks in flight are abandoned, not waited for.
+                # Their temporary files are removed by the next run's recovery; nothing was renamed into place.
+                _stop(pool)
+                raise
+            pool.shutdown(wait=True)
 
     @staticmethod
     def _retry(spec: TaskSpec, attempts: dict[str, int], queue: list[TaskSpec]) -> Iterator[TaskResult]:

@@ -42,6 +42,11 @@ class BatchProgress:
         self._packets = 0
         self._started = time.perf_counter()
 
+    @property
+    def done(self) -> int:
+        """Inputs finished so far (converted, damaged or failed)."""
+        return self._done
+
     def __enter__(self) -> BatchProgress:
         if self._progress is not None:
             self._progress.start()
