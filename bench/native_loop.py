@@ -19,7 +19,7 @@ from tlsmon.tcp.ports import SERVICE_PORTS
 from tlsmon.tcp.tracker import TrackerConfig
 
 
-def native_loop(path: Path) -> tuple[float, int, int]:
+def native_loop(path: Path, max_events: int = DEFAULT_MAX_EVENTS) -> tuple[float, int, int]:
     """Seconds, packets and bypassed packets for one pass over ``path``."""
     c = TrackerConfig()
     tracker = _native.Tracker(
@@ -30,7 +30,7 @@ def native_loop(path: Path) -> tuple[float, int, int]:
     source = _native.CaptureSource([str(path)])
     done = False
     while not done:
-        events, done = tracker.run_capture(source, DEFAULT_MAX_EVENTS, MAX_FRAMES)
+        events, done = tracker.run_capture(source, max_events, MAX_FRAMES)
         opened = [conn for conn, _, kind, _, _ in events if kind == OPEN]
         if opened:
             tracker.bypass(opened)
@@ -45,9 +45,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("capture", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--max-events", type=int, default=DEFAULT_MAX_EVENTS)
     args = parser.parse_args()
     for _ in range(args.repeat):
-        elapsed, packets, bypassed = native_loop(args.capture)
+        elapsed, packets, bypassed = native_loop(args.capture, args.max_events)
         print(f"{args.capture.name}: {packets:,} packets in {elapsed:.3f} s = {packets / elapsed / 1e6:.2f} M "
               f"packets/s; {bypassed:,} bypassed")
 
