@@ -69,7 +69,7 @@ def _paper_entries(section: Section, tables: Mapping[str, Table]) -> dict[str, o
         "where": PAPER_PLACES[section.id],
         "values": [
             {"table": e.table, "key": dict(e.key), "column": e.column, "label": e.label, "where": e.where,
-             "published": e.value, "measured": measured(e, tables)}
+             "url": e.url, "published": e.value, "measured": measured(e, tables)}
             for e in PUBLISHED if e.table in names
         ],
     }
@@ -184,12 +184,13 @@ def _paper_html(section: Section, tables: Mapping[str, Table]) -> str:
     if not values:
         return (
             f'<p class="paper"><strong>Published values</strong> — {escape(str(info["where"]))}: not shown. '
-            "None could be checked against a copy of the paper for this build, and an unchecked number "
-            "would mislead; docs/report.md lists them, and an entry in tlsmon/report/paper.py prints one "
-            "here beside its measured value.</p>"
+            "The copies of the paper searched for this build hold only its abstract, and a number not read "
+            "in the paper would mislead; docs/report.md lists them, and an entry in tlsmon/report/paper.py "
+            "prints one here beside its measured value.</p>"
         )
     rows = "".join(
-        f"<tr><td>{escape(str(v['label']))}</td><td>{escape(str(v['where']))}</td>"
+        f"<tr><td>{escape(str(v['label']))}</td><td>{escape(str(v['where']))}<br><small>"
+        f"{escape(str(v['url']))}</small></td>"
         f'<td class="num">{v["published"]}</td><td class="num">{"—" if v["measured"] is None else v["measured"]}'
         "</td></tr>"
         for v in values
@@ -218,6 +219,7 @@ td.na,td.empty{color:#888}tr.total td{font-weight:600;border-top:2px solid #999}
 figure{margin:1rem 0}figure svg{max-width:100%;height:auto}
 .how{background:#f7f7f7;border-left:4px solid #0072B2;padding:.5rem .9rem;margin:.6rem 0}
 .how p{margin:.3rem 0}.paper{background:#fff8e6;border-left:4px solid #E69F00;padding:.5rem .9rem}
+.paper small{overflow-wrap:anywhere}
 """
 
 
