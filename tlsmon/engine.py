@@ -19,7 +19,7 @@ from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.records.conn import ConnSummary, conn_summary, make_uid
 from tlsmon.records.tables import ConnectionRecord
 from tlsmon.tcp.connection import END_EOF, Connection, TransportFacts
-from tlsmon.tcp.tracker import TcpTracker, TrackerConfig
+from tlsmon.tcp.tracker import TcpTracker, TrackerConfig, TrackerStats
 from tlsmon.tls.summary import TlsSummary
 from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
@@ -87,10 +87,22 @@ class Recorder:
         self.stats = RunStats()
         self._sequence = 0
 
-    def count_store(self) -> None:
-        """The certificate store's counters into the run's figures."""
+    def fill_stats(self, t: TrackerStats, decode: dict[str, int], fragments_pending: int) -> RunStats:
+        """The run's figures from the TCP stage's, the decoder's and the certificate store's."""
+        s = self.stats
+        s.packets = t.packets
+        s.tcp_packets = t.tcp_packets
+        s.bypassed_packets = t.bypassed_packets
+        s.evicted = t.evicted
+        s.buffer_cap_flushes = t.buffer_cap_flushes
+        s.tracker_counters = dict(t.counters)
+        if t.evicted_packets:
+            s.tracker_counters[EVICTED_PACKETS] = t.evicted_packets
+        s.decode = decode
+        s.fragments_pending = fragments_pending
         if self.certificates.evicted:
-            self.stats.x509_counters[CERTIFICATES_EVICTED] = self.certificates.evicted
+            s.x509_counters[CERTIFICATES_EVICTED] = self.certificates.evicted
+        return s
 
     def next_uid(self, conn: TransportFacts) -> str:
         self._sequence += 1
@@ -171,20 +183,7 @@ class Engine(Recorder):
 
     def run_stats(self) -> RunStats:
         """The run's figures so far (live capture samples them while the run goes on)."""
-        t = self.tracker.stats
-        s = self.stats
-        s.packets = t.packets
-        s.tcp_packets = t.tcp_packets
-        s.bypassed_packets = t.bypassed_packets
-        s.evicted = t.evicted
-        s.buffer_cap_flushes = t.buffer_cap_flushes
-        s.tracker_counters = dict(t.counters)
-        if t.evicted_packets:
-            s.tracker_counters[EVICTED_PACKETS] = t.evicted_packets
-        s.decode = dict(self.decoder.counters)
-        s.fragments_pending = self.decoder.pending_fragments
-        self.count_store()
-        return s
+        return self.fill_stats(self.tracker.stats, dict(self.decoder.counters), self.decoder.pending_fragments)
 
     def _on_close(self, conn: Connection) -> None:
         dispatcher = conn.consumer

@@ -23,11 +23,11 @@ from itertools import islice
 from tlsmon import _native
 from tlsmon.capture.live import LiveSource
 from tlsmon.dispatch import Dispatcher
-from tlsmon.engine import EVICTED_PACKETS, Recorder, RecordSink, RunStats
+from tlsmon.engine import Recorder, RecordSink, RunStats
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.tcp.connection import END_EOF
 from tlsmon.tcp.ports import SERVICE_PORTS
-from tlsmon.tcp.tracker import TrackerConfig
+from tlsmon.tcp.tracker import TrackerConfig, TrackerStats
 from tlsmon.x509.validate import Validator
 
 # Event kinds (native/src/python/tcp.rs).
@@ -221,19 +221,17 @@ class NativeEngine(Recorder):
 
     def run_stats(self) -> RunStats:
         """The run's figures so far (live capture samples them while the run goes on)."""
-        packets, tcp_packets, _, evicted, evicted_packets, buffer_cap_flushes, bypassed = self.tracker.stats
-        s = self.stats
-        s.packets = packets
-        s.tcp_packets = tcp_packets
-        s.bypassed_packets = bypassed
-        s.evicted = evicted
-        s.buffer_cap_flushes = buffer_cap_flushes
-        if evicted_packets:
-            s.tracker_counters[EVICTED_PACKETS] = evicted_packets
-        s.decode = dict(self.tracker.decode_counters)
-        s.fragments_pending = self.tracker.pending_fragments
-        self.count_store()
-        return s
+        packets, tcp_packets, connections, evicted, evicted_packets, buffer_cap_flushes, bypassed = self.tracker.stats
+        stats = TrackerStats(
+            packets=packets,
+            tcp_packets=tcp_packets,
+            connections=connections,
+            evicted=evicted,
+            evicted_packets=evicted_packets,
+            buffer_cap_flushes=buffer_cap_flushes,
+            bypassed_packets=bypassed,
+        )
+        return self.fill_stats(stats, dict(self.tracker.decode_counters), self.tracker.pending_fragments)
 
     def _apply(self, events: list[tuple[int, int, int, bool, object]]) -> None:
         flows = self.flows

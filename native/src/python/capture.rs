@@ -57,7 +57,8 @@ impl PyCaptureSource {
                 return Ok(true);
             }
             self.index = 0;
-            let more = self.inner.next_batch(&mut self.batch);
+            let (inner, batch) = (&mut self.inner, &mut self.batch);
+            let more = py.detach(|| inner.next_batch(batch)); // reading and inflating need no GIL
             self.due = self.inner.take_warnings();
             match more {
                 Ok(true) => {}
@@ -113,30 +114,12 @@ impl PyCaptureSource {
         &mut self,
         py: Python<'py>,
     ) -> PyResult<Option<(i64, u32, Bound<'py, PyBytes>)>> {
-        loop {
-            if self.index < self.batch.len() {
-                let (ts, linktype, frame) = self.batch.get(self.index);
-                self.index += 1;
-                return Ok(Some((ts, linktype, PyBytes::new(py, frame))));
-            }
-            self.give_warnings(py)?;
-            if self.done {
-                return Ok(None);
-            }
-            self.index = 0;
-            let (inner, batch) = (&mut self.inner, &mut self.batch);
-            let more = py.detach(|| inner.next_batch(batch)); // reading and inflating need no GIL
-            self.due = self.inner.take_warnings();
-            match more {
-                Ok(true) => {}
-                Ok(false) => self.done = true,
-                Err(err) => {
-                    self.done = true;
-                    self.give_warnings(py)?;
-                    return Err(capture_error(py, &err));
-                }
-            }
-        }
+        let mut next = None;
+        self.for_each_frame(py, |ts, linktype, frame| {
+            next = Some((ts, linktype, PyBytes::new(py, frame)));
+            false
+        })?;
+        Ok(next)
     }
 
     /// Warning lines given so far, in order.

@@ -96,6 +96,45 @@ pub fn end_reason(reason: &str) -> PyResult<&'static str> {
     }
 }
 
+/// One crossing's worth of frames through the decoder and the tracker: stops (returns false) once enough
+/// events wait for Python or enough frames were read.
+struct Pass<'a> {
+    tracker: &'a mut Tracker,
+    decoder: &'a mut Decoder,
+    max_events: usize,
+    max_frames: usize,
+    frames: usize,
+    last_ts: Option<i64>,
+}
+
+impl<'a> Pass<'a> {
+    fn new(
+        tracker: &'a mut Tracker,
+        decoder: &'a mut Decoder,
+        max_events: usize,
+        max_frames: usize,
+    ) -> Self {
+        Pass {
+            tracker,
+            decoder,
+            max_events,
+            max_frames,
+            frames: 0,
+            last_ts: None,
+        }
+    }
+
+    fn take(&mut self, ts: i64, linktype: u32, frame: &[u8]) -> bool {
+        self.tracker.frame(ts);
+        if let Some(seg) = self.decoder.decode(ts, linktype, frame) {
+            self.tracker.segment(ts, &seg);
+        }
+        self.frames += 1;
+        self.last_ts = Some(ts);
+        self.tracker.out.events.len() < self.max_events && self.frames < self.max_frames
+    }
+}
+
 #[pyclass(module = "tlsmon._native", name = "Tracker", unsendable)]
 pub struct PyTracker {
     tracker: Tracker,
@@ -136,16 +175,15 @@ impl PyTracker {
 
     /// Decode and track raw frames `(ts_ns, linktype, frame)` natively.
     fn feed_frames(&mut self, frames: &Bound<'_, PyList>) -> PyResult<()> {
+        let mut pass = Pass::new(&mut self.tracker, &mut self.decoder, usize::MAX, usize::MAX);
         for item in frames.iter() {
             let t = item.cast::<PyTuple>()?;
-            let ts: i64 = t.get_item(0)?.extract()?;
-            let linktype: u32 = t.get_item(1)?.extract()?;
             let frame = t.get_item(2)?;
-            let frame: &[u8] = frame.cast::<PyBytes>()?.as_bytes();
-            self.tracker.frame(ts);
-            if let Some(seg) = self.decoder.decode(ts, linktype, frame) {
-                self.tracker.segment(ts, &seg);
-            }
+            pass.take(
+                t.get_item(0)?.extract()?,
+                t.get_item(1)?.extract()?,
+                frame.cast::<PyBytes>()?.as_bytes(),
+            );
         }
         Ok(())
     }
@@ -161,17 +199,9 @@ impl PyTracker {
         max_frames: usize,
     ) -> PyResult<(Bound<'py, PyList>, bool)> {
         let mut source = source.borrow_mut();
-        let tracker = &mut self.tracker;
-        let decoder = &mut self.decoder;
-        let mut frames = 0usize;
-        let done = source.for_each_frame(py, |ts, linktype, frame| {
-            tracker.frame(ts);
-            if let Some(seg) = decoder.decode(ts, linktype, frame) {
-                tracker.segment(ts, &seg);
-            }
-            frames += 1;
-            tracker.out.events.len() < max_events && frames < max_frames
-        })?;
+        let mut pass = Pass::new(&mut self.tracker, &mut self.decoder, max_events, max_frames);
+        let done =
+            source.for_each_frame(py, |ts, linktype, frame| pass.take(ts, linktype, frame))?;
         let events = events_to_py(py, &self.tracker.out)?;
         self.tracker.out.clear();
         Ok((events, done))
@@ -188,22 +218,12 @@ impl PyTracker {
         max_frames: usize,
     ) -> PyResult<(Bound<'py, PyList>, usize, bool, Option<i64>)> {
         let mut live = live.borrow_mut();
-        let tracker = &mut self.tracker;
-        let decoder = &mut self.decoder;
-        let mut frames = 0usize;
-        let mut last_ts = None;
+        let mut pass = Pass::new(&mut self.tracker, &mut self.decoder, max_events, max_frames);
         let more = live
             .inner
-            .read_ready(|ts, linktype, frame| {
-                tracker.frame(ts);
-                if let Some(seg) = decoder.decode(ts, linktype, frame) {
-                    tracker.segment(ts, &seg);
-                }
-                frames += 1;
-                last_ts = Some(ts);
-                tracker.out.events.len() < max_events && frames < max_frames
-            })
+            .read_ready(|ts, linktype, frame| pass.take(ts, linktype, frame))
             .map_err(|e| capture_error(py, &e))?;
+        let (frames, last_ts) = (pass.frames, pass.last_ts);
         let events = events_to_py(py, &self.tracker.out)?;
         self.tracker.out.clear();
         Ok((events, frames, more, last_ts))
