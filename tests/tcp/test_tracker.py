@@ -266,3 +266,16 @@ def test_a_tombstone_idle_for_the_timeout_is_forgotten() -> None:
     assert [(c.orig_p, c.end_reason) for c in closed] == [(50000, "evicted"), (50001, "timeout")]
     assert [c.orig_p for c in tracker.connections()] == [50000]
     assert tracker.stats.evicted_packets == 0
+
+
+def test_the_global_buffer_cap_is_named_once_per_row_and_counted_per_flush() -> None:
+    config = TrackerConfig(max_buffered_total=10 + CHUNK_OVERHEAD)
+    pkts = [
+        *handshake(),
+        c2s(3, ACK | PSH, 104, b"0123456789AB"),  # held over the cap: flushed
+        c2s(4, ACK | PSH, 130, b"0123456789AB"),  # and again
+    ]
+    tracker, _, _ = run(pkts, config=config)
+    (conn,) = tracker.connections()
+    assert conn.anomalies == ["tcp.global_buffer_cap"]
+    assert tracker.stats.buffer_cap_flushes == 2

@@ -306,7 +306,8 @@ class TcpTracker:
         """Over the global cap: this direction's holes become gaps now and its held bytes are delivered."""
         self._held_bytes -= reasm.held_memory
         reasm.flush()
-        conn.anomalies.append(ANOMALY_GLOBAL_BUFFER_CAP)
+        if ANOMALY_GLOBAL_BUFFER_CAP not in conn.anomalies:  # named once per row; the run counts every flush
+            conn.anomalies.append(ANOMALY_GLOBAL_BUFFER_CAP)
         self.stats.buffer_cap_flushes += 1
 
     def _bypass(self, conn: Connection) -> None:

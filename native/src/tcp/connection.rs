@@ -39,6 +39,7 @@ impl Half {
 }
 
 #[derive(Debug)]
+#[allow(clippy::struct_excessive_bools)] // independent facts of one connection, not a state machine
 pub struct Connection {
     /// Creation serial: the id Python knows the connection by.
     pub id: u64,
@@ -59,6 +60,8 @@ pub struct Connection {
     pub closed_ts: Option<i64>,
     pub end_reason: &'static str,
     pub bypass: bool,
+    /// `tcp.global_buffer_cap` was reported for this connection (once per row).
+    pub global_cap_named: bool,
     /// Bumped where the Python tracker asks whether the consumer is finished (see `events`).
     pub epoch: u32,
 }
@@ -93,6 +96,7 @@ impl Connection {
             closed_ts: None,
             end_reason: END_EOF,
             bypass: false,
+            global_cap_named: false,
             epoch: 0,
         }
     }

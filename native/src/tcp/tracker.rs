@@ -268,6 +268,7 @@ impl Tracker {
         }
         let after = reasm.held_memory() + peer.reasm.as_ref().map_or(0, Reassembler::held_memory);
         let held = after as i64 - before as i64;
+        let mut cap_hit = false;
         if held != 0 {
             self.held_bytes += held;
             if self.held_bytes > max_total {
@@ -280,17 +281,21 @@ impl Tracker {
                     is_orig,
                 };
                 reasm.flush(&mut stream);
-                let kind = EventKind::ConnAnomaly {
-                    name: ANOMALY_GLOBAL_BUFFER_CAP,
-                };
-                out.events.push(Event {
-                    conn: id,
-                    epoch,
-                    is_orig,
-                    kind,
-                });
                 self.stats.buffer_cap_flushes += 1;
+                cap_hit = true;
             }
+        }
+        if cap_hit && !conn.global_cap_named {
+            conn.global_cap_named = true; // the row names it once; the run counts every flush
+            let kind = EventKind::ConnAnomaly {
+                name: ANOMALY_GLOBAL_BUFFER_CAP,
+            };
+            self.out.events.push(Event {
+                conn: id,
+                epoch,
+                is_orig,
+                kind,
+            });
         }
         conn.epoch += 1;
     }
