@@ -11,6 +11,7 @@ from typing import Final
 
 LINKTYPE_NULL: Final = 0  # BSD loopback: 4-byte address family in the writer's host byte order
 LINKTYPE_ETHERNET: Final = 1
+LINKTYPE_PPP: Final = 9  # PPP (RFC 1661), optionally in HDLC-like framing (RFC 1662: ff 03 first)
 LINKTYPE_RAW_BSD: Final = 12  # DLT_RAW on most BSDs, written as-is by some tools
 LINKTYPE_RAW_OPENBSD: Final = 14  # DLT_RAW on OpenBSD
 LINKTYPE_RAW: Final = 101  # raw IPv4 or IPv6, version from the first nibble
@@ -26,6 +27,7 @@ SUPPORTED: Final = frozenset(
     {
         LINKTYPE_NULL,
         LINKTYPE_ETHERNET,
+        LINKTYPE_PPP,
         LINKTYPE_RAW_BSD,
         LINKTYPE_RAW_OPENBSD,
         LINKTYPE_RAW,

@@ -23,6 +23,10 @@ ETHERTYPE_ERSPAN_2: Final = 0x88BE  # Cisco ERSPAN types I and II inside GRE
 ETHERTYPE_ERSPAN_3: Final = 0x22EB  # ERSPAN type III inside GRE
 ETHERTYPE_PPP: Final = 0x880B  # PPP inside enhanced GRE (PPTP, RFC 2637)
 VLAN_TPIDS: Final = frozenset({ETHERTYPE_VLAN, ETHERTYPE_QINQ, ETHERTYPE_QINQ_OLD})
+# Cisco MetaData (TrustSec SGT inline tagging): version, length, option, SGT, then the next EtherType.
+ETHERTYPE_CISCO_METADATA: Final = 0x8909
+CISCO_METADATA_LEN: Final = 8  # the 6-byte header and the next EtherType
+PPP_HDLC_ADDRESS_CONTROL: Final = b"\xff\x03"  # RFC 1662 HDLC-like framing, before the protocol field
 VLAN_ID_MASK: Final = 0x0FFF  # the VID is the low 12 bits of the TCI
 
 # IANA "Assigned Internet Protocol Numbers"

@@ -6,10 +6,11 @@ None for anything else, counting the reason in :attr:`Decoder.counters`; malform
 The common case — Ethernet, IPv4 without options or fragmentation, TCP, all captured — is one
 ``unpack_from`` of the Ethernet type, the IPv4 and the TCP header fields at fixed offsets, a few comparisons
 and the result tuple. Everything else takes the general path: the link layer (Ethernet with 802.1Q/802.1ad
-tags, Linux SLL/SLL2, raw IP, BSD loopback) yields an EtherType-like protocol and an offset; IPv4 (with
-options) or IPv6 (walking hop-by-hop, routing, destination-options, AH and Fragment headers) yields the TCP
-header's offset and the end of the segment; fragments go to a :class:`FragmentTable` and the datagram is
-decoded once complete, with ``buf`` then being the reassembled IP payload instead of the frame.
+tags and Cisco MetaData headers, Linux SLL/SLL2, raw IP, BSD loopback, PPP) yields an EtherType-like protocol
+and an offset; IPv4 (with options) or IPv6 (walking hop-by-hop, routing, destination-options, AH and Fragment
+headers) yields the TCP header's offset and the end of the segment; fragments go to a :class:`FragmentTable`
+and the datagram is decoded once complete, with ``buf`` then being the reassembled IP payload instead of the
+frame.
 
 Tunnels. A datagram that is not TCP may be a tunnel: IP protocol 4 (IPv4-in-IP), 41 (IPv6-in-IP) and 47
 (GRE, with ERSPAN and PPTP), and UDP to port 4789 (VXLAN), 6081 (Geneve) or 2152 (GTP-U) whose header passes
@@ -43,6 +44,7 @@ from tlsmon.capture.linktypes import (
     LINKTYPE_LINUX_SLL2,
     LINKTYPE_LOOP,
     LINKTYPE_NULL,
+    LINKTYPE_PPP,
     RAW_IP_LINKTYPES,
 )
 from tlsmon.decode.counters import DecodeCounter as C
@@ -50,6 +52,8 @@ from tlsmon.decode.fragments import FragmentTable
 from tlsmon.decode.numbers import (
     BSD_AF_INET,
     BSD_AF_INET6,
+    CISCO_METADATA_LEN,
+    ETHERTYPE_CISCO_METADATA,
     ETHERTYPE_IPV4,
     ETHERTYPE_IPV6,
     ETHERTYPE_MPLS,
@@ -71,6 +75,7 @@ from tlsmon.decode.numbers import (
     IPV6_OFFSET_MASK,
     MAX_TUNNEL_DEPTH,
     MPLS_BOTTOM_OF_STACK,
+    PPP_HDLC_ADDRESS_CONTROL,
     PPP_IPV4,
     PPP_IPV6,
     PPPOE_HEADER_LEN,
@@ -203,7 +208,30 @@ class Decoder:
             return self._ipv4(ts_ns, frame, 0, None)
         if linktype == LINKTYPE_IPV6:
             return self._ipv6(ts_ns, frame, 0, None)
+        if linktype == LINKTYPE_PPP:
+            return self._ppp(ts_ns, frame)
         return self._reject(C.UNSUPPORTED_LINK_TYPE)
+
+    def _ppp(self, ts_ns: int, frame: bytes) -> Decoded | None:
+        """A PPP frame (link type 9): the HDLC address and control bytes ff 03 if present (RFC 1662), then the
+        protocol field, one byte when compressed (RFC 1661 §6.5: the first byte is odd), else two."""
+        n = len(frame)
+        off = 2 if frame[:2] == PPP_HDLC_ADDRESS_CONTROL else 0
+        if n <= off:
+            return self._reject(C.TRUNCATED_LINK)
+        if frame[off] & 1:
+            proto = frame[off]
+            off += 1
+        elif n < off + 2:
+            return self._reject(C.TRUNCATED_LINK)
+        else:
+            (proto,) = _U16(frame, off)
+            off += 2
+        if proto == PPP_IPV4:
+            return self._ipv4(ts_ns, frame, off, None)
+        if proto == PPP_IPV6:
+            return self._ipv6(ts_ns, frame, off, None)
+        return self._reject(C.NOT_IP)
 
     def _ethertype(
         self, ts_ns: int, frame: bytes, etype: int, off: int, vlan: int | None = None
@@ -213,7 +241,13 @@ class Decoder:
         ``vlan`` is an outer frame's VLAN id when this is an Ethernet frame inside a tunnel; it is kept.
         """
         n = len(frame)
-        while etype in VLAN_TPIDS:
+        while etype in VLAN_TPIDS or etype == ETHERTYPE_CISCO_METADATA:
+            if etype == ETHERTYPE_CISCO_METADATA:
+                if n < off + CISCO_METADATA_LEN:
+                    return self._reject(C.TRUNCATED_LINK)
+                (etype,) = _U16(frame, off + CISCO_METADATA_LEN - 2)
+                off += CISCO_METADATA_LEN
+                continue
             if n < off + 4:
                 return self._reject(C.TRUNCATED_LINK)
             tci, etype = _VLAN_TAG(frame, off)

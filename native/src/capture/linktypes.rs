@@ -5,6 +5,7 @@
 
 pub const LINKTYPE_NULL: u32 = 0;
 pub const LINKTYPE_ETHERNET: u32 = 1;
+pub const LINKTYPE_PPP: u32 = 9;
 pub const LINKTYPE_RAW_BSD: u32 = 12;
 pub const LINKTYPE_RAW_OPENBSD: u32 = 14;
 pub const LINKTYPE_RAW: u32 = 101;
@@ -20,6 +21,7 @@ pub fn is_supported(linktype: u32) -> bool {
         linktype,
         LINKTYPE_NULL
             | LINKTYPE_ETHERNET
+            | LINKTYPE_PPP
             | LINKTYPE_RAW_BSD
             | LINKTYPE_RAW_OPENBSD
             | LINKTYPE_RAW

@@ -5,6 +5,7 @@
 // tcpdump.org LINKTYPE_ values
 pub const LINKTYPE_NULL: u32 = 0; // BSD loopback: address family in the writer's host byte order
 pub const LINKTYPE_ETHERNET: u32 = 1;
+pub const LINKTYPE_PPP: u32 = 9; // RFC 1661, optionally in HDLC-like framing (RFC 1662: ff 03 first)
 pub const LINKTYPE_RAW_BSD: u32 = 12; // DLT_RAW on most BSDs, written as-is by some tools
 pub const LINKTYPE_RAW_OPENBSD: u32 = 14;
 pub const LINKTYPE_RAW: u32 = 101; // raw IPv4 or IPv6, version from the first nibble
@@ -25,6 +26,9 @@ pub const ETHERTYPE_VLAN: u16 = 0x8100; // IEEE 802.1Q customer tag
 pub const ETHERTYPE_QINQ: u16 = 0x88A8; // IEEE 802.1ad service tag
 pub const ETHERTYPE_QINQ_OLD: u16 = 0x9100; // pre-802.1ad vendor QinQ tag
 pub const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864; // RFC 2516
+/// Cisco MetaData (TrustSec SGT inline tagging): version, length, option, SGT, then the next EtherType.
+pub const ETHERTYPE_CISCO_METADATA: u16 = 0x8909;
+pub const CISCO_METADATA_LEN: usize = 8; // the 6-byte header and the next EtherType
 pub const ETHERTYPE_MPLS: u16 = 0x8847; // RFC 3032
 pub const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
 pub const ETHERTYPE_TEB: u16 = 0x6558; // transparent Ethernet bridging: an Ethernet frame follows

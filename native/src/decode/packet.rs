@@ -12,16 +12,16 @@
 use super::counters::{Counter, Counters};
 use super::fragments::{Completed, FragKey, Fragment, FragmentTable};
 use super::numbers::{
-    BSD_AF_INET, BSD_AF_INET6, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_MPLS,
-    ETHERTYPE_MPLS_MULTICAST, ETHERTYPE_PPPOE_SESSION, ETHERTYPE_QINQ, ETHERTYPE_QINQ_OLD,
-    ETHERTYPE_TEB, ETHERTYPE_VLAN, ETH_HEADER, IPPROTO_AH, IPPROTO_DSTOPTS, IPPROTO_FRAGMENT,
-    IPPROTO_GRE, IPPROTO_HOPOPTS, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ROUTING, IPPROTO_TCP,
-    IPPROTO_UDP, IPV4_FRAGMENTED, IPV4_MF, IPV4_MIN, IPV4_OFFSET_MASK, IPV6_HEADER, IPV6_MF,
-    IPV6_OFFSET_MASK, LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL,
-    LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP, LINKTYPE_NULL, LINKTYPE_RAW, LINKTYPE_RAW_BSD,
-    LINKTYPE_RAW_OPENBSD, MAX_TUNNEL_DEPTH, MPLS_BOTTOM_OF_STACK, PPPOE_HEADER_LEN, PPP_IPV4,
-    PPP_IPV6, SLL2_HEADER, SLL_HEADER, TCP_MIN, UDP_HEADER_LEN, UDP_PORT_GENEVE, UDP_PORT_GTPU,
-    UDP_PORT_VXLAN, VLAN_ID_MASK,
+    BSD_AF_INET, BSD_AF_INET6, CISCO_METADATA_LEN, ETHERTYPE_CISCO_METADATA, ETHERTYPE_IPV4,
+    ETHERTYPE_IPV6, ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST, ETHERTYPE_PPPOE_SESSION,
+    ETHERTYPE_QINQ, ETHERTYPE_QINQ_OLD, ETHERTYPE_TEB, ETHERTYPE_VLAN, ETH_HEADER, IPPROTO_AH,
+    IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_GRE, IPPROTO_HOPOPTS, IPPROTO_IPIP, IPPROTO_IPV6,
+    IPPROTO_ROUTING, IPPROTO_TCP, IPPROTO_UDP, IPV4_FRAGMENTED, IPV4_MF, IPV4_MIN,
+    IPV4_OFFSET_MASK, IPV6_HEADER, IPV6_MF, IPV6_OFFSET_MASK, LINKTYPE_ETHERNET, LINKTYPE_IPV4,
+    LINKTYPE_IPV6, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP, LINKTYPE_NULL,
+    LINKTYPE_PPP, LINKTYPE_RAW, LINKTYPE_RAW_BSD, LINKTYPE_RAW_OPENBSD, MAX_TUNNEL_DEPTH,
+    MPLS_BOTTOM_OF_STACK, PPPOE_HEADER_LEN, PPP_IPV4, PPP_IPV6, SLL2_HEADER, SLL_HEADER, TCP_MIN,
+    UDP_HEADER_LEN, UDP_PORT_GENEVE, UDP_PORT_GTPU, UDP_PORT_VXLAN, VLAN_ID_MASK,
 };
 use super::tunnels::{self, Tunnel};
 use super::Addr;
@@ -160,7 +160,36 @@ impl Engine {
             }
             LINKTYPE_IPV4 => self.ipv4(ts_ns, frame, 0, None),
             LINKTYPE_IPV6 => self.ipv6(ts_ns, frame, 0, None),
+            LINKTYPE_PPP => self.ppp(ts_ns, frame),
             _ => self.reject(Counter::UnsupportedLinkType),
+        }
+    }
+
+    /// A PPP frame (link type 9): the HDLC address and control bytes ff 03 if present (RFC 1662), then the
+    /// protocol field, one byte when compressed (RFC 1661 §6.5: the first byte is odd), else two.
+    fn ppp(&mut self, ts_ns: i64, frame: &[u8]) -> Step {
+        let n = frame.len();
+        let mut off = if frame.starts_with(&[0xFF, 0x03]) {
+            2
+        } else {
+            0
+        };
+        if n <= off {
+            return self.reject(Counter::TruncatedLink);
+        }
+        let proto = if frame[off] & 1 == 1 {
+            off += 1;
+            u16::from(frame[off - 1])
+        } else if n < off + 2 {
+            return self.reject(Counter::TruncatedLink);
+        } else {
+            off += 2;
+            be16(frame, off - 2)
+        };
+        match proto {
+            PPP_IPV4 => self.ipv4(ts_ns, frame, off, None),
+            PPP_IPV6 => self.ipv6(ts_ns, frame, off, None),
+            _ => self.reject(Counter::NotIp),
         }
     }
 
@@ -175,7 +204,18 @@ impl Engine {
         mut vlan: Option<u16>,
     ) -> Step {
         let n = buf.len();
-        while matches!(etype, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+        while matches!(
+            etype,
+            ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD | ETHERTYPE_CISCO_METADATA
+        ) {
+            if etype == ETHERTYPE_CISCO_METADATA {
+                if n < off + CISCO_METADATA_LEN {
+                    return self.reject(Counter::TruncatedLink);
+                }
+                etype = be16(buf, off + CISCO_METADATA_LEN - 2);
+                off += CISCO_METADATA_LEN;
+                continue;
+            }
             if n < off + 4 {
                 return self.reject(Counter::TruncatedLink);
             }
