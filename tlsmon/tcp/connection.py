@@ -98,6 +98,7 @@ class Connection:
         "resp_h",
         "resp_p",
         "rst",
+        "rst_open_side",
         "start_ts",
         "syn_seen",
         "uid",
@@ -126,6 +127,8 @@ class Connection:
         self.history = ""
         self.syn_seen = False
         self.rst = False
+        # After an RST: is_orig of the direction still reassembled (the reset's receiver), else None.
+        self.rst_open_side: bool | None = None
         self.closed_ts: int | None = None
         self.end_reason = END_EOF
         self.anomalies: list[str] = []

@@ -203,7 +203,7 @@ class TcpTracker:
         half.last_ts = ts
         _add_history(half, flags, plen)
 
-        if not half.bypass and conn.closed_ts is None:
+        if not half.bypass and (conn.closed_ts is None or conn.rst_open_side is is_orig):
             reasm = half.reasm
             if reasm is None:
                 reasm = half.reasm = self._new_reassembler(conn, is_orig)
@@ -215,8 +215,9 @@ class TcpTracker:
                     reasm.segment(seq + 1, buf, poff, plen, bool(flags & _FIN))
             elif plen or flags & _FIN:
                 reasm.segment(seq, buf, poff, plen, bool(flags & _FIN))
-            if flags & _ACK and peer.reasm is not None:
-                # Bytes the peer acknowledges but we never saw are a gap now (Zeek's missed_bytes).
+            if flags & _ACK and peer.reasm is not None and conn.closed_ts is None:
+                # Bytes the peer acknowledges but we never saw are a gap now (Zeek's missed_bytes). After an
+                # RST the peer's stream is over: nothing of it is acknowledged any more.
                 peer.reasm.ack(ack)
             held = reasm.held_memory + (peer.reasm.held_memory if peer.reasm is not None else 0) - held
             if held:
@@ -229,7 +230,14 @@ class TcpTracker:
 
         if flags & _RST:
             conn.rst = True
-            self._close(conn, ts, END_RST)
+            if conn.closed_ts is None:
+                # The reset ends its sender's stream; what the other side had already sent (a Certificate in
+                # flight, say) is still reassembled until the linger ends.
+                conn.rst_open_side = not is_orig
+                self._close(conn, ts, END_RST)
+            elif conn.rst_open_side is is_orig:  # the other side resets too: its stream is over as well
+                conn.rst_open_side = None
+                self._flush(conn, only=half)
         elif flags & _FIN:
             half.fin = True
             if peer.fin:
@@ -325,11 +333,14 @@ class TcpTracker:
         self._flush(conn)
         self._closing.append(conn)
 
-    def _flush(self, conn: Connection) -> None:
-        """Hand the consumer everything still buffered, holes reported as gaps."""
+    def _flush(self, conn: Connection, only: Half | None = None) -> None:
+        """Hand the consumer everything still buffered, holes reported as gaps: both directions, or ``only``
+        one, except the direction an RST left open (it is flushed when the connection is finalized)."""
         if conn.bypass:
             return
-        for half in (conn.orig, conn.resp):
+        for half in (conn.orig, conn.resp) if only is None else (only,):
+            if only is None and conn.rst_open_side is half.is_orig:
+                continue
             if half.reasm is not None:
                 self._held_bytes -= half.reasm.held_memory
                 half.reasm.flush()
@@ -341,6 +352,8 @@ class TcpTracker:
                 del table[half.key]
         if conn.closed_ts is None:
             self._flush(conn)
+        elif conn.rst_open_side is not None:
+            self._flush(conn, only=conn.orig if conn.rst_open_side else conn.resp)
         if conn.consumer is not None:
             conn.consumer.end()
         self.on_close(conn)

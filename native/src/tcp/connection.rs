@@ -57,6 +57,8 @@ pub struct Connection {
     letters: u16,
     pub syn_seen: bool,
     pub rst: bool,
+    /// After an RST: `is_orig` of the direction still reassembled (the reset's receiver).
+    pub rst_open_side: Option<bool>,
     pub closed_ts: Option<i64>,
     pub end_reason: &'static str,
     pub bypass: bool,
@@ -93,6 +95,7 @@ impl Connection {
             letters: 0,
             syn_seen: false,
             rst: false,
+            rst_open_side: None,
             closed_ts: None,
             end_reason: END_EOF,
             bypass: false,

@@ -201,13 +201,21 @@ impl Tracker {
             half.last_ts = ts;
         }
         conn.add_history(is_orig, flags, plen);
-        if !conn.bypass && conn.closed_ts.is_none() {
+        if !conn.bypass && (conn.closed_ts.is_none() || conn.rst_open_side == Some(is_orig)) {
             self.reassemble(slot, is_orig, seg);
         }
         let conn = self.slots[slot as usize].as_mut().expect("live slot");
         if flags & RST != 0 {
             conn.rst = true;
-            self.close(slot, ts, END_RST);
+            if conn.closed_ts.is_none() {
+                // The reset ends its sender's stream; what the other side had already sent (a Certificate in
+                // flight, say) is still reassembled until the linger ends.
+                conn.rst_open_side = Some(!is_orig);
+                self.close(slot, ts, END_RST);
+            } else if conn.rst_open_side == Some(is_orig) {
+                conn.rst_open_side = None; // the other side resets too: its stream is over as well
+                self.flush(slot, Some(is_orig));
+            }
         } else if flags & FIN != 0 {
             let (half, peer) = conn.halves(is_orig);
             half.fin = true;
@@ -227,6 +235,8 @@ impl Tracker {
         let conn = self.slots[slot as usize].as_mut().expect("live slot");
         let id = conn.id;
         let epoch = conn.epoch;
+        // After an RST the peer's stream is over: nothing of it is acknowledged any more.
+        let peer_open = conn.closed_ts.is_none();
         if flags & SYN != 0 {
             conn.syn_seen = true;
         }
@@ -255,7 +265,7 @@ impl Tracker {
                 reasm.segment(seg.seq, seg.payload, flags & FIN != 0, &mut stream);
             }
         }
-        if flags & ACK != 0 {
+        if flags & ACK != 0 && peer_open {
             if let Some(peer_reasm) = peer.reasm.as_mut() {
                 let mut stream = StreamOut {
                     batch: out,
@@ -469,18 +479,27 @@ impl Tracker {
         conn.closed_ts = Some(ts);
         conn.end_reason = reason;
         let id = conn.id;
-        self.flush(slot);
+        self.flush(slot, None);
         self.closing.push_back((id, slot, ts));
     }
 
     /// Hand the consumer everything still buffered, holes reported as gaps.
-    fn flush(&mut self, slot: u32) {
+    /// Hand the consumer everything still buffered, holes reported as gaps: both directions (`only` None),
+    /// except the one an RST left open (flushed when the connection is finalized), or the direction `only`.
+    fn flush(&mut self, slot: u32, only: Option<bool>) {
         let conn = self.slots[slot as usize].as_mut().expect("live slot");
         if conn.bypass {
             return;
         }
-        let (id, epoch) = (conn.id, conn.epoch);
+        let (id, epoch, open_side) = (conn.id, conn.epoch, conn.rst_open_side);
         for (is_orig, half) in [(true, &mut conn.orig), (false, &mut conn.resp)] {
+            let wanted = match only {
+                Some(side) => side == is_orig,
+                None => open_side != Some(is_orig),
+            };
+            if !wanted {
+                continue;
+            }
             if let Some(reasm) = half.reasm.as_mut() {
                 self.held_bytes -= reasm.held_memory() as i64;
                 let mut stream = StreamOut {
@@ -500,8 +519,14 @@ impl Tracker {
             .expect("live slot")
             .closed_ts
             .is_some();
+        let open_side = self.slots[slot as usize]
+            .as_ref()
+            .expect("live slot")
+            .rst_open_side;
         if !closed {
-            self.flush(slot);
+            self.flush(slot, None);
+        } else if let Some(side) = open_side {
+            self.flush(slot, Some(side));
         }
         let conn = self.slots[slot as usize].take().expect("live slot");
         self.free.push(slot);
