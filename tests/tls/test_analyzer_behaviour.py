@@ -234,3 +234,15 @@ def test_sslv2_error_is_an_alert_in_the_history() -> None:
     analyzer = run((True, v2_hello), (False, v2_server_hello), (True, no_certificate_error))
     assert analyzer.summary.ssl_history == "CsL"
     assert analyzer.summary.last_alert == "unknown-2"  # SSLv2 NO-CERTIFICATE-ERROR, named as Zeek names it
+
+
+def test_a_server_hello_with_a_broken_extension_block_keeps_its_version_and_cipher() -> None:
+    # renegotiation_info well formed, then an extension header whose length runs past the block
+    broken = ext(0xFF01, b"\x00") + (0x0017).to_bytes(2, "big") + (40).to_bytes(2, "big") + b"\x00\x00"
+    analyzer = run(
+        (True, record(22, handshake(1, client_hello()))),
+        (False, record(22, handshake(2, server_hello(broken, suite=0xC02F)))),
+    )
+    s = analyzer.summary
+    assert (s.version, s.cipher, s.server_extensions) == ("TLSv12", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", [0xFF01])
+    assert analyzer.anomalies == ["tls.malformed_extension_block"]

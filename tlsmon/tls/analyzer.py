@@ -384,6 +384,8 @@ class TlsAnalyzer:
     def _on_server_hello(self, hello: ServerHello) -> None:
         for _ in hello.malformed_extensions:
             self._anomaly(TlsAnomaly.MALFORMED_EXTENSION)
+        if hello.malformed_extension_block:
+            self._anomaly(TlsAnomaly.MALFORMED_EXTENSION_BLOCK)
         s = self.summary
         version = hello.version
         self._negotiated = version

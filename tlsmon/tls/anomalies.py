@@ -29,6 +29,8 @@ class TlsAnomaly(StrEnum):
     MALFORMED_SSLV2_SERVER_HELLO = "tls.malformed_sslv2_server_hello"
     #: one extension's body does not match its type's syntax; the hello is kept, that extension is not decoded
     MALFORMED_EXTENSION = "tls.malformed_extension"
+    #: a ServerHello whose extension block's lengths do not add up; its version and cipher are kept
+    MALFORMED_EXTENSION_BLOCK = "tls.malformed_extension_block"
     #: a Certificate message that is not a valid certificate_list (RFC 5246 §7.4.2, RFC 8446 §4.4.2)
     MALFORMED_CERTIFICATE = "tls.malformed_certificate"
     #: a ServerKeyExchange whose DH/EC parameters cannot be read (RFC 5246 §7.4.3, RFC 8422 §5.4)

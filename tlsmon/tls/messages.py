@@ -71,6 +71,8 @@ class ServerHello:
     record_size_limit: int | None = None
     #: codes of extensions whose body did not match their syntax (kept in ``extensions``, not decoded)
     malformed_extensions: list[int] = field(default_factory=list)
+    #: the extension block's lengths do not add up; what was read before the damage is kept
+    malformed_extension_block: bool = False
 
     @property
     def version(self) -> int:

@@ -8,7 +8,8 @@ the two styles agree on what is malformed. Any structural error raises :class:`V
 :class:`~tlsmon.wire.buffer.BufferReadError` or a :class:`ParseError`); the analyzer catches it once and records
 ``tls.malformed_<message>``. Extensions are the exception: a hello whose extension block is well formed is kept
 even if one extension's body is not, and that extension's code is listed in ``malformed_extensions`` so the
-caller can report it.
+caller can report it. A ServerHello whose extension *block* is malformed is kept too, with what was read
+before the damage (``malformed_extension_block``): its version and cipher decide how the rest is parsed.
 
 Extension decoders are looked up by code in two tables (client and server side); a code with no decoder is
 kept in ``extensions`` only. A decoder gets ``(hello, data, start, end)``, the bounds of its extension's body
@@ -323,7 +324,12 @@ def parse_server_hello(body: bytes) -> ServerHello:
         legacy_version, random, session_id, cipher_suite, compression, is_hrr=random == HRR_RANDOM
     )
     if off < end:
-        _read_extensions(hello, body, off, end, _SERVER_EXTENSIONS)
+        try:
+            _read_extensions(hello, body, off, end, _SERVER_EXTENSIONS)
+        except ValueError:
+            # The block's lengths do not add up: the version and cipher read before it still stand (Zeek and
+            # Wireshark keep them too); the extensions decoded before the damage are kept as well.
+            hello.malformed_extension_block = True
     return hello
 
 
