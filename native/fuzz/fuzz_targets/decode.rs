@@ -10,7 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 use tlsmon_native::decode::Decoder;
 
-const LINKTYPES: [u32; 12] = [1, 1, 1, 0, 12, 14, 101, 108, 113, 228, 229, 276];
+const LINKTYPES: [u32; 13] = [1, 1, 1, 0, 9, 12, 14, 101, 108, 113, 228, 229, 276];
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {
