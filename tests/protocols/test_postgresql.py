@@ -11,6 +11,7 @@ from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContrac
 from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
+    OtherEncryptionAccepted,
     PlaintextAuth,
     StartTlsAccepted,
     StartTlsRejected,
@@ -106,7 +107,7 @@ def test_gssencrequest_refused_then_sslrequest_accepted() -> None:
 
 def test_gssencrequest_accepted_is_gssapi_not_tls_and_ends_the_analysis() -> None:
     out = feed(PostgresqlAnalyzer, [GSSENC_REQUEST, (S, b"G"), (C, b"\x00\x00\x00\x10gss-wrapped-bytes")])
-    assert out.events == [StartTlsRequested("GSSENCRequest"), StartTlsAccepted("G")]
+    assert out.events == [StartTlsRequested("GSSENCRequest"), OtherEncryptionAccepted("G")]
     assert (out.switched, out.done) == (False, True)
 
 

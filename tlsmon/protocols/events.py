@@ -52,6 +52,14 @@ class StartTlsAccepted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class OtherEncryptionAccepted(Event):
+    """The server agreed to an encryption that is not TLS (PostgreSQL's GSSENCRequest answered ``G``): the rest
+    of the streams is encrypted, but no TLS upgrade happened and none is counted. ``reply`` is the answer."""
+
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
 class StartTlsRejected(Event):
     """The server refused the upgrade; plaintext continues. ``reply`` is the reply code or element."""
 

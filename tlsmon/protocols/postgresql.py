@@ -8,7 +8,8 @@ Theory of operation: the client speaks first with an untyped message, an int32 l
   plaintext, usually with a StartupMessage), or, from servers predating SSL support, an ErrorResponse ``E``.
 - ``GSSENCRequest`` (code 80877104) asks for GSSAPI encryption instead; noted as the upgrade command
   ``GSSENCRequest``. ``G`` accepts it: the rest is GSSAPI-wrapped, not TLS, so the analysis ends there (the
-  row says accepted with reply ``G`` and no TLS); ``N`` refuses it and the client may send an SSLRequest next.
+  row says ``gssapi-encrypted`` with reply ``G`` and no TLS: it is not a STARTTLS upgrade); ``N`` refuses it
+  and the client may send an SSLRequest next.
 - ``StartupMessage`` (protocol 3.x, or the obsolete 2.0) begins a plaintext session; no upgrade can follow.
   The server's Authentication requests name the method (cleartext, MD5, SASL with its mechanism list …) and the
   client's next ``p`` message is the plaintext authentication (message name and method only, never its
@@ -29,6 +30,7 @@ from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.binary import BinaryProtocol
 from tlsmon.protocols.events import (
     AuthMechanismsOffered,
+    OtherEncryptionAccepted,
     PlaintextAuth,
     StartTlsAccepted,
     StartTlsRejected,
@@ -174,7 +176,7 @@ class PostgresqlAnalyzer(BinaryProtocol):
                 self._anomaly(PostgresqlAnomaly.DATA_AFTER_SSLREQUEST)
             self.switch()
         elif answer == ANSWER_GSS and request == "GSSENCRequest":
-            self._emit(StartTlsAccepted("G"))
+            self._emit(OtherEncryptionAccepted("G"))
             self.done = True
         elif answer == ANSWER_NO:
             self._emit(StartTlsRejected("N"))

@@ -25,6 +25,7 @@ from tlsmon.protocols.events import (
     CapabilitiesOffered,
     Detail,
     Event,
+    OtherEncryptionAccepted,
     PlaintextAuth,
     StartTlsAccepted,
     StartTlsOffered,
@@ -35,6 +36,7 @@ from tlsmon.protocols.events import (
 RESULT_ACCEPTED = "accepted"
 RESULT_REFUSED = "refused"
 RESULT_NO_REPLY = "no-reply"
+RESULT_GSSAPI = "gssapi-encrypted"  # PostgreSQL GSSENCRequest answered G: encrypted, but not TLS
 
 
 class StartTlsAnomaly(StrEnum):
@@ -98,6 +100,9 @@ class StartTlsSummary:
         elif isinstance(event, StartTlsRejected):
             self.starttls_reply = event.reply
             self.starttls_result = RESULT_REFUSED
+        elif isinstance(event, OtherEncryptionAccepted):
+            self.starttls_reply = event.reply
+            self.starttls_result = RESULT_GSSAPI
         elif isinstance(event, PlaintextAuth):
             if self.plaintext_auth_command is None:
                 self.plaintext_auth_command = event.command
@@ -166,7 +171,9 @@ STARTTLS_COLUMNS = ColumnGroup(
         Column(
             "starttls_result",
             pa.string(),
-            "accepted, refused, or no-reply (command seen, no answer before the connection ended).",
+            "accepted, refused, no-reply (command seen, no answer before the connection ended), or "
+            "gssapi-encrypted (PostgreSQL's GSSENCRequest answered G: the session is encrypted, but not with TLS, "
+            "and is not an upgrade).",
             "accepted",
         ),
         Column(
