@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import struct
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
 from tlsmon.columns import Column, ColumnGroup
+from tlsmon.decode.numbers import IPPROTO_TCP
 from tlsmon.decode.packet import format_address
 from tlsmon.tcp.connection import TransportFacts
 
@@ -38,6 +41,7 @@ class ConnSummary:
     app_proto: str | None
     tls_mode: str
     anomalies: list[str] = field(default_factory=list)
+    community_id: str | None = None
 
 
 CONN_COLUMNS = ColumnGroup(
@@ -161,6 +165,13 @@ CONN_COLUMNS = ColumnGroup(
             "['tcp.overlap_mismatch']",
             nullable=False,
         ),
+        Column(
+            "community_id",
+            pa.string(),
+            "Community ID v1 of the connection (seed 0), the flow hash Zeek (community-id plugin) and Suricata "
+            "(community-id: yes) write, for joining their logs: base64 of the SHA-1 of the ordered endpoints.",
+            "1:IwiTNfuO7aCaamMijl+7/X9uLx0=",
+        ),
     ),
 )
 
@@ -210,4 +221,17 @@ def conn_summary(
         app_proto=app_proto,
         tls_mode=tls_mode,
         anomalies=anomalies,
+        community_id=community_id(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p),
     )
+
+
+def community_id(orig_h: int | bytes, orig_p: int, resp_h: int | bytes, resp_p: int, seed: int = 0) -> str:
+    """Community ID v1 of a TCP flow (github.com/corelight/community-id-spec): SHA-1 over the seed, the two
+    endpoints in order (the smaller address, or port on equal addresses, first), the protocol and a zero pad."""
+    a = orig_h.to_bytes(4, "big") if isinstance(orig_h, int) else orig_h
+    b = resp_h.to_bytes(4, "big") if isinstance(resp_h, int) else resp_h
+    pa_, pb = orig_p, resp_p
+    if (a, pa_) > (b, pb):
+        a, b, pa_, pb = b, a, pb, pa_
+    data = struct.pack("!H", seed) + a + b + struct.pack("!BBHH", IPPROTO_TCP, 0, pa_, pb)
+    return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode()

@@ -17,7 +17,7 @@ from tlsmon.x509.store import CERT_COLUMNS
 #: 2: certificates' host_cert takes Zeek's meaning (first in a chain); leaf → server_cert.
 #: 3: certificate and OCSP dates in timestamp[us] (years 0001-9999); dh_prime_bits uint32;
 #:    client_session_id_len uint16 (every value the wire can carry fits).
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 # The stage prefix of the anomalies the writer names when it has to fit a value (tlsmon.output.fit).
 CONNECTIONS: tuple[ColumnGroup, ...] = (
