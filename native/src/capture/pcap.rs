@@ -63,14 +63,7 @@ impl PcapReader {
         }
         let head = win.data();
         let (big, frac_ns, hlen) = magic(head).expect("pcap magic checked by the caller");
-        let u16_at = |p: usize| {
-            let b = [head[p], head[p + 1]];
-            if big {
-                u16::from_be_bytes(b)
-            } else {
-                u16::from_le_bytes(b)
-            }
-        };
+        let u16_at = |p: usize| read_u16(head, p, big);
         let u32_at = |p: usize| read_u32(head, p, big);
         let (major, minor, snaplen, network) = (u16_at(4), u16_at(6), u32_at(16), u32_at(20));
         let path = win.stream.name.clone();
@@ -148,20 +141,20 @@ impl PcapReader {
                 state.damaged(skipped_rest(&win.stream.name, &what, self.packets));
                 return Step::Done;
             }
-            if win.fill() == 0 {
-                if win.available() > 0 || win.stream.damage.is_some() {
-                    let offset = win.offset();
-                    state.damaged(truncated_at(
-                        &win.stream.name,
-                        "record",
-                        offset,
-                        self.packets,
-                        win.stream.damage.as_deref(),
-                    ));
-                }
+            if !win.refill(state, "record", self.packets) {
                 return Step::Done;
             }
         }
+    }
+}
+
+#[inline]
+pub(crate) fn read_u16(data: &[u8], pos: usize, big: bool) -> u16 {
+    let b = [data[pos], data[pos + 1]];
+    if big {
+        u16::from_be_bytes(b)
+    } else {
+        u16::from_le_bytes(b)
     }
 }
 

@@ -7,11 +7,9 @@
 //! is truncated: the frames before are kept and one warning is given. The packets of an interface whose
 //! link type is not decoded are skipped and counted, with one warning per interface.
 
-use super::frames::{
-    skipped_rest, truncated_at, FrameBatch, ReadState, TsHistory, MAX_RECORD_BYTES,
-};
+use super::frames::{skipped_rest, FrameBatch, ReadState, TsHistory, MAX_RECORD_BYTES};
 use super::linktypes::{is_supported, linktype_name};
-use super::pcap::read_u32;
+use super::pcap::{read_u16, read_u32};
 use super::reader::{Step, Window};
 
 pub const BT_SHB: u32 = 0x0A0D_0D0A;
@@ -100,17 +98,7 @@ impl PcapngReader {
             if batch.is_full(budget) {
                 return Step::Paused;
             }
-            if win.fill() == 0 {
-                if win.available() > 0 || win.stream.damage.is_some() {
-                    let offset = win.offset();
-                    state.damaged(truncated_at(
-                        &win.stream.name,
-                        "block",
-                        offset,
-                        self.packets,
-                        win.stream.damage.as_deref(),
-                    ));
-                }
+            if !win.refill(state, "block", self.packets) {
                 return Step::Done;
             }
         }
@@ -313,14 +301,7 @@ impl PcapngReader {
             ));
         }
         let big = self.big;
-        let u16_at = |p: usize| {
-            let b = [block[p], block[p + 1]];
-            if big {
-                u16::from_be_bytes(b)
-            } else {
-                u16::from_le_bytes(b)
-            }
-        };
+        let u16_at = |p: usize| read_u16(block, p, big);
         let linktype = u32::from(u16_at(8));
         let snaplen = read_u32(block, 12, big);
         let end = blen - 4;
@@ -375,14 +356,7 @@ impl PcapngReader {
             ));
         }
         let big = self.big;
-        let u16_at = |p: usize| {
-            let b = [block[p], block[p + 1]];
-            if big {
-                u16::from_be_bytes(b)
-            } else {
-                u16::from_le_bytes(b)
-            }
-        };
+        let u16_at = |p: usize| read_u16(block, p, big);
         let (major, minor) = (u16_at(12), u16_at(14));
         if major != 1 {
             return Err(format!(

@@ -1,6 +1,7 @@
 //! The window of uncompressed bytes a record reader walks: the unread tail of the previous chunk followed
 //! by the next chunk, with the file offset of its first byte (for the offsets warnings name).
 
+use super::frames::{truncated_at, ReadState};
 use super::stream::ChunkStream;
 
 /// Where a reader stopped: the batch is full, or the file is finished (warning given if damaged).
@@ -46,6 +47,26 @@ impl Window {
     /// Uncompressed file offset of `data()[0]`.
     pub fn offset(&self) -> u64 {
         self.base + self.start as u64
+    }
+
+    /// Appends the next chunk for a reader whose window holds no complete `kind` (record/block) any more:
+    /// true when more bytes came; at the end of the file false, after the warning when a partial `kind` was
+    /// left over or the compressed stream was damaged.
+    pub fn refill(&mut self, state: &mut ReadState, kind: &str, packets: u64) -> bool {
+        if self.fill() > 0 {
+            return true;
+        }
+        if self.available() > 0 || self.stream.damage.is_some() {
+            let offset = self.offset();
+            state.damaged(truncated_at(
+                &self.stream.name,
+                kind,
+                offset,
+                packets,
+                self.stream.damage.as_deref(),
+            ));
+        }
+        false
     }
 
     /// Appends the next chunk of the file; 0 at its end.
