@@ -60,18 +60,29 @@ class NativeConnection:
         "orig_missed_bytes",
         "orig_p",
         "orig_pkts",
+        "orig_seq_first",
+        "orig_seq_next",
+        "orig_size",
+        "orig_state",
         "resp_bytes",
         "resp_h",
         "resp_missed_bytes",
         "resp_p",
         "resp_pkts",
+        "resp_seq_first",
+        "resp_seq_next",
+        "resp_size",
+        "resp_state",
         "start_ts",
         "vlan",
     )
 
     def __init__(
         self,
-        facts: tuple[int, int, int, int | bytes, int, int | bytes, int, int | None, int, int, int, int, str, str],
+        facts: tuple[
+            int, int, int, int | bytes, int, int | bytes, int, int | None, int, int, int, int, str, str,
+            int, int, int, int, int | None, int | None, int | None, int | None,
+        ],
         orig_missed_bytes: int,
         resp_missed_bytes: int,
     ) -> None:
@@ -90,6 +101,14 @@ class NativeConnection:
             self.resp_bytes,
             self.history,
             self.end_reason,
+            self.orig_state,
+            self.resp_state,
+            self.orig_size,
+            self.resp_size,
+            self.orig_seq_first,
+            self.orig_seq_next,
+            self.resp_seq_first,
+            self.resp_seq_next,
         ) = facts
         self.orig_missed_bytes = orig_missed_bytes
         self.resp_missed_bytes = resp_missed_bytes

@@ -13,6 +13,7 @@ from tlsmon.columns import Column, ColumnGroup
 from tlsmon.decode.numbers import IPPROTO_TCP
 from tlsmon.decode.packet import format_address
 from tlsmon.tcp.connection import TransportFacts
+from tlsmon.tcp.endpoint import conn_state
 
 _TS = pa.timestamp("ns", tz="UTC")
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -33,6 +34,8 @@ class ConnSummary:
     resp_pkts: int
     orig_bytes: int
     resp_bytes: int
+    orig_payload_bytes: int
+    resp_payload_bytes: int
     orig_missed_bytes: int
     resp_missed_bytes: int
     missed_bytes: int
@@ -42,6 +45,11 @@ class ConnSummary:
     tls_mode: str
     anomalies: list[str] = field(default_factory=list)
     community_id: str | None = None
+    conn_state: str = "OTH"
+    orig_seq_first: int | None = None
+    orig_seq_next: int | None = None
+    resp_seq_first: int | None = None
+    resp_seq_next: int | None = None
 
 
 CONN_COLUMNS = ColumnGroup(
@@ -89,14 +97,30 @@ CONN_COLUMNS = ColumnGroup(
         Column(
             "orig_bytes",
             pa.uint64(),
-            "TCP payload bytes sent by the originator, retransmissions included.",
+            "Originator stream bytes by sequence space, as Zeek's conn.log orig_bytes: how far its sequence numbers "
+            "advanced (or were acknowledged), SYN and FIN not counted; retransmissions do not count, bytes lost "
+            "before the capture do.",
             "2231",
             nullable=False,
         ),
         Column(
             "resp_bytes",
             pa.uint64(),
-            "TCP payload bytes sent by the responder, retransmissions included.",
+            "Responder stream bytes by sequence space (Zeek's conn.log resp_bytes).",
+            "6120",
+            nullable=False,
+        ),
+        Column(
+            "orig_payload_bytes",
+            pa.uint64(),
+            "TCP payload bytes on the wire sent by the originator, retransmissions included.",
+            "2231",
+            nullable=False,
+        ),
+        Column(
+            "resp_payload_bytes",
+            pa.uint64(),
+            "TCP payload bytes on the wire sent by the responder, retransmissions included.",
             "6120",
             nullable=False,
         ),
@@ -166,6 +190,31 @@ CONN_COLUMNS = ColumnGroup(
             nullable=False,
         ),
         Column(
+            "conn_state",
+            pa.string(),
+            "Zeek's conn.log conn_state, from the two endpoints' TCP states as Zeek tracks them: S0 (SYN, no reply), "
+            "S1 (established, not closed), SF (normal close), REJ (rejected), S2/S3 (one side closed, no reply from "
+            "the other), RSTO/RSTR (reset by the originator/responder), RSTOS0, RSTRH, SH, SHR, OTH.",
+            "SF",
+            nullable=False,
+        ),
+        Column(
+            "orig_seq_first",
+            pa.uint32(),
+            "Raw TCP sequence number of the originator's first stream byte (its SYN's + 1, or the first seen "
+            "when the connection was picked up mid-stream); null when it sent nothing. With orig_seq_next, proves "
+            "that rows cut at capture-file boundaries continue each other (tlsmon batch's stitching).",
+            "2817391022",
+        ),
+        Column(
+            "orig_seq_next",
+            pa.uint32(),
+            "Raw TCP sequence number one past the originator's last (FIN included); null when it sent nothing.",
+            "2817393254",
+        ),
+        Column("resp_seq_first", pa.uint32(), "As orig_seq_first, for the responder.", "1022994120"),
+        Column("resp_seq_next", pa.uint32(), "As orig_seq_next, for the responder.", "1023000241"),
+        Column(
             "community_id",
             pa.string(),
             "Community ID v1 of the connection (seed 0), the flow hash Zeek (community-id plugin) and Suricata "
@@ -211,8 +260,10 @@ def conn_summary(
         vlan=conn.vlan,
         orig_pkts=conn.orig_pkts,
         resp_pkts=conn.resp_pkts,
-        orig_bytes=conn.orig_bytes,
-        resp_bytes=conn.resp_bytes,
+        orig_bytes=conn.orig_size,
+        resp_bytes=conn.resp_size,
+        orig_payload_bytes=conn.orig_bytes,
+        resp_payload_bytes=conn.resp_bytes,
         orig_missed_bytes=orig_missed,
         resp_missed_bytes=resp_missed,
         missed_bytes=orig_missed + resp_missed,
@@ -222,6 +273,11 @@ def conn_summary(
         tls_mode=tls_mode,
         anomalies=anomalies,
         community_id=community_id(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p),
+        conn_state=conn_state(conn.orig_state, conn.resp_state, conn.orig_size, conn.resp_size, history),
+        orig_seq_first=conn.orig_seq_first,
+        orig_seq_next=conn.orig_seq_next,
+        resp_seq_first=conn.resp_seq_first,
+        resp_seq_next=conn.resp_seq_next,
     )
 
 

@@ -17,7 +17,9 @@ from tlsmon.x509.store import CERT_COLUMNS
 #: 2: certificates' host_cert takes Zeek's meaning (first in a chain); leaf → server_cert.
 #: 3: certificate and OCSP dates in timestamp[us] (years 0001-9999); dh_prime_bits uint32;
 #:    client_session_id_len uint16 (every value the wire can carry fits).
-SCHEMA_VERSION = "4"
+#: 5: orig_bytes/resp_bytes count by sequence space as Zeek's do; the wire counts moved to
+#:    orig_payload_bytes/resp_payload_bytes.
+SCHEMA_VERSION = "5"
 
 # The stage prefix of the anomalies the writer names when it has to fit a value (tlsmon.output.fit).
 CONNECTIONS: tuple[ColumnGroup, ...] = (

@@ -54,6 +54,7 @@ from tlsmon.tcp.connection import (
     Connection,
     Half,
 )
+from tlsmon.tcp.endpoint import track
 from tlsmon.tcp.ports import is_service_port
 from tlsmon.tcp.reassembly import Reassembler
 
@@ -145,7 +146,7 @@ class TcpTracker:
                 if linktype == LINKTYPE_ETHERNET and len(frame) >= FAST_MIN_LEN:
                     # Bypass lane: a whole Ethernet/IPv4/TCP data segment of a bypassed connection is
                     # counted without building the decoded tuple. Anything else falls through to decode().
-                    head, total, frag, proto, src, dst, sport, dport, _, _, doff, flags = fast_unpack(frame)
+                    head, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = fast_unpack(frame)
                     if (
                         head & FAST_MASK == FAST_HEAD
                         and proto == IPPROTO_TCP
@@ -161,6 +162,7 @@ class TcpTracker:
                                 half.last_ts = ts
                                 if not half.letters & (LETTER_DATA if plen else LETTER_ACK):
                                     _add_history(half, flags, plen)
+                                _track_bypassed(half, flags, seq, ack, plen)
                                 fast += 1
                                 tcp += 1
                                 continue
@@ -168,7 +170,7 @@ class TcpTracker:
                 if d is None:
                     continue
                 tcp += 1
-                _, src, dst, sport, dport, flags, _, _, _, _, plen, _ = d
+                _, src, dst, sport, dport, flags, seq, ack, _, _, plen, _ = d
                 key = (src, sport, dst, dport)
                 half = get(key)
                 if half is not None and half.bypass and not flags & _SYN_FIN_RST:
@@ -177,6 +179,7 @@ class TcpTracker:
                     half.last_ts = ts
                     if not half.letters & (LETTER_DATA if plen else LETTER_ACK):
                         _add_history(half, flags, plen)
+                    _track_bypassed(half, flags, seq, ack, plen)
                     fast += 1
                     continue
                 slow(half, key, ts, d)
@@ -202,6 +205,7 @@ class TcpTracker:
         half.bytes += plen
         half.last_ts = ts
         _add_history(half, flags, plen)
+        track(half.seqs, peer.seqs, conn.orig.seqs, is_orig, flags, seq, ack, plen)
 
         if not half.bypass and (conn.closed_ts is None or conn.rst_open_side is is_orig):
             reasm = half.reasm
@@ -486,3 +490,10 @@ def _add_history(half: Half, flags: int, plen: int) -> None:
         data_letter = "D" if is_orig else "d"
         if data_letter not in conn.history:
             conn.history += data_letter
+
+
+def _track_bypassed(half: Half, flags: int, seq: int, ack: int, plen: int) -> None:
+    conn = half.conn
+    is_orig = half.is_orig
+    peer = conn.resp if is_orig else conn.orig
+    track(half.seqs, peer.seqs, conn.orig.seqs, is_orig, flags, seq, ack, plen)

@@ -48,6 +48,26 @@ fn facts_to_py<'py>(py: Python<'py>, e: &ConnEnd) -> PyResult<Bound<'py, PyTuple
             e.resp_bytes.into_pyobject(py)?.into_any(),
             e.history.as_str().into_pyobject(py)?.into_any(),
             e.end_reason.into_pyobject(py)?.into_any(),
+            e.seqs.orig.state.into_pyobject(py)?.into_any(),
+            e.seqs.resp.state.into_pyobject(py)?.into_any(),
+            e.seqs.orig.size(&e.seqs.resp).into_pyobject(py)?.into_any(),
+            e.seqs.resp.size(&e.seqs.orig).into_pyobject(py)?.into_any(),
+            e.orig_seen
+                .then(|| e.seqs.orig.start_seq.wrapping_add(1))
+                .into_pyobject(py)?
+                .into_any(),
+            e.orig_seen
+                .then_some(e.seqs.orig.last_seq)
+                .into_pyobject(py)?
+                .into_any(),
+            e.resp_seen
+                .then(|| e.seqs.resp.start_seq.wrapping_add(1))
+                .into_pyobject(py)?
+                .into_any(),
+            e.resp_seen
+                .then_some(e.seqs.resp.last_seq)
+                .into_pyobject(py)?
+                .into_any(),
         ],
     )
 }

@@ -58,6 +58,11 @@ pub struct ConnEnd {
     pub resp_bytes: u64,
     pub history: String,
     pub end_reason: &'static str,
+    /// Zeek's endpoint states and sequence spaces at the end.
+    pub seqs: crate::tcp::endpoint::Endpoints,
+    /// Whether each direction sent a packet (its sequence columns are null otherwise).
+    pub orig_seen: bool,
+    pub resp_seen: bool,
 }
 
 /// The events of one batch, in the order they happened.

@@ -164,6 +164,8 @@ impl Tracker {
                     half.bytes += seg.payload.len() as u64;
                     half.last_ts = ts;
                     conn.add_history(is_orig, seg.flags, seg.payload.len());
+                    conn.seqs
+                        .track(is_orig, seg.flags, seg.seq, seg.ack, seg.payload.len());
                     self.stats.bypassed_packets += 1;
                     return;
                 }
@@ -201,6 +203,7 @@ impl Tracker {
             half.last_ts = ts;
         }
         conn.add_history(is_orig, flags, plen);
+        conn.seqs.track(is_orig, flags, seg.seq, seg.ack, plen);
         if !conn.bypass && (conn.closed_ts.is_none() || conn.rst_open_side == Some(is_orig)) {
             self.reassemble(slot, is_orig, seg);
         }
@@ -678,6 +681,9 @@ impl Tracker {
             resp_bytes: conn.resp.bytes,
             history: conn.history.clone(),
             end_reason,
+            seqs: conn.seqs,
+            orig_seen: conn.orig.pkts > 0,
+            resp_seen: conn.resp.pkts > 0,
         }
     }
 
