@@ -1,7 +1,8 @@
 //! tlsmon's compiled core. Each module mirrors a stage of the Python package (`tlsmon/capture`, `decode`,
-//! `tcp`); `python` holds the PyO3 bindings, the only place that knows about Python.
+//! `tcp`, `udp`); `python` holds the PyO3 bindings, the only place that knows about Python.
 
 pub mod capture;
 pub mod decode;
 pub mod python;
 pub mod tcp;
+pub mod udp;

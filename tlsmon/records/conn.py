@@ -272,8 +272,12 @@ def conn_summary(
         app_proto=app_proto,
         tls_mode=tls_mode,
         anomalies=anomalies,
-        community_id=community_id(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p),
-        conn_state=conn_state(conn.orig_state, conn.resp_state, conn.orig_size, conn.resp_size, history),
+        community_id=community_id(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p, proto=conn.proto),
+        conn_state=(
+            conn_state(conn.orig_state, conn.resp_state, conn.orig_size, conn.resp_size, history)
+            if conn.proto == IPPROTO_TCP
+            else udp_conn_state(conn.orig_pkts, conn.resp_pkts)
+        ),
         orig_seq_first=conn.orig_seq_first,
         orig_seq_next=conn.orig_seq_next,
         resp_seq_first=conn.resp_seq_first,
@@ -281,13 +285,23 @@ def conn_summary(
     )
 
 
-def community_id(orig_h: int | bytes, orig_p: int, resp_h: int | bytes, resp_p: int, seed: int = 0) -> str:
-    """Community ID v1 of a TCP flow (github.com/corelight/community-id-spec): SHA-1 over the seed, the two
+def udp_conn_state(orig_pkts: int, resp_pkts: int) -> str:
+    """Zeek's ``conn_state`` of a UDP flow: SF when both sides sent, S0 only the originator, SHR only the
+    responder."""
+    if orig_pkts:
+        return "SF" if resp_pkts else "S0"
+    return "SHR" if resp_pkts else "OTH"
+
+
+def community_id(
+    orig_h: int | bytes, orig_p: int, resp_h: int | bytes, resp_p: int, seed: int = 0, proto: int = IPPROTO_TCP
+) -> str:
+    """Community ID v1 of a TCP or UDP flow (github.com/corelight/community-id-spec): SHA-1 over the seed, the two
     endpoints in order (the smaller address, or port on equal addresses, first), the protocol and a zero pad."""
     a = orig_h.to_bytes(4, "big") if isinstance(orig_h, int) else orig_h
     b = resp_h.to_bytes(4, "big") if isinstance(resp_h, int) else resp_h
     pa_, pb = orig_p, resp_p
     if (a, pa_) > (b, pb):
         a, b, pa_, pb = b, a, pb, pa_
-    data = struct.pack("!H", seed) + a + b + struct.pack("!BBHH", IPPROTO_TCP, 0, pa_, pb)
+    data = struct.pack("!H", seed) + a + b + struct.pack("!BBHH", proto, 0, pa_, pb)
     return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode()

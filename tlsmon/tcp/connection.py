@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from tlsmon.decode.numbers import IPPROTO_TCP
 from tlsmon.tcp.endpoint import SeqSpace
 
 if TYPE_CHECKING:
@@ -60,6 +61,11 @@ class TransportFacts(Protocol):
     def history(self) -> str: ...
     @property
     def end_reason(self) -> str: ...
+    @property
+    def proto(self) -> int:
+        """IP protocol: 6 (TCP) or 17 (UDP)."""
+        ...
+
     # Zeek's endpoint view (tcp/endpoint.py): states, sizes by sequence space, raw 32-bit sequence numbers of
     # the first stream byte and of the byte after the last (None when the direction sent nothing).
     @property
@@ -109,6 +115,8 @@ class Half:
 
 
 class Connection:
+    proto = IPPROTO_TCP
+
     __slots__ = (
         "anomalies",
         "closed_ts",

@@ -42,7 +42,15 @@ from dataclasses import dataclass, field
 from tlsmon.capture.linktypes import LINKTYPE_ETHERNET
 from tlsmon.consumer import StreamConsumer
 from tlsmon.decode.numbers import IPPROTO_TCP, IPV4_FRAGMENTED
-from tlsmon.decode.packet import FAST_ETH_IPV4_TCP, FAST_HEAD, FAST_MASK, FAST_MIN_LEN, Decoded, Decoder
+from tlsmon.decode.packet import (
+    FAST_ETH_IPV4_TCP,
+    FAST_HEAD,
+    FAST_MASK,
+    FAST_MIN_LEN,
+    FLAG_UDP,
+    Decoded,
+    Decoder,
+)
 from tlsmon.tcp.connection import (
     END_EOF,
     END_EVICTED,
@@ -56,6 +64,7 @@ from tlsmon.tcp.connection import (
 )
 from tlsmon.tcp.endpoint import track
 from tlsmon.tcp.ports import is_service_port
+from tlsmon.udp.flows import DEFAULT_UDP_IDLE_TIMEOUT_NS, UdpTracker
 from tlsmon.tcp.reassembly import Reassembler
 
 _FIN = 0x01
@@ -84,6 +93,7 @@ class TrackerConfig:
     sweep_interval_ns: int = 10 * _SECOND  # packet-time interval between idle sweeps
     check_every_packets: int = 16384  # how often the loop looks at the clock (sweeps, progress)
     interim_interval_ns: int | None = None  # interim record of an open connection at each multiple of its age
+    udp_idle_timeout_ns: int = DEFAULT_UDP_IDLE_TIMEOUT_NS  # a UDP flow ends after this long without a datagram
 
 
 @dataclass(slots=True)
@@ -106,8 +116,10 @@ class TcpTracker:
         on_close: Callable[[Connection], None],
         config: TrackerConfig | None = None,
         on_progress: Callable[[], None] | None = None,
+        udp: UdpTracker | None = None,
     ) -> None:
         self.decoder = decoder
+        self.udp = udp  # UDP datagrams go to its flow table; without one they are counted and dropped
         self.consumer_factory = consumer_factory
         self.on_close = on_close
         self.config = config or TrackerConfig()
@@ -131,6 +143,7 @@ class TcpTracker:
         get = self.table.get
         slow = self._slow
         stats = self.stats
+        udp = self.udp
         every = self.config.check_every_packets
         n = stats.packets
         check_at = n + every
@@ -169,8 +182,12 @@ class TcpTracker:
                 d = decode(ts, linktype, frame)
                 if d is None:
                     continue
-                tcp += 1
                 _, src, dst, sport, dport, flags, seq, ack, _, _, plen, _ = d
+                if flags & FLAG_UDP:
+                    if udp is not None:
+                        udp.datagram(ts, d)
+                    continue
+                tcp += 1
                 key = (src, sport, dst, dport)
                 half = get(key)
                 if half is not None and half.bypass and not flags & _SYN_FIN_RST:
@@ -401,6 +418,8 @@ class TcpTracker:
         tombstones = self._tombstones
         for key in [k for k, last in tombstones.items() if last < idle_before]:
             del tombstones[key]
+        if self.udp is not None:
+            self.udp.sweep(now)
         if cfg.interim_interval_ns:
             self._interim(now, cfg.interim_interval_ns)
 
@@ -443,6 +462,8 @@ class TcpTracker:
                 if conn.closed_ts is None:
                     conn.end_reason = reason
                 self._finalize(conn)
+        if self.udp is not None:
+            self.udp.finish(reason)
 
 
 def _sender_is_originator(flags: int, sport: int, dport: int) -> bool:
