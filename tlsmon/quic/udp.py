@@ -1,0 +1,65 @@
+"""The one entry point for a UDP flow that may carry TLS: QUIC or DTLS, picked from its first datagram.
+
+Theory of operation: the flow table creates one :class:`UdpTlsAnalyzer` per UDP flow and calls
+:meth:`UdpTlsAnalyzer.datagram` with each payload, in capture order, until :attr:`UdpTlsAnalyzer.finished`.
+The first datagram that a probe accepts decides, by content and on any port:
+:func:`~tlsmon.quic.probe.looks_like_quic` makes a :class:`~tlsmon.quic.analyzer.QuicAnalyzer`,
+:func:`~tlsmon.dtls.probe.looks_like_dtls` a :class:`~tlsmon.dtls.analyzer.DtlsAnalyzer`. WebRTC multiplexes
+STUN, DTLS and SRTP on one 5-tuple (RFC 7983) and starts with STUN, so the first :data:`PROBE_DATAGRAMS`
+datagrams are probed; if none is accepted the flow is finished (``transport`` None) and can be bypassed.
+The chosen analyzer's :attr:`summary` is the row's TLS part, :attr:`anomalies` its anomalies (``quic.*`` or
+``dtls.*`` first, then ``tls.*``). Both analyzers are sans-IO: bytes in, state out; ``ts``
+is accepted for the flow table's convenience and is not used yet.
+"""
+
+from __future__ import annotations
+
+from tlsmon.dtls.analyzer import DtlsAnalyzer
+from tlsmon.dtls.probe import looks_like_dtls
+from tlsmon.limits import DEFAULT_LIMITS, Limits
+from tlsmon.quic.analyzer import QuicAnalyzer
+from tlsmon.quic.probe import looks_like_quic
+from tlsmon.tls.summary import TlsSummary
+
+TRANSPORT_QUIC = "quic"
+TRANSPORT_DTLS = "dtls"
+#: datagrams of a flow probed before it is given up as neither QUIC nor DTLS
+PROBE_DATAGRAMS = 8
+
+
+class UdpTlsAnalyzer:
+    __slots__ = ("_probed", "analyzer", "finished", "limits", "transport")
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        #: "quic", "dtls", or None (not decided yet, or neither)
+        self.transport: str | None = None
+        self.analyzer: QuicAnalyzer | DtlsAnalyzer | None = None
+        self.finished = False
+        self._probed = 0
+
+    def datagram(self, is_orig: bool, ts: float, payload: bytes) -> None:
+        if self.finished:
+            return
+        analyzer = self.analyzer
+        if analyzer is None:
+            if looks_like_quic(payload):
+                analyzer = self.analyzer = QuicAnalyzer(self.limits)
+                self.transport = TRANSPORT_QUIC
+            elif looks_like_dtls(payload):
+                analyzer = self.analyzer = DtlsAnalyzer(self.limits)
+                self.transport = TRANSPORT_DTLS
+            else:
+                self._probed += 1
+                self.finished = self._probed >= PROBE_DATAGRAMS
+                return
+        analyzer.datagram(is_orig, ts, payload)
+        self.finished = analyzer.finished
+
+    @property
+    def summary(self) -> TlsSummary | None:
+        return None if self.analyzer is None else self.analyzer.summary
+
+    @property
+    def anomalies(self) -> list[str]:
+        return [] if self.analyzer is None else self.analyzer.anomalies
