@@ -70,11 +70,8 @@ class Limits:
     # -- TLS over UDP (tlsmon/quic/, tlsmon/dtls/; docs/udp.md) ---------------------------------------------
     #: Bytes of one direction's QUIC Initial CRYPTO stream kept (stream offsets past it are dropped). A
     #: ClientHello is under 2 KiB, 16 KiB with post-quantum key shares and ECH; the server's Initial carries only
-    #: its ServerHello. Anomaly ``quic.crypto_buffer_full``.
+    #: its ServerHello. Anomaly ``quic.crypto_buffer_full``; the rest of the frame is dropped.
     max_quic_crypto_bytes: int = 65536
-    #: CRYPTO frame pieces of one direction waiting for a hole to fill (Chrome sends its ClientHello in a handful
-    #: of out-of-order pieces). Anomaly ``quic.crypto_buffer_full``; bounds the work per frame too.
-    max_quic_crypto_fragments: int = 64
     #: Longest DTLS handshake message reassembled from fragments (RFC 6347 §4.2.3 allows 2^24 - 1); a DTLS
     #: certificate chain is a few KiB. Anomaly ``dtls.handshake_too_long``; that message is skipped.
     max_dtls_handshake_message: int = 262144

@@ -22,7 +22,7 @@ server_scid) with counters for what could not be read. Nothing from the wire rai
 :class:`~tlsmon.quic.anomalies.QuicAnomaly`. The flow is :attr:`finished` once the server's ServerHello (not a
 HelloRetryRequest) was parsed, or the TLS analyzer stopped: everything after it is encrypted.
 
-Bounds: CRYPTO reassembly per direction (Limits.max_quic_crypto_bytes, max_quic_crypto_fragments); the anomaly
+Bounds: CRYPTO reassembly per direction (Limits.max_quic_crypto_bytes); the anomaly
 list (Limits.max_anomalies, then counted); a datagram is walked once, and each packet costs one header-protection
 block and one AEAD decryption.
 """
@@ -58,7 +58,7 @@ class QuicInfo:
 
     #: the version of the client's first long header (unknown versions too)
     version: int | None = None
-    #: DCID and SCID of the client's first Initial; the server's SCID of its first Initial (or Retry)
+    #: DCID and SCID of the client's first Initial; the SCID of the server's first Initial (Zeek's quic.log)
     client_initial_dcid: bytes | None = None
     client_scid: bytes | None = None
     server_scid: bytes | None = None
@@ -66,6 +66,7 @@ class QuicInfo:
     retry: bool = False
     #: versions listed by a Version Negotiation packet (empty: none seen)
     offered_versions: list[int] = field(default_factory=list)
+    #: packets seen until the flow finished (the ServerHello): Initials, those that did not decrypt, …
     initial_packets: int = 0
     undecryptable_packets: int = 0
     #: Handshake, 0-RTT and 1-RTT (short header) packets, counted unopened
@@ -114,7 +115,7 @@ class QuicAnalyzer:
         return self.quic_anomalies + self.tls.anomalies
 
     def _new_stream(self) -> CryptoStream:
-        return CryptoStream(self.limits.max_quic_crypto_bytes, self.limits.max_quic_crypto_fragments)
+        return CryptoStream(self.limits.max_quic_crypto_bytes)
 
     def datagram(self, is_orig: bool, ts: float, payload: bytes) -> None:
         """One UDP payload of the flow; ``is_orig``: sent by the flow's originator (the QUIC client)."""
@@ -146,8 +147,6 @@ class QuicAnalyzer:
         elif kind == RETRY:
             if not is_orig:
                 self._retry_scid = packet.scid
-                if info.server_scid is None:
-                    info.server_scid = packet.scid
         elif kind == VERSION_NEG:
             if not is_orig:
                 info.offered_versions = list(packet.supported_versions)
@@ -189,7 +188,7 @@ class QuicAnalyzer:
 
     def _new_attempt(self, packet: Packet) -> None:
         """The client's first Initial, or its first after a Retry or Version Negotiation: keys from its DCID."""
-        if self._keys_dcid is not None:
+        if self.info.client_initial_dcid is not None:  # not the first attempt: the client starts over
             self.info.retry = self.info.retry or self._retry_scid is not None
             self._crypto[0] = self._new_stream()
             self._largest_pn[0] = -1

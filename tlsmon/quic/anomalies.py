@@ -19,8 +19,7 @@ class QuicAnomaly(StrEnum):
     MALFORMED_FRAME = "quic.malformed_frame"
     #: a frame type not allowed in an Initial packet (RFC 9000 §12.4, Table 3); the rest of the packet is skipped
     UNEXPECTED_FRAME = "quic.unexpected_frame"
-    #: CRYPTO data past Limits.max_quic_crypto_bytes, or more than Limits.max_quic_crypto_fragments pieces
-    #: waiting for a hole to fill; the piece is dropped
+    #: CRYPTO data past Limits.max_quic_crypto_bytes of stream offset; that part of the frame is dropped
     CRYPTO_BUFFER_FULL = "quic.crypto_buffer_full"
     #: a long-header version this parser has no Initial salt for; the packet is counted, not decrypted
     UNKNOWN_VERSION = "quic.unknown_version"

@@ -3,73 +3,65 @@
 Theory of operation: CRYPTO frames carry the TLS handshake at explicit offsets, in any order, repeated or
 overlapping, spread over packets and datagrams (Chrome splits its ClientHello over several Initials and sends
 the pieces out of order). :meth:`CryptoStream.add` takes one frame's ``(offset, data)`` and returns the bytes
-that became contiguous from the stream's start: the delivered prefix only grows, each byte is delivered once,
-and a byte already delivered or already waiting is kept from its first copy (as tlsmon's TCP reassembly).
+that became contiguous from the stream's start: the delivered prefix only grows and each byte is delivered
+once. Bytes are written into a buffer at their offset with a byte mask beside it, so the first copy of a byte
+wins (as in tlsmon's TCP reassembly) and an overlapping copy costs its length once.
 
-Bounds: nothing at or past ``max_bytes`` of stream offset is kept, and at most ``max_fragments`` pieces wait
-for a hole; past either the piece is dropped and :meth:`add` reports it, so a hostile sender costs at most
-``max_fragments`` pieces of work per frame and ``max_bytes`` of memory.
+Bounds: nothing at or past ``max_bytes`` of stream offset is kept (the buffer and its mask never grow past it);
+:meth:`add` reports the cut. Work per frame is its length plus one scan for the next hole.
 """
 
 from __future__ import annotations
 
 
 class CryptoStream:
-    __slots__ = ("_pending", "delivered", "dropped", "max_bytes", "max_fragments")
+    __slots__ = ("_buf", "_mask", "delivered", "dropped", "max_bytes")
 
-    def __init__(self, max_bytes: int, max_fragments: int) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.max_fragments = max_fragments
         #: bytes delivered so far (the next offset expected)
         self.delivered = 0
-        #: pieces waiting for a hole, as (offset, data), trimmed to start past ``delivered``
-        self._pending: list[tuple[int, bytes]] = []
-        #: frames (or parts) dropped at a bound
+        #: frames (or their tails) dropped at max_bytes
         self.dropped = 0
+        self._buf = bytearray()
+        self._mask = bytearray()
 
     def pending_bytes(self) -> int:
-        return sum(len(data) for _, data in self._pending)
+        """Bytes received past the delivered prefix, waiting for a hole to fill."""
+        return len(self._mask) - self.delivered - self._mask.count(0, self.delivered)
 
     def add(self, offset: int, data: bytes) -> tuple[bytes, bool]:
-        """(bytes newly contiguous, True if a bound dropped some of this frame)."""
+        """(bytes newly contiguous, True if max_bytes dropped some of this frame)."""
         cut = False
         end = offset + len(data)
         if end > self.max_bytes:
             data = data[: max(0, self.max_bytes - offset)]
             end = offset + len(data)
             cut = True
-        if end <= self.delivered:
-            return b"", cut
-        if offset < self.delivered:
-            data = data[self.delivered - offset :]
-            offset = self.delivered
-        if offset > self.delivered:
-            if len(self._pending) >= self.max_fragments:
-                self.dropped += 1
-                return b"", True
-            self._pending.append((offset, data))
-            if cut:
-                self.dropped += 1
-            return b"", cut
-        out = bytearray(data)
-        self.delivered = end
-        pending = self._pending
-        progress = True
-        while pending and progress:
-            progress = False
-            rest: list[tuple[int, bytes]] = []
-            for piece_offset, piece in pending:
-                piece_end = piece_offset + len(piece)
-                if piece_end <= self.delivered:
-                    continue
-                if piece_offset <= self.delivered:
-                    out += piece[self.delivered - piece_offset :]
-                    self.delivered = piece_end
-                    progress = True
-                else:
-                    rest.append((piece_offset, piece))
-            pending = rest
-        self._pending = pending
-        if cut:
             self.dropped += 1
-        return bytes(out), cut
+        delivered = self.delivered
+        if end <= delivered:
+            return b"", cut
+        if offset < delivered:
+            data = data[delivered - offset :]
+            offset = delivered
+        buf, mask = self._buf, self._mask
+        if end > len(buf):
+            grow = end - len(buf)
+            buf += bytes(grow)
+            mask += bytes(grow)
+        new = mask.count(0, offset, end)
+        if new == len(data):
+            buf[offset:end] = data
+        elif new:  # first copy of a byte wins
+            for i in range(offset, end):
+                if not mask[i]:
+                    buf[i] = data[i - offset]
+        mask[offset:end] = b"\x01" * len(data)
+        if offset > delivered:
+            return b"", cut
+        stop = mask.find(0, delivered)
+        if stop == -1:
+            stop = len(mask)
+        self.delivered = stop
+        return bytes(buf[delivered:stop]), cut
