@@ -18,7 +18,6 @@ GCM decryption; :func:`initial_keys` memoises the last few DCIDs (a flow derives
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import struct
 
@@ -41,7 +40,7 @@ _TAG = 16
 
 
 def hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
-    return hmac.new(salt, ikm, hashlib.sha256).digest()
+    return hmac.digest(salt, ikm, "sha256")
 
 
 def hkdf_expand_label(secret: bytes, label: bytes, length: int) -> bytes:
@@ -52,7 +51,7 @@ def hkdf_expand_label(secret: bytes, label: bytes, length: int) -> bytes:
     block = b""
     counter = 1
     while len(out) < length:
-        block = hmac.new(secret, block + info + bytes([counter]), hashlib.sha256).digest()
+        block = hmac.digest(secret, block + info + bytes([counter]), "sha256")  # one-shot: OpenSSL, no object
         out += block
         counter += 1
     return out[:length]
