@@ -67,6 +67,18 @@ class Limits:
     #: separate records. Anomaly ``tls.too_many_alerts``.
     max_alerts: int = 100
 
+    # -- TLS over UDP (tlsmon/quic/, tlsmon/dtls/; docs/udp.md) ---------------------------------------------
+    #: Bytes of one direction's QUIC Initial CRYPTO stream kept (stream offsets past it are dropped). A
+    #: ClientHello is under 2 KiB, 16 KiB with post-quantum key shares and ECH; the server's Initial carries only
+    #: its ServerHello. Anomaly ``quic.crypto_buffer_full``; the rest of the frame is dropped.
+    max_quic_crypto_bytes: int = 65536
+    #: Longest DTLS handshake message reassembled from fragments (RFC 6347 §4.2.3 allows 2^24 - 1); a DTLS
+    #: certificate chain is a few KiB. Anomaly ``dtls.handshake_too_long``; that message is skipped.
+    max_dtls_handshake_message: int = 262144
+    #: DTLS handshake messages of one direction being reassembled at once (fragments of a flight arrive out of
+    #: order or are lost). Anomaly ``dtls.too_many_pending_messages``; the new message is dropped.
+    max_dtls_pending_messages: int = 16
+
     # -- the run's certificate store (tlsmon/x509/store.py) --------------------------------------------------
     #: Distinct certificates kept in the run's store (least recently used evicted first). Zeek bounds its
     #: certificate cache the same way (X509::certificate_cache_max_entries, 10 000). Anomaly

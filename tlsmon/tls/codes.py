@@ -38,6 +38,14 @@ VERSIONS: dict[int, str] = {
 #: versions whose records and handshake follow the TLS <= 1.2 rules (Zeek's ``determine_state`` list)
 PRE_TLS13_VERSIONS = frozenset({SSLV2, SSLV3, TLSV10, TLSV11, TLSV12})
 
+DTLSV10 = 0xFEFF
+DTLSV12 = 0xFEFD
+DTLSV13 = 0xFEFC
+#: the DTLS versions that follow the TLS <= 1.2 rules (a DTLS analyzer adds them to PRE_TLS13_VERSIONS)
+DTLS_PRE13_VERSIONS = frozenset({DTLSV10, DTLSV12})
+#: the TLS version each DTLS version is defined against (RFC 4347 §4.1, RFC 6347 §1, RFC 9147 §1)
+DTLS_TO_TLS_VERSION: dict[int, int] = {DTLSV10: TLSV11, DTLSV12: TLSV12, DTLSV13: TLSV13}
+
 
 def version_name(code: int) -> str:
     """Zeek's ``version_strings``: TLS 1.3 drafts 0x7fNN become ``TLSv13-draftNN``."""
@@ -72,9 +80,7 @@ CONTENT_TYPES: dict[int, str] = {
 }
 
 #: content types a TLS-over-TCP record may carry (25 and 26 are DTLS-only)
-TLS_CONTENT_TYPES = frozenset(
-    {CT_CHANGE_CIPHER_SPEC, CT_ALERT, CT_HANDSHAKE, CT_APPLICATION_DATA, CT_HEARTBEAT}
-)
+TLS_CONTENT_TYPES = frozenset({CT_CHANGE_CIPHER_SPEC, CT_ALERT, CT_HANDSHAKE, CT_APPLICATION_DATA, CT_HEARTBEAT})
 
 # --- SSLv2 message types (draft-hickman-netscape-ssl-00 §2.5-2.7) ---
 SSL2_MT_ERROR = 0
