@@ -249,3 +249,69 @@ impl UdpFlows {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(sport: u16, payload: &[u8]) -> Segment<'_> {
+        Segment {
+            ip_version: 4,
+            src: Addr::V4(0x0a00_0001),
+            dst: Addr::V4(0x0a00_0002),
+            sport,
+            dport: 443,
+            flags: 0,
+            seq: 0,
+            ack: 0,
+            payload,
+            vlan: None,
+            udp: true,
+        }
+    }
+
+    fn kinds(out: &EventBatch) -> Vec<(u64, EventKind)> {
+        out.events.iter().map(|e| (e.conn, e.kind)).collect()
+    }
+
+    #[test]
+    fn a_new_flow_opens_then_carries_its_datagram_with_the_time() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        flows.datagram(7, &seg(40000, b"hi"), &mut id, 10, true, &mut out);
+        assert_eq!(
+            kinds(&out),
+            vec![
+                (0, EventKind::OpenUdp { resp_p: 443 }),
+                (
+                    0,
+                    EventKind::Datagram {
+                        start: 0,
+                        len: 2,
+                        ts: 7
+                    }
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bypassed_flow_only_counts_its_datagrams() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        flows.datagram(1, &seg(40000, b"a"), &mut id, 10, true, &mut out);
+        assert!(flows.bypass(0));
+        out.clear();
+        flows.datagram(2, &seg(40000, b"bc"), &mut id, 10, true, &mut out);
+        flows.finish("eof", &mut out);
+        assert_eq!(kinds(&out), vec![(0, EventKind::End { index: 0 })]);
+        assert_eq!((out.ends[0].orig_pkts, out.ends[0].orig_bytes), (2, 3));
+    }
+
+    #[test]
+    fn past_the_cap_the_oldest_flow_ends_first() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        flows.datagram(1, &seg(40000, b"a"), &mut id, 1, true, &mut out);
+        flows.datagram(2, &seg(40001, b"b"), &mut id, 1, true, &mut out);
+        assert_eq!(out.ends[0].end_reason, END_EVICTED);
+        assert_eq!((out.ends[0].conn, flows.evicted, flows.len()), (0, 1, 1));
+    }
+}
