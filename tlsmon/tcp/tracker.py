@@ -64,8 +64,8 @@ from tlsmon.tcp.connection import (
 )
 from tlsmon.tcp.endpoint import track
 from tlsmon.tcp.ports import is_service_port
-from tlsmon.udp.flows import DEFAULT_UDP_IDLE_TIMEOUT_NS, UdpTracker
 from tlsmon.tcp.reassembly import Reassembler
+from tlsmon.udp.flows import DEFAULT_UDP_IDLE_TIMEOUT_NS, UdpTracker
 
 _FIN = 0x01
 _SYN = 0x02
