@@ -72,9 +72,12 @@ class Limits:
     #: ClientHello is under 2 KiB, 16 KiB with post-quantum key shares and ECH; the server's Initial carries only
     #: its ServerHello. Anomaly ``quic.crypto_buffer_full``; the rest of the frame is dropped.
     max_quic_crypto_bytes: int = 65536
-    #: Longest DTLS handshake message reassembled from fragments (RFC 6347 §4.2.3 allows 2^24 - 1); a DTLS
-    #: certificate chain is a few KiB. Anomaly ``dtls.handshake_too_long``; that message is skipped.
-    max_dtls_handshake_message: int = 262144
+    #: Bytes of incomplete DTLS handshake messages one direction holds while their fragments arrive (each
+    #: message's full length counts from its first fragment, and twice that is allocated: data and mask). A
+    #: longer message is never reassembled (RFC 6347 §4.2.3 allows 2^24 - 1; a DTLS certificate chain is a few
+    #: KiB): anomaly ``dtls.handshake_too_long``; a message that does not fit beside the others waiting:
+    #: ``dtls.reassembly_buffer_full``. Either way the fragment is dropped.
+    max_dtls_reassembly_bytes: int = 65536
     #: DTLS handshake messages of one direction being reassembled at once (fragments of a flight arrive out of
     #: order or are lost). Anomaly ``dtls.too_many_pending_messages``; the new message is dropped.
     max_dtls_pending_messages: int = 16

@@ -18,7 +18,7 @@ def _fragment(msg_type: int, length: int, seq: int, offset: int, data: bytes) ->
 
 
 def _reassembler() -> DtlsHandshakeReassembler:
-    return DtlsHandshakeReassembler(max_message=1000, max_pending=2)
+    return DtlsHandshakeReassembler(max_bytes=1000, max_pending=2)
 
 
 def test_an_unfragmented_message_is_delivered_at_once() -> None:
@@ -61,6 +61,20 @@ def test_fragments_disagreeing_on_length_are_inconsistent() -> None:
 
 def test_a_message_longer_than_the_limit_is_not_reassembled() -> None:
     assert _reassembler().feed(_fragment(11, 5000, 2, 0, b"ab")) == ([], [DtlsAnomaly.HANDSHAKE_TOO_LONG])
+
+
+def test_pending_bytes_are_bounded_across_messages() -> None:
+    r = _reassembler()
+    r.feed(_fragment(11, 600, 1, 0, b"a"))
+    assert r.feed(_fragment(11, 600, 2, 0, b"b")) == ([], [DtlsAnomaly.REASSEMBLY_BUFFER_FULL])
+    assert r.pending() == 600
+
+
+def test_a_completed_message_frees_its_bytes() -> None:
+    r = _reassembler()
+    r.feed(_fragment(11, 4, 1, 0, b"ab"))
+    assert r.feed(_fragment(11, 4, 1, 2, b"cd")) == ([(11, b"abcd")], [])
+    assert r.pending() == 0
 
 
 def test_pending_messages_are_bounded() -> None:

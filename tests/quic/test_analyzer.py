@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests.corpus.location import requires_corpus
-from tests.quic.rfc_vectors import V1_CLIENT_INITIAL, V1_SERVER_INITIAL, V2_CLIENT_INITIAL, V2_SERVER_INITIAL
+from tests.quic.protect import client_initial
+from tests.quic.rfc_vectors import DCID, V1_CLIENT_INITIAL, V1_SERVER_INITIAL, V2_CLIENT_INITIAL, V2_SERVER_INITIAL
 from tests.quic.udpcorpus import flows
 from tlsmon.quic.analyzer import QuicAnalyzer
 from tlsmon.quic.anomalies import QuicAnomaly
@@ -127,3 +128,11 @@ def test_client_hello_spread_over_three_initials_out_of_order() -> None:
     assert (len(flow.datagrams), quic.info.initial_packets) == (3, 3)
     assert (quic.summary.server_name, quic.summary.ssl_history) == ("googleads.g.doubleclick.net", "C")
     assert quic.summary.client_key_share_groups == [0x11EC, 0x001D]  # X25519MLKEM768, x25519
+
+
+def test_connection_close_keeps_the_code_not_the_reason_phrase() -> None:
+    reason = b"user-typed secret reason"
+    frame = bytes.fromhex("1c412806") + bytes([len(reason)]) + reason
+    analyzer = _flow((True, client_initial(frame.ljust(40, b"\x00"), DCID)))
+    assert analyzer.info.close_error_code == 0x0128
+    assert reason not in repr((analyzer.info, analyzer.summary, analyzer.anomalies)).encode()

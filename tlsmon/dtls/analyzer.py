@@ -18,7 +18,7 @@ repeats its ClientHello with it; the analyzer writes both to ``ssl_history`` (``
 ClientHello as the row's, as Zeek does. Records are counted per direction with the highest epoch and
 sequence number seen (:class:`DtlsInfo`).
 
-Bounds: per direction, the reassembler's (Limits.max_dtls_handshake_message, max_dtls_pending_messages); the
+Bounds: per direction, the reassembler's (Limits.max_dtls_reassembly_bytes, max_dtls_pending_messages); the
 anomaly list (Limits.max_anomalies). A datagram is walked once.
 """
 
@@ -71,8 +71,8 @@ class DtlsAnalyzer:
         self.anomalies_dropped = 0
         self.finished = False
         self._reassemblers = (
-            DtlsHandshakeReassembler(limits.max_dtls_handshake_message, limits.max_dtls_pending_messages),
-            DtlsHandshakeReassembler(limits.max_dtls_handshake_message, limits.max_dtls_pending_messages),
+            DtlsHandshakeReassembler(limits.max_dtls_reassembly_bytes, limits.max_dtls_pending_messages),
+            DtlsHandshakeReassembler(limits.max_dtls_reassembly_bytes, limits.max_dtls_pending_messages),
         )
 
     @property

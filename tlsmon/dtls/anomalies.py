@@ -18,8 +18,11 @@ class DtlsAnomaly(StrEnum):
     MALFORMED_FRAGMENT = "dtls.malformed_fragment"
     #: fragments of one message_seq disagree on type or length (RFC 6347 §4.2.3); the fragment is dropped
     INCONSISTENT_FRAGMENT = "dtls.inconsistent_fragment"
-    #: a handshake message longer than Limits.max_dtls_handshake_message; it is not reassembled
+    #: a fragmented handshake message longer than Limits.max_dtls_reassembly_bytes; it is not reassembled
     HANDSHAKE_TOO_LONG = "dtls.handshake_too_long"
+    #: a fragmented message that does not fit in Limits.max_dtls_reassembly_bytes beside the messages already
+    #: waiting for fragments; its fragment is dropped
+    REASSEMBLY_BUFFER_FULL = "dtls.reassembly_buffer_full"
     #: more than Limits.max_dtls_pending_messages messages of one direction incomplete at once; the new one is
     #: dropped
     TOO_MANY_PENDING_MESSAGES = "dtls.too_many_pending_messages"

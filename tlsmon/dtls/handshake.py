@@ -9,9 +9,10 @@ buffer of the message's length (one per message_seq) with a byte mask, so overla
 once and completion is a counter reaching zero. A retransmitted message is delivered again, as Zeek's DTLS
 analyzer does (its ``ssl_history`` shows ``CCC`` for a ClientHello sent three times with no answer).
 
-Bounds: a message longer than Limits.max_dtls_handshake_message is not reassembled, and at most
-Limits.max_dtls_pending_messages messages wait for missing fragments; each cut is a named anomaly and the work
-stays linear in the bytes received.
+Bounds: the incomplete messages of a direction hold at most Limits.max_dtls_reassembly_bytes (each counted at
+its full length from its first fragment; a longer message is never reassembled), and at most
+Limits.max_dtls_pending_messages of them wait at once; each cut is a named anomaly and the work stays linear in
+the bytes received.
 """
 
 from __future__ import annotations
@@ -40,16 +41,17 @@ class _Partial:
 
 
 class DtlsHandshakeReassembler:
-    __slots__ = ("_pending", "max_message", "max_pending")
+    __slots__ = ("_pending", "_pending_bytes", "max_bytes", "max_pending")
 
-    def __init__(self, max_message: int, max_pending: int) -> None:
-        self.max_message = max_message
+    def __init__(self, max_bytes: int, max_pending: int) -> None:
+        self.max_bytes = max_bytes
         self.max_pending = max_pending
         self._pending: dict[int, _Partial] = {}
+        self._pending_bytes = 0
 
     def pending(self) -> int:
-        """Bytes held for incomplete messages."""
-        return sum(p.length for p in self._pending.values())
+        """Bytes held for incomplete messages (their full lengths)."""
+        return self._pending_bytes
 
     def feed(self, body: bytes) -> tuple[list[tuple[int, bytes]], list[DtlsAnomaly]]:
         """(completed messages, anomalies) of one plaintext handshake record."""
@@ -71,7 +73,7 @@ class DtlsHandshakeReassembler:
                 anomalies.append(DtlsAnomaly.MALFORMED_FRAGMENT)
                 break
             if offset == 0 and frag_len == length:
-                self._pending.pop(seq, None)
+                self._drop(seq)
                 messages.append((msg_type, body[start:pos]))
                 continue
             anomaly = self._fragment(seq, msg_type, length, offset, body[start:pos], messages)
@@ -82,13 +84,16 @@ class DtlsHandshakeReassembler:
     def _fragment(
         self, seq: int, msg_type: int, length: int, offset: int, data: bytes, messages: list[tuple[int, bytes]]
     ) -> DtlsAnomaly | None:
-        if length > self.max_message:
-            return DtlsAnomaly.HANDSHAKE_TOO_LONG
         partial = self._pending.get(seq)
         if partial is None:
+            if length > self.max_bytes:
+                return DtlsAnomaly.HANDSHAKE_TOO_LONG
             if len(self._pending) >= self.max_pending:
                 return DtlsAnomaly.TOO_MANY_PENDING_MESSAGES
+            if self._pending_bytes + length > self.max_bytes:
+                return DtlsAnomaly.REASSEMBLY_BUFFER_FULL
             partial = self._pending[seq] = _Partial(msg_type, length)
+            self._pending_bytes += length
         elif partial.msg_type != msg_type or partial.length != length:
             return DtlsAnomaly.INCONSISTENT_FRAGMENT
         stop = offset + len(data)
@@ -104,6 +109,11 @@ class DtlsHandshakeReassembler:
             mask[offset:stop] = b"\x01" * len(data)
             partial.missing -= new
         if partial.missing == 0:
-            del self._pending[seq]
+            self._drop(seq)
             messages.append((msg_type, bytes(partial.buf)))
         return None
+
+    def _drop(self, seq: int) -> None:
+        partial = self._pending.pop(seq, None)
+        if partial is not None:
+            self._pending_bytes -= partial.length

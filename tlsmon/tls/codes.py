@@ -80,7 +80,9 @@ CONTENT_TYPES: dict[int, str] = {
 }
 
 #: content types a TLS-over-TCP record may carry (25 and 26 are DTLS-only)
-TLS_CONTENT_TYPES = frozenset({CT_CHANGE_CIPHER_SPEC, CT_ALERT, CT_HANDSHAKE, CT_APPLICATION_DATA, CT_HEARTBEAT})
+TLS_CONTENT_TYPES = frozenset(
+    {CT_CHANGE_CIPHER_SPEC, CT_ALERT, CT_HANDSHAKE, CT_APPLICATION_DATA, CT_HEARTBEAT}
+)
 
 # --- SSLv2 message types (draft-hickman-netscape-ssl-00 §2.5-2.7) ---
 SSL2_MT_ERROR = 0

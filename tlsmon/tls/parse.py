@@ -325,7 +325,9 @@ def parse_server_hello(body: bytes) -> ServerHello:
         cipher_suite = uint16_at(body, off, end)
         compression = _uint8_at(body, off + 2, end)
         off += 3
-    hello = ServerHello(legacy_version, random, session_id, cipher_suite, compression, is_hrr=random == HRR_RANDOM)
+    hello = ServerHello(
+        legacy_version, random, session_id, cipher_suite, compression, is_hrr=random == HRR_RANDOM
+    )
     if off < end:
         try:
             _read_extensions(hello, body, off, end, _SERVER_EXTENSIONS)
