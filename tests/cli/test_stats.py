@@ -51,9 +51,9 @@ def test_stats_row_of_the_sample_capture(tmp_path: Path) -> None:
     }
 
 
-def test_decode_errors_are_counted_by_name(tmp_path: Path) -> None:
+def test_udp_flows_that_are_not_quic_or_dtls_are_counted_by_name(tmp_path: Path) -> None:
     main(["read", str(NOT_TCP), "-o", str(tmp_path), "-q"])
-    assert stats_row(tmp_path)["counters"] == [("decode.not_tcp", 1)]
+    assert stats_row(tmp_path)["counters"] == [("udp.flows_ignored", 1)]
 
 
 def test_a_damaged_file_is_counted(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_summary_prints_every_counter(tmp_path: Path, capsys: pytest.CaptureFixt
     labels = [
         "packets", "TCP packets", "bypassed packets", "connections", "TLS connections", "connections with gaps",
         "missed bytes", "connections evicted", "buffer-cap flushes", "fragments pending", "values fitted",
-        "dead letters", "files damaged", "decode.not_tcp",
+        "dead letters", "files damaged", "udp.flows_ignored",
     ]
     assert [label for label in labels if label not in out] == []
 
