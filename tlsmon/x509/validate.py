@@ -152,12 +152,12 @@ _MESSAGE_STATUS: tuple[tuple[str, ValidationStatus], ...] = (
     ("Forbidden signature algorithm", ValidationStatus.FORBIDDEN_ALGORITHM),
     ("Forbidden public key algorithm", ValidationStatus.FORBIDDEN_ALGORITHM),
     ("key is too weak", ValidationStatus.WEAK_KEY),
+    ("invalid extension", ValidationStatus.PROFILE_VIOLATION),  # an extension's own encoding or criticality
     ("EKU", ValidationStatus.WRONG_PURPOSE),
     ("name constraint", ValidationStatus.NAME_CONSTRAINT_VIOLATION),
     ("directoryName matching", ValidationStatus.NAME_CONSTRAINT_VIOLATION),
     ("ASN.1 parsing error", ValidationStatus.UNPARSEABLE),
     ("error parsing asn1", ValidationStatus.UNPARSEABLE),
-    ("invalid extension", ValidationStatus.PROFILE_VIOLATION),
     ("extension", ValidationStatus.PROFILE_VIOLATION),
     ("subjectAltName", ValidationStatus.PROFILE_VIOLATION),
     ("basicConstraints", ValidationStatus.PROFILE_VIOLATION),
