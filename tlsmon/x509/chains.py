@@ -22,7 +22,7 @@ from tlsmon.x509.anomalies import X509Anomaly
 from tlsmon.x509.hostname import sni_matches
 from tlsmon.x509.ocsp import read_stapled
 from tlsmon.x509.store import CertificateRecord, CertificateStore, StoreAnomaly
-from tlsmon.x509.validate import ChainInput, Validator
+from tlsmon.x509.validate import ZEEK_VALIDATION_STATUS, ChainInput, ValidationStatus, Validator, ValidityClass
 
 _TS_UTC = pa.timestamp("us", tz="UTC")  # OCSP dates: GeneralizedTime reaches 9999, int64 ns ends in 2262
 
@@ -131,11 +131,12 @@ def _chain_input(records: list[CertificateRecord]) -> ChainInput:
     )
 
 
-_CLASSES = "verifiable, expired, not_yet_valid, self_signed or broken: the class of its validation status"
-_STATUSES = (
-    "verifiable, expired, not_yet_valid, self_signed, self_signed_in_chain, unknown_issuer, bad_signature, "
-    "forbidden_algorithm, weak_key, wrong_purpose, name_constraint_violation, path_too_long, profile_violation, "
-    "unparseable or broken (rules and the Zeek/OpenSSL equivalents in docs/certificates.md)"
+_CLASSES = ", ".join(c.value for c in ValidityClass) + ": the class of its validation status"
+_STATUSES = ", ".join(s.value for s in ValidationStatus) + " (rules in docs/certificates.md)"
+#: The status → Zeek ssl.log validation_status table, written out for docs/schema.md from the code's own table.
+_ZEEK_MAPPING = "; ".join(
+    f"{status.value} = " + (" or ".join(f"'{text}'" for text in texts) if texts else "no OpenSSL counterpart")
+    for status, texts in ZEEK_VALIDATION_STATUS.items()
 )
 
 X509_COLUMNS = ColumnGroup(
@@ -145,8 +146,8 @@ X509_COLUMNS = ColumnGroup(
                "certificates table's fingerprint, for a plain join; null without a server chain",
                "96bcec06264976f37460779acf28c5a7cfe8a3c0aae11a8ffcee05c0bddf08c6"),
         Column("validation_status", pa.string(), "Server chain checked against the Mozilla root store (certifi) "
-               f"at the connection's start time, hostname aside: {_STATUSES}. Zeek `validation_status` "
-               "through that mapping", "verifiable"),
+               f"at the connection's start time, hostname aside: {_STATUSES}. What Zeek's ssl.log "
+               f"`validation_status` says of such a chain: {_ZEEK_MAPPING}", "verifiable"),
         Column("validation_detail", pa.string(), "The verifier's message behind validation_status (free text "
                "of cryptography's verifier, not for grouping); null when verifiable",
                "candidates exhausted: all candidates exhausted with no interior errors"),
@@ -172,7 +173,7 @@ X509_COLUMNS = ColumnGroup(
         Column("client_leaf_fingerprint", pa.string(), "SHA-256 (hex) of the client's leaf certificate DER "
                "(mutual TLS); null when the client sent no chain", "3f2a…"),
         Column("client_validation_status", pa.string(), "Client chain checked like the server's, for client "
-               f"authentication: {_STATUSES}", "unknown_issuer"),
+               "authentication: the same vocabulary and Zeek mapping as validation_status", "unknown_issuer"),
         Column("client_validation_detail", pa.string(), "The verifier's message behind "
                "client_validation_status; null when verifiable",
                "candidates exhausted: all candidates exhausted with no interior errors"),
