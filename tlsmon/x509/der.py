@@ -83,7 +83,7 @@ class RawName:
 @dataclass(slots=True)
 class RawCertificate:
     """The TLV of each field :func:`certificate_fields` found, None where it is absent or not what RFC 5280
-    puts there. ``trailing`` counts the bytes after the certificate's SEQUENCE."""
+    puts there (bytes after the certificate's SEQUENCE are ignored, as OpenSSL's d2i_X509 ignores them)."""
 
     tbs: bytes
     version: bytes | None = None  # the INTEGER inside [0]
@@ -94,7 +94,6 @@ class RawCertificate:
     subject: bytes | None = None
     spki: bytes | None = None
     signature_algorithm: bytes | None = None  # the outer one, else the tbsCertificate's
-    trailing: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +295,7 @@ def certificate_fields(data: bytes) -> RawCertificate:
     tbs_tag, _, tbs_end = read_tlv(data, start)
     if tbs_tag != _SEQUENCE:
         raise DerError("tbsCertificate is not a SEQUENCE")
-    raw = RawCertificate(tbs=data[start:tbs_end], trailing=len(data) - end)
+    raw = RawCertificate(tbs=data[start:tbs_end])
     try:
         algorithm_tag, _, algorithm_end = read_tlv(data, tbs_end)
         if algorithm_tag == _SEQUENCE and algorithm_end <= end:
