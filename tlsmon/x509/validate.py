@@ -30,6 +30,10 @@ made of two fixed vocabularies read from that message and from a few checks of o
    accepts it: a CA certificate as leaf, a leaf without SAN, a v1 certificate, a negative or over-long
    serial, an invalid or duplicate extension …), and ``broken`` for anything else.
 
+There is no ``no_certificate`` status: the validator only sees chains, and a connection without one has a
+null status, since tlsmon cannot tell a chain not sent from one it could not see (TLS 1.3 encrypts it, a
+resumption sends none).
+
 ``validity_class`` (:class:`ValidityClass`) is the coarse class each status belongs to (:data:`STATUS_CLASS`):
 ``verifiable``, ``self_signed``, ``expired``, ``not_yet_valid``, and ``broken`` for every other status.
 :data:`ZEEK_VALIDATION_STATUS` maps each status to the OpenSSL strings Zeek's ssl.log ``validation_status``
