@@ -96,6 +96,12 @@ class Limits:
     #: is computed again when its chain comes back: only time, never a row, depends on it. Zeek caches
     #: validation results per chain hash the same way (X509::caching_required_encounters / max_entries).
     max_validation_cache: int = 100_000
+    #: Names kept of one certificate that cryptography refuses, read by the lenient DER reader
+    #: (tlsmon/x509/der.py): attributes of its subject and of its issuer, and SubjectAltName entries. Real
+    #: certificates have a handful of attributes and at most a few hundred SANs (CA/B Forum members cap them
+    #: around 100-250); the handshake message cap alone lets one certificate carry 500 000 two-byte entries.
+    #: Anomaly ``x509.too_many_names`` on the certificate's row; the rest are counted out, not kept.
+    max_certificate_names: int = 4096
 
     def __post_init__(self) -> None:
         for f in fields(self):
