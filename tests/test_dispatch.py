@@ -72,6 +72,19 @@ def test_tls_client_on_a_plaintext_smtp_port_keeps_its_client_hello(tls_bytes: l
     assert d.tls is not None and d.tls.summary.client_version_code == 0x0303
 
 
-def test_unrecognised_protocol_is_given_up_and_bypassed() -> None:
-    d = run([(C, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), (S, b"HTTP/1.1 200 OK\r\n\r\n")], 80)
-    assert (d.app_proto, d.tls_mode, d.finished) == (None, "none", True)
+HTTP_GET = (C, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
+def test_unrecognised_protocol_is_given_up_once_the_server_answered_a_kib() -> None:
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\n" + b"x" * 1024
+    d = run([HTTP_GET, (S, response[:1000])], 80)
+    assert (d.app_proto, d.finished) == (None, False)
+    d.data(S, response[1000:])
+    assert (d.app_proto, d.tls_mode, d.finished, d.preamble) == (None, "none", True, None)
+
+
+def test_unrecognised_protocol_is_given_up_past_the_client_search_bound() -> None:
+    d = run([(C, b"SSH-2.0-OpenSSH_9.2p1\r\n" + bytes(range(256)) * 15)], 22)
+    assert d.finished is False
+    d.data(C, bytes(range(256)))
+    assert (d.app_proto, d.tls_mode, d.finished, d.anomalies) == (None, "none", True, [])

@@ -86,3 +86,12 @@ class Anomaly(Event):
     """A named protocol anomaly (``smtp.reply_without_command``); counted on the row, never raised."""
 
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TlsPayload(Event):
+    """TLS bytes the protocol carries inside its own messages (GridFTP's base64 ``ADAT`` tokens), decoded: the
+    dispatcher feeds them to a TLS analyzer, per direction, in order. Handshake records, never payload."""
+
+    is_orig: bool
+    data: bytes
