@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from fixtures.make_preamble_captures import RELAYED4, TCP4, V2_PROXY, inet_block, v1_header, v2_header
 from fixtures.tlsgen import handshake
 from tlsmon.dispatch import Dispatcher
+from tlsmon.limits import DEFAULT_LIMITS, Limits
 
 C, S = True, False
 
@@ -16,8 +18,8 @@ def tls_bytes() -> list[tuple[bool, bytes]]:
     return handshake(max_version="TLSv1.2", app_data=[(True, b"ping"), (False, b"pong")]).messages
 
 
-def run(chunks: list[tuple[bool, bytes]], server_port: int) -> Dispatcher:
-    dispatcher = Dispatcher(server_port)
+def run(chunks: list[tuple[bool, bytes]], server_port: int, limits: Limits = DEFAULT_LIMITS) -> Dispatcher:
+    dispatcher = Dispatcher(server_port, limits)
     for is_orig, data in chunks:
         dispatcher.data(is_orig, data)
     return dispatcher
@@ -88,3 +90,92 @@ def test_unrecognised_protocol_is_given_up_past_the_client_search_bound() -> Non
     assert d.finished is False
     d.data(C, bytes(range(256)))
     assert (d.app_proto, d.tls_mode, d.finished, d.anomalies) == (None, "none", True, [])
+
+
+# --- preambles: a PROXY protocol header, unknown plaintext before a ClientHello ------------------------------
+
+PROXY_V1 = v1_header("TCP4", RELAYED4)
+JUNK = bytes.fromhex("deadbeef") * 8
+
+
+def test_tls_behind_a_proxy_v1_header_starts_at_the_next_byte(tls_bytes: list[tuple[bool, bytes]]) -> None:
+    d = run([(C, PROXY_V1), *tls_bytes], 443)
+    assert (d.app_proto, d.tls_mode, d.anomalies) == ("tls", "implicit", [])
+    assert d.preamble is not None and (d.preamble.proxy_src_addr, d.preamble.proxy_src_port) == ("203.0.113.7", 51234)
+    assert d.tls is not None and d.tls.summary.established
+
+
+def test_a_proxy_header_and_the_client_hello_in_one_segment_are_told_apart(
+    tls_bytes: list[tuple[bool, bytes]],
+) -> None:
+    d = run([(C, PROXY_V1 + tls_bytes[0][1]), *tls_bytes[1:]], 443)
+    assert (d.app_proto, d.anomalies) == ("tls", [])
+    assert d.tls is not None and d.tls.summary.established
+
+
+def test_a_proxy_header_sent_byte_by_byte_then_tls(tls_bytes: list[tuple[bool, bytes]]) -> None:
+    header = v2_header(V2_PROXY, TCP4, inet_block(RELAYED4))
+    d = run([*((C, header[i : i + 1]) for i in range(len(header))), *tls_bytes], 443)
+    assert d.preamble is not None and d.preamble.proxy_version == 2
+    assert d.tls is not None and d.tls.summary.established
+
+
+def test_a_server_greeting_while_the_proxy_header_is_incomplete_still_makes_smtp(
+    tls_bytes: list[tuple[bool, bytes]],
+) -> None:
+    d = run([(C, PROXY_V1[:10]), SMTP_UPGRADE[0], (C, PROXY_V1[10:]), *SMTP_UPGRADE[1:], *tls_bytes], 25)
+    assert (d.app_proto, d.tls_mode, d.anomalies) == ("smtp", "starttls", [])
+    assert d.preamble is not None and d.preamble.proxy_family == "TCP4"
+
+
+def test_a_gap_inside_a_proxy_header_is_a_truncated_header() -> None:
+    d = run([(C, PROXY_V1[:10])], 443)
+    d.gap(C, 20)
+    assert (d.anomalies, d.finished, d.tls) == (["proxy.truncated_header"], True, None)
+
+
+def test_client_hello_after_junk_in_the_same_segment_is_found(tls_bytes: list[tuple[bool, bytes]]) -> None:
+    d = run([(C, JUNK + tls_bytes[0][1]), *tls_bytes[1:]], 443)
+    assert (d.app_proto, d.tls_mode, d.anomalies) == ("tls", "implicit", ["tls.preamble_skipped"])
+    assert d.preamble is not None and (d.preamble.preamble_orig_bytes, d.preamble.preamble_resp_bytes) == (32, 0)
+    assert d.tls is not None and d.tls.summary.established
+
+
+def test_a_record_header_split_across_segments_is_found_once_whole(tls_bytes: list[tuple[bool, bytes]]) -> None:
+    stream = JUNK + tls_bytes[0][1]
+    d = run([(C, stream[:34]), (C, stream[34:38]), (C, stream[38:]), *tls_bytes[1:]], 443)
+    assert d.anomalies == ["tls.preamble_skipped"]
+    assert d.tls is not None and d.tls.summary.established
+
+
+def test_the_server_answer_to_a_preamble_is_skipped_and_counted(tls_bytes: list[tuple[bool, bytes]]) -> None:
+    d = run([(C, b"HELLO x\r\n"), (S, b"OK\r\n"), *tls_bytes], 7443)
+    assert d.preamble is not None and (d.preamble.preamble_orig_bytes, d.preamble.preamble_resp_bytes) == (9, 4)
+    assert d.tls is not None and d.tls.summary.established
+
+
+def test_a_client_hello_starting_past_the_bound_is_not_searched_for(tls_bytes: list[tuple[bool, bytes]]) -> None:
+    d = run([(C, JUNK), (C, tls_bytes[0][1])], 443, Limits(max_preamble_search=32))
+    assert (d.app_proto, d.tls, d.finished, d.preamble) == (None, None, True, None)
+
+
+def test_a_client_hello_starting_just_inside_the_bound_is_found(tls_bytes: list[tuple[bool, bytes]]) -> None:
+    d = run([(C, JUNK), (C, tls_bytes[0][1])], 443, Limits(max_preamble_search=33))
+    assert d.anomalies == ["tls.preamble_skipped"]
+
+
+def test_a_record_header_whose_lengths_disagree_is_no_client_hello() -> None:
+    # handshake length 0x50 + 4 is less than the record's 0x60: something would follow the ClientHello
+    fake = b"\x16\x03\x01\x00\x60\x01\x00\x00\x50\x03\x03" + bytes(0x5B)
+    d = run([(C, JUNK + fake)], 443, Limits(max_preamble_search=64))
+    assert (d.tls, d.finished) == (None, True)
+
+
+def test_a_server_greeting_a_probe_claims_wins_over_the_search() -> None:
+    d = run([(C, JUNK), SMTP_UPGRADE[0]], 25)
+    assert (d.app_proto, d.tls, d.anomalies) == ("smtp", None, [])
+
+
+def test_a_plaintext_protocol_claims_its_bytes_before_any_search(tls_bytes: list[tuple[bool, bytes]]) -> None:
+    d = run([*SMTP_UPGRADE, *tls_bytes], 25)
+    assert d.anomalies == [] and d.preamble is None
