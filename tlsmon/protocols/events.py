@@ -3,7 +3,8 @@
 Analyzers are sans-IO (bytes in, events out); :mod:`tlsmon.protocols.starttls` folds the events of one
 connection into the row's STARTTLS columns. Fields are plain text or flags; nothing here ever holds a command
 argument, an address or a credential — only server capability tokens and command verbs (see docs/protocols.md
-on privacy).
+on privacy) — except :class:`TlsPayload`, the TLS handshake records a protocol carries in its own messages,
+which only the TLS analyzer reads.
 """
 
 from __future__ import annotations
