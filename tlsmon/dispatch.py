@@ -139,6 +139,11 @@ class Dispatcher:
 
     # -- StreamConsumer --------------------------------------------------------------------------------
     def data(self, is_orig: bool, data: bytes) -> None:
+        tls = self.tls
+        if tls is not None and self.proto is None:  # the common case, kept to one call
+            tls.data(is_orig, data)
+            self.finished = tls.finished
+            return
         if is_orig and self._client_head and data:
             data = self._proxy_header(data)
             if not data:
