@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fixtures.make_preamble_captures import RELAYED4, TCP4, V2_PROXY, inet_block, v1_header, v2_header
 from fixtures.tlsgen import handshake
@@ -179,3 +183,18 @@ def test_a_server_greeting_a_probe_claims_wins_over_the_search() -> None:
 def test_a_plaintext_protocol_claims_its_bytes_before_any_search(tls_bytes: list[tuple[bool, bytes]]) -> None:
     d = run([*SMTP_UPGRADE, *tls_bytes], 25)
     assert d.anomalies == [] and d.preamble is None
+
+
+@pytest.mark.parametrize("preamble", [PROXY_V1, v2_header(V2_PROXY, TCP4, inet_block(RELAYED4)), JUNK])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(0, 4000), max_size=8))
+def test_any_segmentation_of_a_preamble_and_client_hello_gives_the_same_row(
+    tls_bytes: list[tuple[bool, bytes]], preamble: bytes, cuts: list[int]
+) -> None:
+    client = preamble + tls_bytes[0][1]
+    points = sorted({0, len(client), *(c % len(client) for c in cuts)})
+    pieces = [(C, client[a:b]) for a, b in itertools.pairwise(points)]
+    whole, split = run([(C, client), *tls_bytes[1:]], 443), run([*pieces, *tls_bytes[1:]], 443)
+    assert (split.anomalies, split.preamble, split.app_proto) == (whole.anomalies, whole.preamble, whole.app_proto)
+    assert split.tls is not None and whole.tls is not None
+    assert split.tls.summary == whole.tls.summary and split.tls.summary.established

@@ -3,7 +3,11 @@ headers, the bytes it hands back, and the named anomalies of headers it cannot r
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixtures.make_preamble_captures import (
     PP2_TYPE_ALPN,
@@ -17,6 +21,7 @@ from fixtures.make_preamble_captures import (
     UNSPEC,
     V2_LOCAL,
     V2_PROXY,
+    V2_SIGNATURE,
     inet_block,
     ssl_tlv,
     tlv,
@@ -172,3 +177,36 @@ def test_bytes_that_only_began_like_a_header_are_handed_back_unnamed() -> None:
 def test_bytes_that_are_no_header_are_handed_back_at_the_first_differing_byte(first: bytes) -> None:
     reader, rest = read(first)
     assert (rest, reader.summary, reader.anomaly) == (first, None, None)
+
+
+def test_v2_local_discards_its_block_tlvs_included() -> None:
+    header = v2_header(V2_LOCAL, UNSPEC, b"", tlv(PP2_TYPE_ALPN, b"h2") + b"\x02\x00")
+    reader, rest = read(header + AFTER)
+    assert (reader.summary, reader.anomaly, rest) == (PreambleSummary(2, "LOCAL", "UNKNOWN"), None, AFTER)
+
+
+_HEADS = st.sampled_from([b"PROXY ", b"PROXY TCP4 ", b"PROXY UNKNOWN", V2_SIGNATURE, V2_SIGNATURE + b"\x21\x11\x00"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(head=_HEADS, tail=st.binary(max_size=300), cuts=st.lists(st.integers(0, 400), max_size=6))
+def test_any_bytes_in_any_segmentation_give_the_same_verdict_and_a_suffix_back(
+    head: bytes, tail: bytes, cuts: list[int]
+) -> None:
+    data = head + tail
+    whole = ProxyHeaderReader(Limits(max_proxy_header=128))
+    expected = whole.feed(data)
+    if expected is None:
+        expected = whole.cut()
+    pieces = [data[a:b] for a, b in itertools.pairwise(sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)}))]
+    split = ProxyHeaderReader(Limits(max_proxy_header=128))
+    out = None
+    for index, piece in enumerate(pieces):
+        out = split.feed(piece)
+        if out is not None:  # the verdict: the dispatcher feeds nothing more to the reader
+            out += b"".join(pieces[index + 1 :])
+            break
+    if out is None:
+        out = split.cut()
+    assert (out, split.summary, split.anomaly) == (expected, whole.summary, whole.anomaly)
+    assert data.endswith(out)

@@ -12,7 +12,8 @@ them until it can say whether they are one:
 - version 2 (§2.2): the 12-byte signature ``\\r\\n\\r\\n\\0\\r\\nQUIT\\n``, the version (2) and command (LOCAL or
   PROXY) byte, the address family and transport byte, a 16-bit length of the rest, the address block (12
   bytes for TCP/UDP over IPv4, 36 over IPv6, 216 for two UNIX paths), then TLVs (type, 16-bit length, value)
-  to the end. LOCAL (health checks) carries no addresses to keep; an UNSPEC family neither.
+  to the end. LOCAL (health checks) carries nothing to keep (its block is discarded, TLVs included); an UNSPEC
+  family has no addresses.
 
 A header read whole becomes a :class:`PreambleSummary` (addresses, ports, family, the names of the TLV types
 present — never their values) and the reader hands back the client bytes that follow it: the dispatcher
@@ -245,9 +246,10 @@ class ProxyHeaderReader:
         block = _ADDRESS_BLOCK.get(fam >> 4, 0)
         if length < block:
             return self._fail(ProxyAnomaly.MALFORMED_HEADER)
-        if not local and block:
-            self._addresses(fam, buf[_V2_FIXED : _V2_FIXED + block])
-        self._tlvs(buf[_V2_FIXED + block : total])
+        if not local:  # §2.2: a LOCAL header's protocol block is discarded whole
+            if block:
+                self._addresses(fam, buf[_V2_FIXED : _V2_FIXED + block])
+            self._tlvs(buf[_V2_FIXED + block : total])
         return self._release(total)
 
     def _addresses(self, fam: int, block: bytes) -> None:
