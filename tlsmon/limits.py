@@ -54,8 +54,9 @@ class Limits:
     max_anomalies: int = 100
     #: Longest PROXY protocol header read (tlsmon/protocols/proxy.py): a version 2 header states its length in
     #: its first 16 bytes, and one longer than this is not held (version 1 is at most 107 bytes by its spec).
-    #: HAProxy sends headers of 16-250 bytes (addresses, ALPN, authority, SSL TLVs); cloud load balancers add a
-    #: TLV or two. Anomaly ``proxy.header_too_long``; the bytes then go to the probe as unknown plaintext.
+    #: A header with IPv6 addresses and ALPN, authority and SSL TLVs is a few hundred bytes; cloud load balancers
+    #: add a TLV or two; dnsdist accepts 512 bytes of TLVs by default. Anomaly ``proxy.header_too_long``; the
+    #: bytes then go to the probe as unknown plaintext.
     max_proxy_header: int = 4096
     #: How far into the client's stream a ClientHello may start when the client's first bytes are plaintext no
     #: probe claims (tlsmon/dispatch.py): the record header must begin within this many bytes. Zeek's DPD and

@@ -295,7 +295,7 @@ def _address(word: bytes, version: int) -> str | None:
 
 
 def _port(word: bytes) -> int | None:
-    # §2.1: a decimal integer in [0..65535]; HAProxy rejects signs, spaces and leading zeros alike.
+    # §2.1: a decimal integer in [0..65535]; "heading zeroes are not permitted" (no octal confusion).
     if not word.isdigit() or len(word) > 5 or (len(word) > 1 and word[:1] == b"0"):
         return None
     value = int(word)
