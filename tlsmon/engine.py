@@ -160,7 +160,7 @@ class Recorder:
             stats.versions[tls.version or "unknown"] += 1
             if tls.cipher:
                 stats.ciphers[tls.cipher] += 1
-        self.sink.connection(ConnectionRecord(summary, dispatcher.starttls, tls, x509))
+        self.sink.connection(ConnectionRecord(summary, dispatcher.starttls, tls, x509, dispatcher.preamble))
 
 
 class Engine(Recorder):

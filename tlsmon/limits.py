@@ -52,6 +52,18 @@ class Limits:
     #: ``tls.too_many_anomalies``. Zeek samples a weird repeated on one connection past
     #: Weird::sampling_threshold (25).
     max_anomalies: int = 100
+    #: Longest PROXY protocol header read (tlsmon/protocols/proxy.py): a version 2 header states its length in
+    #: its first 16 bytes, and one longer than this is not held (version 1 is at most 107 bytes by its spec).
+    #: A header with IPv6 addresses and ALPN, authority and SSL TLVs is a few hundred bytes; cloud load balancers
+    #: add a TLV or two; dnsdist accepts 512 bytes of TLVs by default. Anomaly ``proxy.header_too_long``; the
+    #: bytes then go to the probe as unknown plaintext.
+    max_proxy_header: int = 4096
+    #: How far into the client's stream a ClientHello may start when the client's first bytes are plaintext no
+    #: probe claims (tlsmon/dispatch.py): the record header must begin within this many bytes. Zeek's DPD and
+    #: tshark find TLS after junk by content; 4 KiB covers a banner, an unknown proxy preamble or an HTTP
+    #: request. The client bytes held while searching are bounded by it. Found: anomaly ``tls.preamble_skipped``
+    #: and the skipped bytes in ``preamble_orig_bytes``; not found: the connection is bypassed, as before.
+    max_preamble_search: int = 4096
 
     # -- TLS (tlsmon/tls/analyzer.py, parse.py) ---------------------------------------------------------------
     #: Certificates kept of one Certificate message (the chain). RFC 8446 §4.4.2 sets no count; real chains have

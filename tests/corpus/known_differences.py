@@ -81,10 +81,10 @@ IRC_STARTTLS = (
     "IRC STARTTLS (670) then TLS on 6667: tshark has no IRC STARTTLS support and sees no handshake; tlsmon "
     "follows the upgrade, and Zeek's ssl.log for the same trace has the handshake"
 )
-JUNK_FIRST = (
-    "the client sends 32 junk bytes (de ad be ef ...) before its ClientHello (a Suricata unknown-protocol "
-    "test): tlsmon, like Zeek's DPD, judges a stream by its first bytes and does not call it TLS; tshark "
-    "dissects records anywhere on port 443"
+GRIDFTP_TSHARK = (
+    "GridFTP GSI on 2811: the control connection's TLS handshake travels base64-encoded in FTP ADAT commands "
+    "and 335 ADAT= replies; tlsmon decodes it as Zeek's FTP analyzer does (Zeek's ssl.log has the row), tshark "
+    "does not, and counts only the data connection's handshake"
 )
 DRAFT14_SERVER_HELLO = (
     "tlsmon bug: the TLS 1.3 draft-14 ServerHello (version field 0x0304, no legacy_session_id and no "
@@ -128,9 +128,6 @@ KNOWN: tuple[Known, ...] = (
     Known("zeek", Z + "websocket/wstunnel-https.pcap",
           "TLS inside WebSocket binary frames (wstunnel over HTTP) is out of scope; the baseline also keeps "
           "no id columns to pair it with a connection"),
-    Known("zeek", Z + "globus-url-copy.pcap",
-          "GridFTP GSI: the TLS handshake travels base64-encoded inside FTP ADAT commands, which Zeek's FTP "
-          "analyzer decodes; not a STARTTLS upgrade of the byte stream, out of scope"),
     # --- Zeek ssl.log: STARTTLS not built yet
     # --- JA4 goldens
     Known("ja4", "*", QUIC, conn="quic *"),
@@ -142,8 +139,8 @@ KNOWN: tuple[Known, ...] = (
     # --- tshark hello counts: tshark is wrong
     Known("tshark", Z + "tls/https-to-http.pcap", HTTP_PORT, field="client_hello", expected=1),
     Known("tshark", Z + "tls/ssl-to-http-server.pcap", HTTP_PORT, field="client_hello", expected=1),
-    Known("tshark", SV + "firewall/app-layer-protocol-negated-unknown-shortcircuit/input.pcap", JUNK_FIRST,
-          field="client_hello", expected=0),
+    Known("tshark", Z + "globus-url-copy.pcap", GRIDFTP_TSHARK, field="client_hello", expected=2),
+    Known("tshark", Z + "globus-url-copy.pcap", GRIDFTP_TSHARK, field="server_hello", expected=2),
     Known("tshark", Z + "tls/irc-starttls.pcap", IRC_STARTTLS, field="client_hello", expected=1),
     Known("tshark", Z + "tls/irc-starttls.pcap", IRC_STARTTLS, field="server_hello", expected=1),
     Known("tshark", SV + "tcp-fastopen-10-syn-data-ignore/input.pcap", LATER_SYN_ACK, field="server_hello",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tlsmon.columns import ColumnGroup
+from tlsmon.protocols.proxy import PREAMBLE_COLUMNS, PreambleSummary
 from tlsmon.protocols.starttls import STARTTLS_COLUMNS, StartTlsSummary
 from tlsmon.records.conn import CONN_COLUMNS, ConnSummary
 from tlsmon.records.stats import STATS_TABLE
@@ -24,6 +25,7 @@ SCHEMA_VERSION = "5"
 # The stage prefix of the anomalies the writer names when it has to fit a value (tlsmon.output.fit).
 CONNECTIONS: tuple[ColumnGroup, ...] = (
     CONN_COLUMNS,
+    replace(PREAMBLE_COLUMNS, stage="preamble"),
     replace(STARTTLS_COLUMNS, stage="starttls"),
     replace(TLS_COLUMNS, stage="tls"),
     replace(X509_COLUMNS, stage="x509"),
@@ -38,10 +40,11 @@ class ConnectionRecord:
     starttls: StartTlsSummary | None
     tls: TlsSummary | None
     x509: X509Summary | None = None
+    preamble: PreambleSummary | None = None
 
     def parts(self) -> tuple[object | None, ...]:
         """The parts in the order of :data:`CONNECTIONS`."""
-        return (self.conn, self.starttls, self.tls, self.x509)
+        return (self.conn, self.preamble, self.starttls, self.tls, self.x509)
 
 
 CERTIFICATES: tuple[ColumnGroup, ...] = (replace(CERT_COLUMNS, stage="x509"), PARSED_COLUMNS)
