@@ -8,13 +8,14 @@ over, or given up) the flow's later datagrams are only counted. Only recognised 
 tables are for; the stats table counts the others (``udp.flows_ignored``).
 
 It offers the row builder the same reads as the TCP :class:`~tlsmon.dispatch.Dispatcher`: ``app_proto``
-(``quic`` or ``dtls``), ``tls_mode`` (``implicit``), ``starttls`` (None), :meth:`tls_summary` and
-:meth:`all_anomalies`.
+(``quic`` or ``dtls``), ``tls_mode`` (``implicit``), ``starttls`` and ``preamble`` (None), :meth:`tls_summary`
+and :meth:`all_anomalies`.
 """
 
 from __future__ import annotations
 
 from tlsmon.limits import DEFAULT_LIMITS, Limits
+from tlsmon.protocols.proxy import PreambleSummary
 from tlsmon.protocols.starttls import StartTlsSummary
 from tlsmon.quic.udp import UdpTlsAnalyzer
 from tlsmon.tls.summary import TlsSummary
@@ -24,11 +25,12 @@ TLS_MODE_NONE = "none"
 
 
 class UdpDispatcher:
-    __slots__ = ("analyzer", "finished", "starttls")
+    __slots__ = ("analyzer", "finished", "preamble", "starttls")
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self.analyzer = UdpTlsAnalyzer(limits)
         self.starttls: StartTlsSummary | None = None
+        self.preamble: PreambleSummary | None = None
         self.finished = False
 
     @property
