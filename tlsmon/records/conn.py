@@ -12,7 +12,9 @@ import pyarrow as pa
 from tlsmon.columns import Column, ColumnGroup
 from tlsmon.decode.numbers import IPPROTO_TCP
 from tlsmon.decode.packet import format_address
+from tlsmon.records import zeek
 from tlsmon.tcp.connection import TransportFacts
+from tlsmon.tls.summary import TlsSummary
 
 _TS = pa.timestamp("ns", tz="UTC")
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -42,6 +44,11 @@ class ConnSummary:
     tls_mode: str
     anomalies: list[str] = field(default_factory=list)
     community_id: str | None = None
+    # Zeek's conn.log fields (tlsmon.records.zeek).
+    proto: str = "tcp"
+    service: str | None = None
+    duration: float | None = None
+    conn_state: str = "OTH"
 
 
 CONN_COLUMNS = ColumnGroup(
@@ -172,6 +179,41 @@ CONN_COLUMNS = ColumnGroup(
             "(community-id: yes) write, for joining their logs: base64 of the SHA-1 of the ordered endpoints.",
             "1:IwiTNfuO7aCaamMijl+7/X9uLx0=",
         ),
+        Column(
+            "proto",
+            pa.string(),
+            "Transport protocol (Zeek's proto): 'tcp' (UDP for QUIC/DTLS is not tracked yet).",
+            "tcp",
+            nullable=False,
+        ),
+        Column(
+            "service",
+            pa.string(),
+            "The protocols recognised on the connection in the order they were, comma separated, with Zeek's "
+            "analyzer names (Zeek's service): 'ssl' for TLS, the plaintext protocol before a STARTTLS upgrade "
+            "first ('smtp,ssl', 'imap,ssl', 'ldap_tcp,ssl', 'http,ssl' for a CONNECT proxy); nntp and sieve, "
+            "which Zeek has no analyzer for, keep tlsmon's names. 'ssl' is left out when the TLS analyzer met "
+            "a record header it could not read (Zeek's protocol violation). Null when nothing was recognised.",
+            "imap,ssl",
+        ),
+        Column(
+            "duration",
+            pa.float64(),
+            "Seconds from the first to the last packet (Zeek's duration, an interval); null when that is 0, "
+            "e.g. a one-packet connection, as Zeek leaves it unset.",
+            "3.376543",
+        ),
+        Column(
+            "conn_state",
+            pa.string(),
+            "Zeek's conn_state, computed from the history letters as Zeek's TCP endpoint states would end: "
+            "S0 (SYN, no reply), S1 (established, not closed), SF (normal close), REJ (rejected), S2/S3 (close "
+            "by originator/responder only), RSTO/RSTR (reset by originator/responder), RSTOS0 (originator "
+            "SYN then RST), RSTRH (responder SYN-ACK then RST, no SYN seen), SH/SHR (SYN or SYN-ACK then FIN, "
+            "half open), OTH (midstream, no SYN seen).",
+            "SF",
+            nullable=False,
+        ),
     ),
 )
 
@@ -190,7 +232,12 @@ def make_uid(sequence: int, conn: TransportFacts) -> str:
 
 
 def conn_summary(
-    conn: TransportFacts, uid: str, app_proto: str | None, tls_mode: str, anomalies: list[str]
+    conn: TransportFacts,
+    uid: str,
+    app_proto: str | None,
+    tls_mode: str,
+    anomalies: list[str],
+    tls: TlsSummary | None = None,
 ) -> ConnSummary:
     orig_missed = conn.orig_missed_bytes
     resp_missed = conn.resp_missed_bytes
@@ -222,6 +269,9 @@ def conn_summary(
         tls_mode=tls_mode,
         anomalies=anomalies,
         community_id=community_id(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p),
+        service=zeek.service(app_proto, tls_mode, tls is not None and tls.version is not None, anomalies),
+        duration=zeek.duration(conn.start_ts, conn.last_ts),
+        conn_state=zeek.conn_state(history, conn.orig_bytes, conn.resp_bytes),
     )
 
 

@@ -1,0 +1,81 @@
+"""Zeek's conn.log fields from a row: conn_state replays the history letters through Zeek's endpoint states."""
+
+from __future__ import annotations
+
+import pytest
+
+from tlsmon.records.zeek import conn_state, duration, service
+
+
+@pytest.mark.parametrize(
+    ("history", "orig_bytes", "resp_bytes", "state"),
+    [
+        ("S", 0, 0, "S0"),  # SYN, no reply
+        ("ShAaDd", 10, 10, "S1"),  # established, never closed
+        ("ShADadFf", 10, 10, "SF"),  # both FINs
+        ("ShADadFRf", 10, 10, "SF"),  # the originator's FIN then RST is undone by the responder's FIN
+        ("Sr", 0, 0, "REJ"),  # SYN answered by RST
+        ("ShADadF", 10, 10, "S2"),  # only the originator closed
+        ("ShADadf", 10, 10, "S3"),  # only the responder closed
+        ("ShADadR", 10, 10, "RSTO"),  # originator reset
+        ("ShADadFR", 10, 10, "RSTO"),  # originator FIN then RST, the responder never closed
+        ("ShADadFr", 10, 10, "RSTR"),  # responder reset after the originator's FIN
+        ("ShAdDafr", 10, 10, "RSTR"),  # responder FIN then RST
+        ("SR", 0, 0, "RSTOS0"),  # originator SYN then RST, no SYN-ACK
+        ("Dr", 109, 0, "RSTRH"),  # midstream data answered by a RST
+        ("SF", 0, 0, "SH"),  # originator SYN then FIN, no reply
+        ("hf", 0, 0, "SHR"),  # responder SYN-ACK then FIN, no SYN seen
+        ("Dd", 10, 10, "OTH"),  # midstream, never closed
+        ("DdR", 10, 10, "OTH"),  # midstream, the originator resets: a partial peer counts as inactive
+        ("DR", 10, 0, "OTH"),  # midstream originator alone, then its RST
+        ("ShRr", 0, 0, "REJ"),  # both reset before any data
+        ("ShADRr", 10, 0, "RSTR"),  # both reset after data
+        ("ShADadgFf", 10, 10, "SF"),  # gap letters move no endpoint
+    ],
+)
+def test_conn_state_is_zeeks(history: str, orig_bytes: int, resp_bytes: int, state: str) -> None:
+    assert conn_state(history, orig_bytes, resp_bytes) == state
+
+
+def test_duration_is_seconds_between_first_and_last_packet() -> None:
+    assert duration(1_700_000_000_000_000_000, 1_700_000_002_827_002_000) == 2.827002
+
+
+def test_duration_is_unset_for_a_single_timestamp() -> None:
+    assert duration(1_700_000_000_000_000_000, 1_700_000_000_000_000_000) is None
+
+
+def test_service_of_implicit_tls_is_ssl() -> None:
+    assert service("tls", "implicit", True, []) == "ssl"
+
+
+def test_service_lists_the_plaintext_protocol_before_ssl() -> None:
+    assert service("imap", "starttls", True, []) == "imap,ssl"
+
+
+def test_service_spells_ldap_as_zeeks_analyzer() -> None:
+    assert service("ldap", "starttls", True, []) == "ldap_tcp,ssl"
+
+
+def test_service_of_a_connect_proxy_is_http() -> None:
+    assert service("http-proxy", "implicit", True, []) == "http,ssl"
+
+
+def test_service_without_an_upgrade_is_the_plaintext_protocol() -> None:
+    assert service("smtp", "none", False, []) == "smtp"
+
+
+def test_service_drops_ssl_after_an_unreadable_record_before_any_server_hello() -> None:
+    assert service("tls", "implicit", False, ["tls.unknown_content_type"]) is None
+
+
+def test_service_keeps_ssl_after_an_unreadable_record_once_a_server_hello_was_parsed() -> None:
+    assert service("tls", "implicit", True, ["tls.unknown_content_type"]) == "ssl"
+
+
+def test_service_keeps_ssl_for_a_client_hello_without_answer() -> None:
+    assert service("tls", "implicit", False, []) == "ssl"
+
+
+def test_service_of_an_unrecognised_connection_is_unset() -> None:
+    assert service(None, "none", False, []) is None
