@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from tlsmon.columns import ColumnGroup
 from tlsmon.protocols.starttls import STARTTLS_COLUMNS, StartTlsSummary
 from tlsmon.records.conn import CONN_COLUMNS, ConnSummary
+from tlsmon.records.registries import REGISTRIES_TABLE, schema_note
 from tlsmon.records.stats import STATS_TABLE
 from tlsmon.tls.summary import TLS_COLUMNS, TlsSummary
 from tlsmon.x509.certs import PARSED_COLUMNS
@@ -48,4 +49,8 @@ TABLES: dict[str, tuple[ColumnGroup, ...]] = {
     "connections": CONNECTIONS,
     "certificates": CERTIFICATES,
     "stats": STATS_TABLE,
+    "registries": REGISTRIES_TABLE,
 }
+
+#: Text docs/schema.md adds after a table's columns.
+TABLE_NOTES: dict[str, str] = {"registries": schema_note()}
