@@ -26,7 +26,8 @@ def _row(uid: str, start_s: float, end_s: float, history: str, end_reason: str, 
             "orig_p": op, "resp_h": rh, "resp_p": rp, "ip_version": 4, "vlan": None, "orig_pkts": orig_pkts,
             "resp_pkts": resp_pkts, "orig_bytes": 100 * orig_pkts, "resp_bytes": 1000 * resp_pkts,
             "orig_missed_bytes": 0, "resp_missed_bytes": 0, "missed_bytes": 0, "history": history,
-            "end_reason": end_reason, "app_proto": "tls", "tls_mode": "implicit", "anomalies": []}
+            "end_reason": end_reason, "app_proto": "tls", "tls_mode": "implicit", "anomalies": [],
+            "proto": "tcp", "conn_state": "OTH"}
 
 
 def _resolve_files(tmp_path: Path, *files: list[dict[str, object]]) -> tuple[dict[str, list[dict[str, object]]],

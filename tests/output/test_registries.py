@@ -176,3 +176,16 @@ def test_live_writes_the_table_when_it_prepares_its_output(tmp_path: Path) -> No
     fd = _prepare_output(tmp_path / "live")
     os.close(fd)
     assert [p.name for p in (tmp_path / "live" / "registries").iterdir()] == ["registries.parquet"]
+
+
+def test_writing_the_same_table_again_leaves_the_file_untouched(tmp_path: Path) -> None:
+    path = write_registries(tmp_path, {"tlsmon_version": "1"})
+    before = path.stat().st_mtime_ns, path.stat().st_ino
+    write_registries(tmp_path, {"tlsmon_version": "1"})
+    assert (path.stat().st_mtime_ns, path.stat().st_ino) == before
+
+
+def test_a_new_version_replaces_the_file(tmp_path: Path) -> None:
+    write_registries(tmp_path, {"tlsmon_version": "1"})
+    path = write_registries(tmp_path, {"tlsmon_version": "2"})
+    assert pq.read_schema(path).metadata[b"tlsmon_version"] == b"2"
