@@ -270,7 +270,8 @@ def _join(a: Row, b: Row) -> None:
     a["duration"] = zeek.duration(_int(a["ts_start"]), _int(a["ts_end"]))
     a["conn_state"] = zeek.conn_state(str(a["history"]), _int(a["orig_bytes"]), _int(a["resp_bytes"]))
     server_hello = a.get("version") is not None
-    a["service"] = zeek.service(a["app_proto"], str(a["tls_mode"]), server_hello, _names(a["anomalies"]))
+    app_proto = None if a["app_proto"] is None else str(a["app_proto"])
+    a["service"] = zeek.service(app_proto, str(a["tls_mode"]), server_hello, _names(a["anomalies"]))
     _mark(a, STITCHED_WITHOUT_SEQ)
 
 
