@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from enum import IntEnum
+from functools import lru_cache
 
 NS_PER_S = 1_000_000_000
 
@@ -93,6 +94,11 @@ _LETTER_FLAGS = {"S": (True, False), "H": (True, True)}  # SYN letters: (syn, ac
 
 def conn_state(history: str, orig_bytes: int, resp_bytes: int) -> str:
     """Zeek's conn_state of a TCP connection from its history letters (see the module docstring)."""
+    return _conn_state(history, orig_bytes == 0 and resp_bytes == 0)
+
+
+@lru_cache(maxsize=4096)  # a run has few distinct histories: replay each once
+def _conn_state(history: str, no_data: bool) -> str:
     orig, resp = _Endpoint(), _Endpoint()
     for letter in history:
         kind = letter.upper()
@@ -101,7 +107,7 @@ def conn_state(history: str, orig_bytes: int, resp_bytes: int) -> str:
         is_orig = letter.isupper()
         endpoint, peer = (orig, resp) if is_orig else (resp, orig)
         _step(endpoint, peer, orig, kind, is_orig)
-    return _fold(orig.state, resp.state, history, orig_bytes == 0 and resp_bytes == 0)
+    return _fold(orig.state, resp.state, history, no_data)
 
 
 def _step(endpoint: _Endpoint, peer: _Endpoint, orig: _Endpoint, kind: str, is_orig: bool) -> None:
