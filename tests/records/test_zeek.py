@@ -1,9 +1,16 @@
-"""Zeek's conn.log fields from a row: conn_state replays the history letters through Zeek's endpoint states."""
+"""Zeek's conn.log fields from a row: conn_state replays the history letters through Zeek's endpoint states.
+
+The function tests give the row's inputs directly; the capture tests check whole rows of fixture captures
+(the Zeek baselines of the shared corpus are checked in tests/corpus/test_zeek_conn.py).
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.e2e.captures import PCAPS
+from tlsmon.capture import CaptureSource
+from tlsmon.engine import Engine, MemorySink
 from tlsmon.records.zeek import conn_state, duration, service
 
 
@@ -79,3 +86,21 @@ def test_service_keeps_ssl_for_a_client_hello_without_answer() -> None:
 
 def test_service_of_an_unrecognised_connection_is_unset() -> None:
     assert service(None, "none", False, []) is None
+
+
+@pytest.mark.parametrize(
+    ("capture", "expected"),
+    [
+        ("tls13-basic.pcap", ("tcp", "ssl", 0.00602, "SF")),  # SYN to both FINs
+        ("midstream.pcap", ("tcp", "ssl", 0.00503, "SF")),  # no SYN seen, but both sides closed
+        ("starttls/ftp-not-offered.pcap", ("tcp", "ftp", 0.000566, "SF")),  # no upgrade: the plaintext protocol
+        ("starttls/imap-accepted.pcap", ("tcp", "imap,ssl", 0.322181, "RSTR")),  # upgrade; server FIN then RST
+    ],
+)
+def test_fixture_capture_rows_carry_zeeks_columns(capture: str, expected: tuple[str, str, float, str]) -> None:
+    sink = MemorySink()
+    engine = Engine(sink)
+    engine.run(CaptureSource([PCAPS / capture]))
+    engine.close()
+    [(conn, _)] = sink.rows
+    assert (conn.proto, conn.service, conn.duration, conn.conn_state) == expected
