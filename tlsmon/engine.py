@@ -151,7 +151,7 @@ class Recorder:
             )
             if x509 is not None:
                 anomalies.extend(x509.anomalies)
-        summary = conn_summary(conn, uid, dispatcher.app_proto, dispatcher.tls_mode, anomalies)
+        summary = conn_summary(conn, uid, dispatcher.app_proto, dispatcher.tls_mode, anomalies, tls)
         stats = self.stats
         stats.connections += 1
         stats.anomalies.update(anomalies)

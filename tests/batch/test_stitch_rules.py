@@ -31,7 +31,7 @@ def _row(uid: str, start_s: float, end_s: float, history: str, end_reason: str, 
             "orig_payload_bytes": 100 * orig_pkts, "resp_payload_bytes": 1000 * resp_pkts,
             "orig_missed_bytes": 0, "resp_missed_bytes": 0, "missed_bytes": 0, "history": history,
             "end_reason": end_reason, "app_proto": "tls", "tls_mode": "implicit", "anomalies": [],
-            "conn_state": conn_state,
+            "proto": "tcp", "conn_state": conn_state,
             "orig_seq_first": o_seq[0] if o_seq else None, "orig_seq_next": o_seq[1] if o_seq else None,
             "resp_seq_first": r_seq[0] if r_seq else None, "resp_seq_next": r_seq[1] if r_seq else None}
 

@@ -58,6 +58,7 @@ from tlsmon.batch.manifest import Manifest, ManifestEntry
 from tlsmon.batch.parts import STITCHED, is_compacted, remove_input_parts, row_ranges
 from tlsmon.batch.task import DONE
 from tlsmon.output.parquet import COMPRESSION
+from tlsmon.records import zeek
 from tlsmon.records.conn import CONN_COLUMNS
 from tlsmon.records.tables import SCHEMA_VERSION
 
@@ -313,6 +314,11 @@ def _join(a: Row, b: Row) -> None:
             elif old is None or old == []:
                 a[name] = value
         _mark(a, STITCHED_IN_HANDSHAKE)
+    # Zeek's duration and service follow from the joined values, as read computes them for the whole connection.
+    a["duration"] = zeek.duration(_int(a["ts_start"]), _int(a["ts_end"]))
+    server_hello = a.get("version") is not None
+    app_proto = None if a["app_proto"] is None else str(a["app_proto"])
+    a["service"] = zeek.service(app_proto, str(a["tls_mode"]), server_hello, _names(a["anomalies"]))
     if not deltas:
         _mark(a, STITCHED_WITHOUT_SEQ)
 

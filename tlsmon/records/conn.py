@@ -12,8 +12,10 @@ import pyarrow as pa
 from tlsmon.columns import Column, ColumnGroup
 from tlsmon.decode.numbers import IPPROTO_TCP
 from tlsmon.decode.packet import format_address
+from tlsmon.records import zeek
 from tlsmon.tcp.connection import TransportFacts
 from tlsmon.tcp.endpoint import conn_state
+from tlsmon.tls.summary import TlsSummary
 
 _TS = pa.timestamp("ns", tz="UTC")
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -45,11 +47,15 @@ class ConnSummary:
     tls_mode: str
     anomalies: list[str] = field(default_factory=list)
     community_id: str | None = None
-    conn_state: str = "OTH"
     orig_seq_first: int | None = None
     orig_seq_next: int | None = None
     resp_seq_first: int | None = None
     resp_seq_next: int | None = None
+    # Zeek's conn.log fields (tlsmon.records.zeek, tlsmon.tcp.endpoint).
+    proto: str = "tcp"
+    service: str | None = None
+    duration: float | None = None
+    conn_state: str = "OTH"
 
 
 CONN_COLUMNS = ColumnGroup(
@@ -190,15 +196,6 @@ CONN_COLUMNS = ColumnGroup(
             nullable=False,
         ),
         Column(
-            "conn_state",
-            pa.string(),
-            "Zeek's conn.log conn_state, from the two endpoints' TCP states as Zeek tracks them: S0 (SYN, no reply), "
-            "S1 (established, not closed), SF (normal close), REJ (rejected), S2/S3 (one side closed, no reply from "
-            "the other), RSTO/RSTR (reset by the originator/responder), RSTOS0, RSTRH, SH, SHR, OTH.",
-            "SF",
-            nullable=False,
-        ),
-        Column(
             "orig_seq_first",
             pa.uint32(),
             "Raw TCP sequence number of the originator's first stream byte (its SYN's + 1, or the first seen "
@@ -221,6 +218,42 @@ CONN_COLUMNS = ColumnGroup(
             "(community-id: yes) write, for joining their logs: base64 of the SHA-1 of the ordered endpoints.",
             "1:IwiTNfuO7aCaamMijl+7/X9uLx0=",
         ),
+        Column(
+            "proto",
+            pa.string(),
+            "Transport protocol (Zeek's proto): 'tcp', or 'udp' for QUIC and DTLS.",
+            "tcp",
+            nullable=False,
+        ),
+        Column(
+            "service",
+            pa.string(),
+            "The protocols recognised on the connection in the order they were, comma separated, with Zeek's "
+            "analyzer names (Zeek's service): 'ssl' for TLS, the plaintext protocol before a STARTTLS upgrade "
+            "first ('smtp,ssl', 'imap,ssl', 'ldap_tcp,ssl', 'http,ssl' for a CONNECT proxy); nntp and sieve, "
+            "which Zeek has no analyzer for, keep tlsmon's names. 'ssl' is left out when the TLS analyzer met "
+            "a record header it could not read (Zeek's protocol violation). Null when nothing was recognised.",
+            "imap,ssl",
+        ),
+        Column(
+            "duration",
+            pa.float64(),
+            "Seconds from the first to the last packet (Zeek's duration, an interval); null when that is 0, "
+            "e.g. a one-packet connection, as Zeek leaves it unset.",
+            "3.376543",
+        ),
+        Column(
+            "conn_state",
+            pa.string(),
+            "Zeek's conn_state, from the two endpoints' TCP states as Zeek's TCP analyzer tracks them packet by "
+            "packet (tcp/endpoint.py): S0 (SYN, no reply), S1 (established, not closed), SF (normal close), REJ "
+            "(rejected), S2/S3 (close by originator/responder only), RSTO/RSTR (reset by originator/responder), "
+            "RSTOS0 (originator SYN then RST), RSTRH (responder SYN-ACK then RST, no SYN seen), SH/SHR (SYN or "
+            "SYN-ACK then FIN, half open), OTH (midstream, no SYN seen). UDP: SF (both sides sent), S0 (only the "
+            "originator), SHR (only the responder).",
+            "SF",
+            nullable=False,
+        ),
     ),
 )
 
@@ -239,7 +272,12 @@ def make_uid(sequence: int, conn: TransportFacts) -> str:
 
 
 def conn_summary(
-    conn: TransportFacts, uid: str, app_proto: str | None, tls_mode: str, anomalies: list[str]
+    conn: TransportFacts,
+    uid: str,
+    app_proto: str | None,
+    tls_mode: str,
+    anomalies: list[str],
+    tls: TlsSummary | None = None,
 ) -> ConnSummary:
     orig_missed = conn.orig_missed_bytes
     resp_missed = conn.resp_missed_bytes
@@ -273,15 +311,18 @@ def conn_summary(
         tls_mode=tls_mode,
         anomalies=anomalies,
         community_id=community_id(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p, proto=conn.proto),
+        orig_seq_first=conn.orig_seq_first,
+        orig_seq_next=conn.orig_seq_next,
+        resp_seq_first=conn.resp_seq_first,
+        resp_seq_next=conn.resp_seq_next,
+        proto="tcp" if conn.proto == IPPROTO_TCP else "udp",
+        service=zeek.service(app_proto, tls_mode, tls is not None and tls.version is not None, anomalies),
+        duration=zeek.duration(conn.start_ts, conn.last_ts),
         conn_state=(
             conn_state(conn.orig_state, conn.resp_state, conn.orig_size, conn.resp_size, history)
             if conn.proto == IPPROTO_TCP
             else udp_conn_state(conn.orig_pkts, conn.resp_pkts)
         ),
-        orig_seq_first=conn.orig_seq_first,
-        orig_seq_next=conn.orig_seq_next,
-        resp_seq_first=conn.resp_seq_first,
-        resp_seq_next=conn.resp_seq_next,
     )
 
 

@@ -8,6 +8,7 @@ from tlsmon.columns import ColumnGroup
 from tlsmon.protocols.proxy import PREAMBLE_COLUMNS, PreambleSummary
 from tlsmon.protocols.starttls import STARTTLS_COLUMNS, StartTlsSummary
 from tlsmon.records.conn import CONN_COLUMNS, ConnSummary
+from tlsmon.records.registries import REGISTRIES_TABLE, schema_note
 from tlsmon.records.stats import STATS_TABLE
 from tlsmon.tls.summary import TLS_COLUMNS, TlsSummary
 from tlsmon.x509.certs import PARSED_COLUMNS
@@ -53,4 +54,8 @@ TABLES: dict[str, tuple[ColumnGroup, ...]] = {
     "connections": CONNECTIONS,
     "certificates": CERTIFICATES,
     "stats": STATS_TABLE,
+    "registries": REGISTRIES_TABLE,
 }
+
+#: Text docs/schema.md adds after a table's columns.
+TABLE_NOTES: dict[str, str] = {"registries": schema_note()}
