@@ -79,13 +79,14 @@ class NativeConnection:
         "resp_state",
         "start_ts",
         "vlan",
+        "zeek_last_ts",
     )
 
     def __init__(
         self,
         facts: tuple[
             int, int, int, int | bytes, int, int | bytes, int, int | None, int, int, int, int, str, str,
-            int, int, int, int, int | None, int | None, int | None, int | None, int,
+            int, int, int, int, int | None, int | None, int | None, int | None, int, int,
         ],
         orig_missed_bytes: int,
         resp_missed_bytes: int,
@@ -114,6 +115,7 @@ class NativeConnection:
             self.resp_seq_first,
             self.resp_seq_next,
             self.proto,
+            self.zeek_last_ts,
         ) = facts
         self.orig_missed_bytes = orig_missed_bytes
         self.resp_missed_bytes = resp_missed_bytes

@@ -111,11 +111,16 @@ NO_ANALYZER = (
     "a service of a Zeek analyzer tlsmon does not have (ftp-data, modbus, dce_rpc): not tlsmon's to name; "
     "tlsmon names only the protocols it analyses (the plaintext ones before STARTTLS, and ssl)"
 )
-CLOSED_CLOCK = (
-    "tlsmon todo: Zeek stops a connection's clock once both endpoints have closed (TCPSessionAdapter::Process "
-    "calls SetLastTime only while one side has not sent its FIN or RST), so its duration ends at the packet "
-    "that completed the close; ts_end is the last packet (the final ACKs or RSTs after it), and the row does "
-    "not carry the close time (tlsmon/tcp would have to hand it over in TransportFacts)"
+GRIDFTP_SERVICE = (
+    "Zeek's gridftp script adds 'gridftp' to the control connection's service after AUTH GSSAPI, and "
+    "'gridftp-data' to a data connection it judges by heuristics (an SSL connection on an ephemeral port of "
+    "a GridFTP session, past a size threshold); tlsmon analyses the control channel's ADAT handshake but names "
+    "no GridFTP service yet"
+)
+GRIDFTP_DATA_CLOCK = (
+    "the GridFTP data connection: Zeek's gridftp script stops analysing it once judged a data channel "
+    "(skip_further_processing), so its conn.log row ends there (S1, shorter duration, fewer bytes); tlsmon "
+    "follows the connection to its FINs (SF)"
 )
 RST_THEN_NEW = (
     "tlsmon bug: a data segment and RST 15.7 s after the originator's RST (ShR) are counted in the reset "
@@ -169,26 +174,11 @@ KNOWN: tuple[Known, ...] = (
     ),
     Known("zeek", Z + "modbus/modbus-and-non-modbus-p502.pcap", RST_THEN_NEW,
           conn="tcp 198.74.56.135:60293>192.168.10.111:502#1", xfail=True),
+    Known("zeek", Z + "globus-url-copy.pcap", GRIDFTP_SERVICE, conn="tcp *", field="service"),
     *(
-        Known("zeek", Z + trace, CLOSED_CLOCK, conn=conn, field="duration", xfail=True)
-        for trace, conn in (
-            ("ftp/bigtransfer.pcap", "tcp *"),
-            ("modbus/modbus-and-non-modbus-p502.pcap", "tcp 10.0.0.9:3082>*"),
-            ("modbus/modbus-and-non-modbus-p502.pcap", "tcp 159.203.208.13:33752>*"),
-            ("modbus/modbus-and-non-modbus-p502.pcap", "tcp 62.122.184.123:7488>*"),
-            ("modbus/modbus-and-non-modbus-p502.pcap", "tcp 66.175.213.4:58380>*"),
-            ("modbus/modbus-and-non-modbus-p502.pcap", "tcp 87.236.176.106:38129>*"),
-            ("modbus/modbus-and-non-modbus-p502.pcap", "tcp 87.236.176.96:60175>*"),
-            ("mysql/encrypted.pcap", "*"),
-            *(("pop3/pop3.pcap", f"tcp 192.168.0.4:{port}>212.227.15.166:110") for port in (26272, 26284, 26304,
-                                                                                         26308, 26383)),
-            ("pppoe-over-qinq.pcap", "*"),
-            ("tls/imap-starttls.pcap", "*"),
-            ("tls/irc-starttls.pcap", "*"),
-            ("tls/pop3-starttls.pcap", "*"),
-            ("tls/xmpp-starttls.pcap", "*"),
-            ("tunnels/geneve-47101.pcap", "tcp *"),
-        )
+        Known("zeek", Z + "globus-url-copy.pcap", GRIDFTP_DATA_CLOCK,
+              conn="tcp 192.168.57.103:35391>192.168.57.101:55968", field=name)
+        for name in ("duration", "conn_state", "orig_bytes", "resp_bytes")
     ),
     # --- JA4 goldens
     Known("ja4", "*", QUIC, conn="quic *"),

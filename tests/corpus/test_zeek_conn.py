@@ -2,7 +2,8 @@
 
 Every conn.log row of every Zeek baseline whose capture is in the corpus is paired with the tlsmon row of the
 same capture, endpoints and rank by start time (the baselines mask ``ts`` and ``uid``), and ``proto``,
-``service``, ``duration`` (to Zeek's six printed decimals) and ``conn_state`` are compared. Disagreements are
+``service``, ``duration`` (to Zeek's six printed decimals), ``conn_state``, ``orig_bytes`` and ``resp_bytes``
+(by sequence space) are compared. Disagreements are
 in ``known_differences.py`` with their reasons: services of analyzers tlsmon does not have (``dns``,
 ``modbus``, ``ftp-data`` …) are Zeek's to name, UDP and ICMP flows are not tracked by the TCP pipeline.
 """
@@ -45,6 +46,8 @@ def test_conn_log_row_equals_tlsmon_row(case: ConnCase) -> None:
         "service": conn.service,
         "duration": zeek_duration(conn.duration),
         "conn_state": conn.conn_state,
+        "orig_bytes": str(conn.orig_bytes),
+        "resp_bytes": str(conn.resp_bytes),
     }
     settle(case.key, checks, actual)
 

@@ -3,8 +3,8 @@
 Each case names its connection by the transport and the four ``id.*`` columns and, as the baselines mask
 ``ts``, by its rank among the rows with the same endpoints (the n-th pairs with tlsmon's n-th by start time;
 ``#n`` is appended to the name from the second on). The oracle fields
-are the four Zeek columns tlsmon writes with Zeek's meaning: ``proto``, ``service``, ``duration`` (as Zeek
-prints it, six decimals) and ``conn_state``.
+are the Zeek columns tlsmon writes with Zeek's meaning: ``proto``, ``service``, ``duration`` (as Zeek
+prints it, six decimals), ``conn_state``, ``orig_bytes`` and ``resp_bytes``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ SINGLE_RUN_FILES: dict[str, str] = {
     f"{_RR}/conn-http-to-ssh.log": "http/http-to-ssh.pcap",
     f"{_RR}/conn-https-to-http.log": "tls/https-to-http.pcap",
 }
-FIELDS = ("proto", "service", "duration", "conn_state")
+FIELDS = ("proto", "service", "duration", "conn_state", "orig_bytes", "resp_bytes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,8 @@ def _oracle(row: dict[str, str]) -> dict[str, object]:
         "service": zeeklog.zeek_str(row["service"]),
         "duration": zeeklog.zeek_str(row["duration"]),
         "conn_state": row["conn_state"],
+        "orig_bytes": zeeklog.zeek_str(row["orig_bytes"]),
+        "resp_bytes": zeeklog.zeek_str(row["resp_bytes"]),
     }
 
 

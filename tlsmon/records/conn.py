@@ -317,7 +317,7 @@ def conn_summary(
         resp_seq_next=conn.resp_seq_next,
         proto="tcp" if conn.proto == IPPROTO_TCP else "udp",
         service=zeek.service(app_proto, tls_mode, tls is not None and tls.version is not None, anomalies),
-        duration=zeek.duration(conn.start_ts, conn.last_ts),
+        duration=zeek.duration(conn.start_ts, conn.zeek_last_ts),
         conn_state=(
             conn_state(conn.orig_state, conn.resp_state, conn.orig_size, conn.resp_size, history)
             if conn.proto == IPPROTO_TCP

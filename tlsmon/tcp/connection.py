@@ -69,6 +69,11 @@ class TransportFacts(Protocol):
     # Zeek's endpoint view (tcp/endpoint.py): states, sizes by sequence space, raw 32-bit sequence numbers of
     # the first stream byte and of the byte after the last (None when the direction sent nothing).
     @property
+    def zeek_last_ts(self) -> int:
+        """Zeek's last time of the connection: the last packet before both endpoints had closed."""
+        ...
+
+    @property
     def orig_state(self) -> int: ...
     @property
     def resp_state(self) -> int: ...
@@ -136,6 +141,7 @@ class Connection:
         "syn_seen",
         "uid",
         "vlan",
+        "zeek_last_ts",
     )
 
     def __init__(
@@ -167,6 +173,7 @@ class Connection:
         self.anomalies: list[str] = []
         self.consumer: StreamConsumer | None = None
         self.uid: str | None = None  # given by the engine at the connection's first record
+        self.zeek_last_ts = ts  # Zeek's last time: the clock stops once both endpoints closed (tcp/endpoint.py)
 
     # Read-side views used when the record is built; the hot path writes the halves directly.
     @property

@@ -53,7 +53,17 @@ TOO_LARGE_SEQ_DELTA = 1048576
 class SeqSpace:
     """One endpoint's state and sequence numbers (Zeek's ``TCP_Endpoint``, the parts the row needs)."""
 
-    __slots__ = ("ack_seq", "ack_wraps", "fin_cnt", "last_seq", "prev_state", "seq_wraps", "start_seq", "state")
+    __slots__ = (
+        "ack_seq",
+        "ack_wraps",
+        "did_close",
+        "fin_cnt",
+        "last_seq",
+        "prev_state",
+        "seq_wraps",
+        "start_seq",
+        "state",
+    )
 
     def __init__(self) -> None:
         self.state = INACTIVE
@@ -64,6 +74,7 @@ class SeqSpace:
         self.seq_wraps = 0
         self.ack_wraps = 0
         self.fin_cnt = 0
+        self.did_close = False  # sent a FIN or RST that closed it (Zeek's did_close)
 
     def set_state(self, state: int) -> None:
         if state != self.state:
@@ -113,7 +124,10 @@ def track(
     ep: SeqSpace, peer: SeqSpace, orig: SeqSpace, is_orig: bool, flags: int, seq: int, ack: int, plen: int
 ) -> None:
     """Update the sender's (``ep``) and its peer's numbers and states for one segment, as Zeek's
-    ``TCP_Analyzer::DeliverPacket`` does; ``orig`` is the originator's endpoint (``ep`` or ``peer``)."""
+    ``TCP_Analyzer::DeliverPacket`` does; ``orig`` is the originator's endpoint (``ep`` or ``peer``).
+
+    The caller keeps the connection's Zeek clock: a packet counts for ``duration`` unless both endpoints had
+    closed before it (:func:`both_closed`, asked before calling this)."""
     seg_len = plen
     if flags & _SYN:
         seg_len += 1
@@ -176,10 +190,17 @@ def _update_last(ep: SeqSpace, past: int, flags: int, plen: int) -> None:
         ep.update_last(past)
 
 
+def both_closed(a: SeqSpace, b: SeqSpace) -> bool:
+    """Zeek stops a connection's clock (its last time, hence ``duration``) once both endpoints closed."""
+    return a.did_close and b.did_close
+
+
 def _update_state(
     ep: SeqSpace, peer: SeqSpace, orig: SeqSpace, is_orig: bool, flags: int, seq: int, plen: int
 ) -> None:
     state = ep.state
+    if flags & (_FIN | _RST) and state not in (CLOSED, RESET):
+        ep.did_close = True  # Zeek's do_close: ConnectionClosed() marks the endpoint
     if state == INACTIVE:
         if flags & _SYN:
             if is_orig:

@@ -62,7 +62,7 @@ from tlsmon.tcp.connection import (
     Connection,
     Half,
 )
-from tlsmon.tcp.endpoint import track
+from tlsmon.tcp.endpoint import both_closed, track
 from tlsmon.tcp.ports import is_service_port
 from tlsmon.tcp.reassembly import Reassembler
 from tlsmon.udp.flows import DEFAULT_UDP_IDLE_TIMEOUT_NS, UdpTracker
@@ -175,7 +175,7 @@ class TcpTracker:
                                 half.last_ts = ts
                                 if not half.letters & (LETTER_DATA if plen else LETTER_ACK):
                                     _add_history(half, flags, plen)
-                                _track_bypassed(half, flags, seq, ack, plen)
+                                _track_bypassed(half, ts, flags, seq, ack, plen)
                                 fast += 1
                                 tcp += 1
                                 continue
@@ -196,7 +196,7 @@ class TcpTracker:
                     half.last_ts = ts
                     if not half.letters & (LETTER_DATA if plen else LETTER_ACK):
                         _add_history(half, flags, plen)
-                    _track_bypassed(half, flags, seq, ack, plen)
+                    _track_bypassed(half, ts, flags, seq, ack, plen)
                     fast += 1
                     continue
                 slow(half, key, ts, d)
@@ -222,6 +222,8 @@ class TcpTracker:
         half.bytes += plen
         half.last_ts = ts
         _add_history(half, flags, plen)
+        if not both_closed(half.seqs, peer.seqs):
+            conn.zeek_last_ts = ts
         track(half.seqs, peer.seqs, conn.orig.seqs, is_orig, flags, seq, ack, plen)
 
         if not half.bypass and (conn.closed_ts is None or conn.rst_open_side is is_orig):
@@ -513,8 +515,10 @@ def _add_history(half: Half, flags: int, plen: int) -> None:
             conn.history += data_letter
 
 
-def _track_bypassed(half: Half, flags: int, seq: int, ack: int, plen: int) -> None:
+def _track_bypassed(half: Half, ts: int, flags: int, seq: int, ack: int, plen: int) -> None:
     conn = half.conn
     is_orig = half.is_orig
     peer = conn.resp if is_orig else conn.orig
+    if not both_closed(half.seqs, peer.seqs):
+        conn.zeek_last_ts = ts
     track(half.seqs, peer.seqs, conn.orig.seqs, is_orig, flags, seq, ack, plen)

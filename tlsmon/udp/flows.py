@@ -104,6 +104,10 @@ class UdpFlow:
         return max(self.orig_last, self.resp_last)
 
     @property
+    def zeek_last_ts(self) -> int:
+        return self.last_ts
+
+    @property
     def orig_size(self) -> int:
         return self.orig_bytes
 

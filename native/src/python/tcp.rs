@@ -43,6 +43,12 @@ fn facts_to_py<'py>(py: Python<'py>, e: &ConnEnd) -> PyResult<Bound<'py, PyTuple
             e.seqs.resp.size(&e.seqs.orig),
         )
     };
+    // A UDP flow's clock never stops; a TCP connection's stops once both endpoints closed.
+    let zeek_last_ts = if e.proto == IPPROTO_UDP {
+        e.last_ts
+    } else {
+        e.seqs.last_ts
+    };
     PyTuple::new(
         py,
         [
@@ -81,6 +87,7 @@ fn facts_to_py<'py>(py: Python<'py>, e: &ConnEnd) -> PyResult<Bound<'py, PyTuple
                 .into_pyobject(py)?
                 .into_any(),
             e.proto.into_pyobject(py)?.into_any(),
+            zeek_last_ts.into_pyobject(py)?.into_any(),
         ],
     )
 }

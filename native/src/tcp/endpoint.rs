@@ -26,6 +26,8 @@ pub struct SeqSpace {
     seq_wraps: u32,
     ack_wraps: u32,
     fin_cnt: u32,
+    /// Sent a FIN or RST that closed it (Zeek's `did_close`).
+    did_close: bool,
 }
 
 /// `a - b` as a signed 32-bit difference (RFC 1982 serial arithmetic).
@@ -137,12 +139,17 @@ impl SeqSpace {
 pub struct Endpoints {
     pub orig: SeqSpace,
     pub resp: SeqSpace,
+    /// Zeek's last time of the connection: the last packet before both endpoints had closed (`duration`).
+    pub last_ts: i64,
 }
 
 impl Endpoints {
     /// Update the sender's and its peer's numbers and states for one segment, as Zeek's
     /// `TCP_Analyzer::DeliverPacket` does.
-    pub fn track(&mut self, is_orig: bool, flags: u8, seq: u32, ack: u32, plen: usize) {
+    pub fn track(&mut self, ts: i64, is_orig: bool, flags: u8, seq: u32, ack: u32, plen: usize) {
+        if !(self.orig.did_close && self.resp.did_close) {
+            self.last_ts = ts;
+        }
         let plen_seq = plen as u32;
         let mut seg_len = plen_seq;
         if flags & SYN != 0 {
@@ -189,6 +196,9 @@ fn update_state(
     seq: u32,
     plen: usize,
 ) {
+    if flags & (FIN | RST) != 0 && ep.state != CLOSED && ep.state != RESET {
+        ep.did_close = true; // Zeek's do_close: ConnectionClosed() marks the endpoint
+    }
     match ep.state {
         INACTIVE => {
             if flags & SYN != 0 {
@@ -259,15 +269,15 @@ mod tests {
     #[test]
     fn a_closed_handshake_counts_payload_bytes_only() {
         let mut e = Endpoints::default();
-        e.track(true, SYN, 1000, 0, 0);
-        e.track(false, SYN | ACK, 5000, 1001, 0);
-        e.track(true, ACK, 1001, 5001, 0);
-        e.track(true, ACK, 1001, 5001, 100);
-        e.track(true, ACK, 1001, 5001, 100); // retransmission: not counted again
-        e.track(false, ACK, 5001, 1101, 40);
-        e.track(true, FIN | ACK, 1101, 5041, 0);
-        e.track(false, FIN | ACK, 5041, 1102, 0);
-        e.track(true, ACK, 1102, 5042, 0);
+        e.track(0, true, SYN, 1000, 0, 0);
+        e.track(0, false, SYN | ACK, 5000, 1001, 0);
+        e.track(0, true, ACK, 1001, 5001, 0);
+        e.track(0, true, ACK, 1001, 5001, 100);
+        e.track(0, true, ACK, 1001, 5001, 100); // retransmission: not counted again
+        e.track(0, false, ACK, 5001, 1101, 40);
+        e.track(0, true, FIN | ACK, 1101, 5041, 0);
+        e.track(0, false, FIN | ACK, 5041, 1102, 0);
+        e.track(0, true, ACK, 1102, 5042, 0);
         assert_eq!(e.orig.size(&e.resp), 100);
         assert_eq!(e.resp.size(&e.orig), 40);
         assert_eq!((e.orig.state, e.resp.state), (CLOSED, CLOSED));
@@ -276,10 +286,10 @@ mod tests {
     #[test]
     fn bytes_acknowledged_but_never_seen_count() {
         let mut e = Endpoints::default();
-        e.track(true, SYN, 10, 0, 0);
-        e.track(false, SYN | ACK, 90, 11, 0);
-        e.track(false, ACK, 91, 11, 0);
-        e.track(true, ACK, 11, 1091, 0); // the responder's 1000 bytes were lost before the capture
+        e.track(0, true, SYN, 10, 0, 0);
+        e.track(0, false, SYN | ACK, 90, 11, 0);
+        e.track(0, false, ACK, 91, 11, 0);
+        e.track(0, true, ACK, 11, 1091, 0); // the responder's 1000 bytes were lost before the capture
         assert_eq!(e.resp.size(&e.orig), 1000);
     }
 }

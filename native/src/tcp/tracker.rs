@@ -186,7 +186,7 @@ impl Tracker {
                     half.last_ts = ts;
                     conn.add_history(is_orig, seg.flags, seg.payload.len());
                     conn.seqs
-                        .track(is_orig, seg.flags, seg.seq, seg.ack, seg.payload.len());
+                        .track(ts, is_orig, seg.flags, seg.seq, seg.ack, seg.payload.len());
                     self.stats.bypassed_packets += 1;
                     return;
                 }
@@ -224,7 +224,7 @@ impl Tracker {
             half.last_ts = ts;
         }
         conn.add_history(is_orig, flags, plen);
-        conn.seqs.track(is_orig, flags, seg.seq, seg.ack, plen);
+        conn.seqs.track(ts, is_orig, flags, seg.seq, seg.ack, plen);
         if !conn.bypass && (conn.closed_ts.is_none() || conn.rst_open_side == Some(is_orig)) {
             self.reassemble(slot, is_orig, seg);
         }
