@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fixtures import tcpsynth as t
+from tlsmon.engine import Engine, MemorySink
 from tlsmon.tcp.endpoint import CLOSED, RESET, SYN_SENT, SeqSpace, conn_state, track
 
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
@@ -127,3 +129,16 @@ def test_an_rst_far_out_of_window_does_not_move_the_sequence_space() -> None:
     c.o(ACK, 1001, 5001, 10)
     c.o(RST, 1001 + 5_000_000)
     assert c.sizes() == (10, 0)
+
+
+def test_the_zeek_clock_stops_at_the_packet_that_completes_the_close() -> None:
+    packets = t.tcp_conversation([(True, b"hello"), (False, b"world")])  # ends FIN, FIN, final ACK
+    frames = [(p.ts_ns, 101, p.ip) for p in packets]
+    sink = MemorySink()
+    engine = Engine(sink)
+    engine.run(frames)
+    engine.close()
+    ((conn, _),) = sink.rows
+    second_fin = packets[-2].ts_ns
+    assert conn.duration == (second_fin - packets[0].ts_ns) / 1e9
+    assert conn.ts_end == packets[-1].ts_ns > second_fin
