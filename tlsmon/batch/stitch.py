@@ -293,6 +293,8 @@ def _join(a: Row, b: Row) -> None:
         if a["conn_state"] == "S1":
             state = "RSTO" if state == "OTH" and "R" in str(b["history"]) else _WHOLE_STATE.get(state, state)
         a["conn_state"] = state
+    b_duration = b.get("duration")
+    b_clock = _int(b["ts_start"]) + (round(b_duration * 1e9) if isinstance(b_duration, float) else 0)
     a["ts_end"] = b["ts_end"]
     a["end_reason"] = b["end_reason"]
     history = str(a["history"])
@@ -314,8 +316,9 @@ def _join(a: Row, b: Row) -> None:
             elif old is None or old == []:
                 a[name] = value
         _mark(a, STITCHED_IN_HANDSHAKE)
-    # Zeek's duration and service follow from the joined values, as read computes them for the whole connection.
-    a["duration"] = zeek.duration(_int(a["ts_start"]), _int(a["ts_end"]))
+    # Zeek's duration and service follow from the joined values, as read computes them for the whole connection:
+    # the clock ends where B's stopped (its start plus its duration: Zeek's clock stops at the close).
+    a["duration"] = zeek.duration(_int(a["ts_start"]), b_clock)
     server_hello = a.get("version") is not None
     app_proto = None if a["app_proto"] is None else str(a["app_proto"])
     a["service"] = zeek.service(app_proto, str(a["tls_mode"]), server_hello, _names(a["anomalies"]))
