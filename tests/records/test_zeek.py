@@ -62,9 +62,10 @@ def test_service_of_an_unrecognised_connection_is_unset() -> None:
 @pytest.mark.parametrize(
     ("capture", "expected"),
     [
-        ("tls13-basic.pcap", ("tcp", "ssl", 0.00602, "SF")),  # SYN to both FINs
-        ("midstream.pcap", ("tcp", "ssl", 0.00503, "SF")),  # no SYN seen, but both sides closed
-        ("starttls/ftp-not-offered.pcap", ("tcp", "ftp", 0.000566, "SF")),  # no upgrade: the plaintext protocol
+        # duration: first packet to the one that completed the close (the final ACK after it does not count)
+        ("tls13-basic.pcap", ("tcp", "ssl", 0.00552, "SF")),  # SYN to the second FIN
+        ("midstream.pcap", ("tcp", "ssl", 0.00453, "SF")),  # no SYN seen, but both sides closed
+        ("starttls/ftp-not-offered.pcap", ("tcp", "ftp", 0.000552, "SF")),  # no upgrade: the plaintext protocol
         ("starttls/imap-accepted.pcap", ("tcp", "imap,ssl", 0.322181, "RSTR")),  # upgrade; server FIN then RST
     ],
 )
