@@ -500,6 +500,7 @@ def _print_summary(console: Console, stats: RunStats, row: StatsRecord, elapsed:
         overview.add_row(label, f"{value:,}")
     overview.add_row("elapsed", f"{elapsed:.2f} s ({rate:,.0f} packets/s)")
     console.print(overview)
+    _print_counter(console, "TLS transports", stats.transports, 3, "connections")
     _print_counter(console, "TLS versions", stats.versions, 10, "connections")
     _print_counter(console, "top cipher suites", stats.ciphers, 10, "connections")
     _print_counter(console, "anomalies", stats.anomalies, 20, "connections")

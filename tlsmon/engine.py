@@ -67,6 +67,7 @@ class RunStats:
     connections: int = 0
     tls_connections: int = 0
     evicted: int = 0
+    transports: Counter[str] = field(default_factory=Counter)  # connections by how TLS was carried
     versions: Counter[str] = field(default_factory=Counter)
     ciphers: Counter[str] = field(default_factory=Counter)
     anomalies: Counter[str] = field(default_factory=Counter)
@@ -155,6 +156,8 @@ class Recorder:
         stats = self.stats
         stats.connections += 1
         stats.anomalies.update(anomalies)
+        if summary.transport is not None:
+            stats.transports[summary.transport] += 1
         if tls is not None:
             stats.tls_connections += 1
             stats.versions[tls.version or "unknown"] += 1

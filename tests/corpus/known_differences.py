@@ -106,7 +106,16 @@ NON_ASCII_ALPN_JA4_R = (
     "0403,0804,0401,0503,0805,0501,0806,0601"
 )
 
-NOT_TCP = "UDP and ICMP flows are not tracked: tlsmon's pipeline is TCP only (QUIC/DTLS will bring UDP)"
+NOT_TCP = "ICMP flows are not tracked: tlsmon follows TCP connections and QUIC/DTLS flows"
+TUNNEL_OUTER = (
+    "the outer UDP flow of a tunnel (Geneve, GTP-U): Zeek logs it as a connection; tlsmon decodes the tunnel and "
+    "tracks the inner connections only"
+)
+BARE_ZEEK_QUIC = (
+    "the core.ppp baseline comes from Zeek in bare mode (zeek -b), which loads no QUIC analyzer, so the flow has "
+    "no service; tlsmon's 'quic,ssl' is what Zeek writes with its QUIC analyzer (the JA4 conn-quic baseline "
+    "shows it); every other column of the flow agrees"
+)
 NO_ANALYZER = (
     "a service of a Zeek analyzer tlsmon does not have (ftp-data, modbus, dce_rpc): not tlsmon's to name; "
     "tlsmon names only the protocols it analyses (the plaintext ones before STARTTLS, and ssl)"
@@ -158,7 +167,8 @@ KNOWN: tuple[Known, ...] = (
           "no id columns to pair it with a connection"),
     # --- Zeek ssl.log: STARTTLS not built yet
     # --- Zeek conn.log (tests/corpus/test_zeek_conn.py; connections are named "<proto> orig:port>resp:port")
-    Known("zeek", "*", NOT_TCP, conn="udp *"),
+    Known("zeek", Z + "tunnels/*", TUNNEL_OUTER, conn="udp *"),
+    Known("zeek", Z + "ppp/quic-interop-retry.pcap", BARE_ZEEK_QUIC, conn="udp *", field="service"),
     Known("zeek", "*", NOT_TCP, conn="icmp *"),
     Known("zeek", Z + "ftp/bigtransfer.pcap", NO_ANALYZER, conn="tcp *", field="service"),
     Known("zeek", Z + "modbus/modbus-and-non-modbus-p502.pcap", NO_ANALYZER, conn="tcp 10.0.0.9:3082>*",

@@ -5,7 +5,7 @@ same capture, endpoints and rank by start time (the baselines mask ``ts`` and ``
 ``service``, ``duration`` (to Zeek's six printed decimals), ``conn_state``, ``orig_bytes`` and ``resp_bytes``
 (by sequence space) are compared. Disagreements are
 in ``known_differences.py`` with their reasons: services of analyzers tlsmon does not have (``dns``,
-``modbus``, ``ftp-data`` …) are Zeek's to name, UDP and ICMP flows are not tracked by the TCP pipeline.
+``modbus``, ``ftp-data`` …) are Zeek's to name, ICMP flows and tunnels' outer UDP flows are not tracked.
 """
 
 from __future__ import annotations

@@ -47,10 +47,18 @@ def test_a_quic_handshake_is_one_row_of_the_quic_app_proto() -> None:
     assert tls is not None and tls.version == "TLSv13"
 
 
+def test_a_quic_row_says_udp_and_quic() -> None:
+    sink, _ = run(capture_frames([UDP_PCAPS / "quic-v1.pcap"]))
+    ((conn, _),) = sink.rows
+    assert (conn.proto, conn.transport, conn.service) == ("udp", "quic", "quic,ssl")  # Zeek's spelling
+
+
 def test_a_dtls_handshake_is_one_row_of_the_dtls_app_proto() -> None:
     sink, _ = run(capture_frames([UDP_PCAPS / "dtls-1.2.pcap"]))
     ((conn, tls),) = sink.rows
-    assert (conn.app_proto, conn.tls_mode) == ("dtls", "implicit")
+    assert (conn.app_proto, conn.tls_mode, conn.proto, conn.transport, conn.service) == (
+        "dtls", "implicit", "udp", "dtls", "dtls"
+    )
     assert tls is not None and tls.version == "DTLSv12"
 
 

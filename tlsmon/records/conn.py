@@ -53,6 +53,7 @@ class ConnSummary:
     resp_seq_next: int | None = None
     # Zeek's conn.log fields (tlsmon.records.zeek, tlsmon.tcp.endpoint).
     proto: str = "tcp"
+    transport: str | None = None
     service: str | None = None
     duration: float | None = None
     conn_state: str = "OTH"
@@ -226,6 +227,13 @@ CONN_COLUMNS = ColumnGroup(
             nullable=False,
         ),
         Column(
+            "transport",
+            pa.string(),
+            "How TLS was carried: 'tls' (over TCP, from the first byte or after a STARTTLS upgrade), 'quic' (in "
+            "QUIC Initials' CRYPTO frames) or 'dtls' (DTLS records over UDP); null when the connection used no TLS.",
+            "quic",
+        ),
+        Column(
             "service",
             pa.string(),
             "The protocols recognised on the connection in the order they were, comma separated, with Zeek's "
@@ -316,6 +324,7 @@ def conn_summary(
         resp_seq_first=conn.resp_seq_first,
         resp_seq_next=conn.resp_seq_next,
         proto="tcp" if conn.proto == IPPROTO_TCP else "udp",
+        transport=transport(conn.proto, app_proto, tls_mode),
         service=zeek.service(app_proto, tls_mode, tls is not None and tls.version is not None, anomalies),
         duration=zeek.duration(conn.start_ts, conn.zeek_last_ts),
         conn_state=(
@@ -324,6 +333,13 @@ def conn_summary(
             else udp_conn_state(conn.orig_pkts, conn.resp_pkts)
         ),
     )
+
+
+def transport(proto: int, app_proto: str | None, tls_mode: str) -> str | None:
+    """The ``transport`` column: tls over TCP, quic or dtls over UDP (the UDP dispatcher's app_proto)."""
+    if tls_mode == "none":
+        return None
+    return "tls" if proto == IPPROTO_TCP else app_proto
 
 
 def udp_conn_state(orig_pkts: int, resp_pkts: int) -> str:

@@ -45,6 +45,8 @@ def service(app_proto: str | None, tls_mode: str, server_hello: bool, anomalies:
 
     ``server_hello``: the TLS analyzer parsed a ServerHello (the row has a negotiated version).
     """
+    if app_proto == "dtls":
+        return "dtls"  # Zeek's DTLS analyzer is its own, not the SSL one (QUIC's is "quic,ssl")
     names: list[str] = []
     if app_proto is not None and app_proto != "tls":
         names.append(ZEEK_SERVICE_NAMES.get(app_proto, app_proto))

@@ -2,7 +2,7 @@
 WITH plain AS (
     SELECT protocol_of(app_proto, resp_p, xmpp_stream_type) AS protocol, *
     FROM conn
-    WHERE app_proto IS NOT NULL AND app_proto <> 'tls'
+    WHERE app_proto IS NOT NULL AND app_proto NOT IN ('tls', 'quic', 'dtls')
 )
 SELECT
     protocol,
