@@ -79,7 +79,8 @@ def _paper_entries(section: Section, tables: Mapping[str, Table]) -> dict[str, o
 LABELS = {"sslv2": "SSL 2", "sslv3": "SSL 3", "tlsv10": "TLS 1.0", "tlsv11": "TLS 1.1", "tlsv12": "TLS 1.2",
           "tlsv13": "TLS 1.3", "tls13_connections": "TLS 1.3 connections", "alpn": "ALPN",
           "not_yet_valid": "not yet valid", "self_signed": "self-signed", "span_seconds": "time span",
-          "tls_connections": "TLS connections", "implicit_tls": "implicit TLS", "starttls": "STARTTLS", "quic": "QUIC", "dtls": "DTLS",
+          "tls_connections": "TLS connections", "implicit_tls": "implicit TLS", "starttls": "STARTTLS",
+          "quic": "QUIC", "dtls": "DTLS",
           "client_offered_alpn": "client offered ALPN", "alpn_negotiated": "ALPN negotiated",
           "servers_negotiating": "servers negotiating ALPN"}
 
