@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from tlsmon.columns import Column, ColumnGroup
-from tlsmon.registries import REGISTRIES
 from tlsmon.tls.codes import cipher_name, group_name
 
 
@@ -97,6 +96,8 @@ ORDER BY c.uid"""
 
 def registry_rows() -> Iterator[RegistryRow]:
     """Every row of every registry, in registry order and IANA's order within each."""
+    from tlsmon.registries import REGISTRIES  # 30 ms of import, needed once at the end of a run
+
     for registry, entries in REGISTRIES.items():
         for first, last, name, dtls_ok, recommended, reference in entries:
             yield RegistryRow(registry, first, last, name, dtls_ok, recommended, reference)
@@ -107,6 +108,8 @@ _ZEEK_NAMES: dict[str, Callable[[int], str]] = {"cipher_suites": cipher_name, "s
 
 def zeek_differences() -> list[tuple[str, int, str, str]]:
     """(registry, code, IANA's name, tlsmon's Zeek-spelled name) for every assigned code where they differ."""
+    from tlsmon.registries import REGISTRIES
+
     out: list[tuple[str, int, str, str]] = []
     for registry, zeek_name in _ZEEK_NAMES.items():
         for first, last, name, *_ in REGISTRIES[registry]:
