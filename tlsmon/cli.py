@@ -17,13 +17,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn, cast
-
-from rich.console import Console
-from rich.table import Table
 
 from tlsmon import __version__
 from tlsmon.batch.cli import add_batch_commands
@@ -350,15 +347,14 @@ class _Interrupts:
 
 
 def _cmd_read(args: argparse.Namespace) -> int:
-    err = Console(stderr=True)
     warnings: list[str] = []
 
     def warn(line: str) -> None:
         warnings.append(line)
-        err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+        _warning(line)
 
     def dead_letter(table: str, key: str, reason: str) -> None:
-        err.print(f"[yellow]warning:[/] {table}: row {key} not written: {reason}", highlight=False, soft_wrap=True)
+        _warning(f"{table}: row {key} not written: {reason}")
 
     for name in args.files:
         path = Path(name)
@@ -402,9 +398,11 @@ def _cmd_read(args: argparse.Namespace) -> int:
     wall_start = time.time()
     with _Interrupts() as interrupts:
         if show_progress:
+            from rich.console import Console
+
             from tlsmon.progress import ByteProgress
 
-            with ByteProgress(source, err) as progress:
+            with ByteProgress(source, Console(stderr=True)) as progress:
                 engine = _engine(args.engine, counting, sink, config, interrupts, progress.update)
                 status = _run(engine, source)
         else:
@@ -439,7 +437,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
             print(f"tlsmon: {out}: writing output failed ({exc})", file=sys.stderr)
             return EXIT_ERROR
     if not args.quiet:
-        _print_summary(Console(), stats, row, elapsed, out)
+        _print_summary(stats, row, elapsed, out)
     if interrupted is not None:
         name = signal.Signals(interrupted).name
         print(f"tlsmon: interrupted by {name}: {counters.connections:,} connections written to {out}, "
@@ -492,43 +490,80 @@ def write_stats(out: Path, row: StatsRecord) -> Path:
     return path
 
 
-def _print_summary(console: Console, stats: RunStats, row: StatsRecord, elapsed: float, out: Path) -> None:
+def _warning(line: str) -> None:
+    """One warning line on stderr: in yellow on a terminal, plain otherwise (rich is not imported then)."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+    else:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def _print_summary(stats: RunStats, row: StatsRecord, elapsed: float, out: Path) -> None:
     rate = stats.packets / elapsed if elapsed > 0 else 0.0
-    overview = Table(title=f"tlsmon read → {out}", show_header=False)
-    for label, value in (
-        ("packets", row.packets),
-        ("TCP packets", row.tcp_packets),
-        ("bypassed packets", row.bypassed_packets),
-        ("connections", row.connections),
-        ("TLS connections", row.tls_connections),
-        ("connections with gaps", row.connections_with_gaps),
-        ("missed bytes", row.missed_bytes),
-        ("connections evicted", row.connections_evicted),
-        ("buffer-cap flushes", row.buffer_cap_flushes),
-        ("fragments pending", row.fragments_pending),
-        ("values fitted", row.values_fitted),
-        ("dead letters", row.dead_letters),
-        ("files damaged", row.files_damaged),
+    overview = [
+        (label, f"{value:,}")
+        for label, value in (
+            ("packets", row.packets),
+            ("TCP packets", row.tcp_packets),
+            ("bypassed packets", row.bypassed_packets),
+            ("connections", row.connections),
+            ("TLS connections", row.tls_connections),
+            ("connections with gaps", row.connections_with_gaps),
+            ("missed bytes", row.missed_bytes),
+            ("connections evicted", row.connections_evicted),
+            ("buffer-cap flushes", row.buffer_cap_flushes),
+            ("fragments pending", row.fragments_pending),
+            ("values fitted", row.values_fitted),
+            ("dead letters", row.dead_letters),
+            ("files damaged", row.files_damaged),
+        )
+    ]
+    overview.append(("elapsed", f"{elapsed:.2f} s ({rate:,.0f} packets/s)"))
+    tables: list[tuple[str, tuple[str, str] | None, list[tuple[str, str]]]] = [
+        (f"tlsmon read → {out}", None, overview)
+    ]
+    for title, counter, limit, unit in (
+        ("TLS transports", stats.transports, 3, "connections"),
+        ("TLS versions", stats.versions, 10, "connections"),
+        ("top cipher suites", stats.ciphers, 10, "connections"),
+        ("anomalies", stats.anomalies, 20, "connections"),
+        ("counters", row.counters, 1000, "count"),
     ):
-        overview.add_row(label, f"{value:,}")
-    overview.add_row("elapsed", f"{elapsed:.2f} s ({rate:,.0f} packets/s)")
-    console.print(overview)
-    _print_counter(console, "TLS transports", stats.transports, 3, "connections")
-    _print_counter(console, "TLS versions", stats.versions, 10, "connections")
-    _print_counter(console, "top cipher suites", stats.ciphers, 10, "connections")
-    _print_counter(console, "anomalies", stats.anomalies, 20, "connections")
-    _print_counter(console, "counters", row.counters, 1000, "count")
+        if counter:
+            top = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+            tables.append((title, ("value", unit), [(value, f"{count:,}") for value, count in top]))
+    if sys.stdout.isatty():
+        _print_rich_tables(tables)
+    else:
+        _print_plain_tables(tables)
 
 
-def _print_counter(console: Console, title: str, counter: Mapping[str, int], limit: int, unit: str) -> None:
-    if not counter:
-        return
-    table = Table(title=title)
-    table.add_column("value")
-    table.add_column(unit, justify="right")
-    for value, count in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]:
-        table.add_row(value, f"{count:,}")
-    console.print(table)
+def _print_rich_tables(tables: list[tuple[str, tuple[str, str] | None, list[tuple[str, str]]]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for title, header, rows in tables:
+        table = Table(title=title, show_header=header is not None)
+        table.add_column(header[0] if header else "")
+        table.add_column(header[1] if header else "", justify="right")
+        for label, value in rows:
+            table.add_row(label, value)
+        console.print(table)
+
+
+def _print_plain_tables(tables: list[tuple[str, tuple[str, str] | None, list[tuple[str, str]]]]) -> None:
+    """The summary as aligned text (stdout is a file or a pipe: no terminal styling, and no rich to import)."""
+    for title, header, rows in tables:
+        lines = ([header] if header else []) + rows
+        width = max(len(label) for label, _ in lines)
+        values = max(len(value) for _, value in lines)
+        print(title)
+        for label, value in lines:
+            print(f"  {label:<{width}}  {value:>{values}}")
+        print()
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from rich.console import Console
-
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_DAMAGED_INPUT = 3
@@ -114,6 +112,8 @@ class _Interrupts:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from tlsmon.batch.executors import SchedulerError
     from tlsmon.batch.inputs import InputError
     from tlsmon.batch.progress import BatchProgress, print_summary

@@ -1,5 +1,5 @@
-"""The console script's exit: ``read`` leaves without tearing its heap down, after every file is in place,
-with main()'s exit status."""
+"""Start-up and exit of ``read``: it imports no terminal library when its output is not a terminal, and the
+console script leaves without tearing the heap down, after every file is in place, with main()'s status."""
 
 from __future__ import annotations
 
@@ -33,3 +33,14 @@ def test_read_keeps_its_error_status(tmp_path: Path) -> None:
 def test_other_commands_exit_normally() -> None:
     result = _tlsmon("schema")
     assert (result.returncode, result.stdout.startswith("#")) == (0, True)
+
+
+def test_a_read_whose_output_is_not_a_terminal_imports_no_rich(tmp_path: Path) -> None:
+    code = (
+        "import sys; from tlsmon.cli import main; "
+        f"main(['read', {str(PCAPS / 'sample.pcap')!r}, '-o', {str(tmp_path)!r}]); "
+        "print('rich loaded' if any(m.split('.')[0] == 'rich' for m in sys.modules) else 'no rich')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "no rich"
+    assert "  TLS connections" in result.stdout  # the summary, as plain text
