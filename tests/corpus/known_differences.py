@@ -131,11 +131,6 @@ GRIDFTP_DATA_CLOCK = (
     "(skip_further_processing), so its conn.log row ends there (S1, shorter duration, fewer bytes); tlsmon "
     "follows the connection to its FINs (SF)"
 )
-RST_THEN_NEW = (
-    "tlsmon bug: a data segment and RST 15.7 s after the originator's RST (ShR) are counted in the reset "
-    "connection (history ShRDr, state RSTR), where Zeek starts a second connection (Dr, RSTRH) and "
-    "docs/architecture.md says a closed connection lingers 5 s"
-)
 RDP_CLIENT_ONLY = (
     "the client sends an RDP X.224 Connection Request to a Modbus server, which answers 9 bytes of something "
     "else: tlsmon's app_proto names the protocol the client spoke (service rdp); Zeek's RDP analyzer never "
@@ -177,13 +172,6 @@ KNOWN: tuple[Known, ...] = (
           conn="tcp 87.236.176.106:38129>*", field="service"),
     Known("zeek", Z + "modbus/modbus-and-non-modbus-p502.pcap", RDP_CLIENT_ONLY,
           conn="tcp 62.122.184.123:7488>*", field="service"),
-    *(
-        Known("zeek", Z + "modbus/modbus-and-non-modbus-p502.pcap", RST_THEN_NEW,
-              conn="tcp 198.74.56.135:60293>192.168.10.111:502", field=name, xfail=True)
-        for name in ("duration", "conn_state")
-    ),
-    Known("zeek", Z + "modbus/modbus-and-non-modbus-p502.pcap", RST_THEN_NEW,
-          conn="tcp 198.74.56.135:60293>192.168.10.111:502#1", xfail=True),
     Known("zeek", Z + "globus-url-copy.pcap", GRIDFTP_SERVICE, conn="tcp *", field="service"),
     *(
         Known("zeek", Z + "globus-url-copy.pcap", GRIDFTP_DATA_CLOCK,

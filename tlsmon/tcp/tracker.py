@@ -167,7 +167,7 @@ class TcpTracker:
                         and not flags & _SYN_FIN_RST
                     ):
                         half = get((src, sport, dst, dport))
-                        if half is not None and half.bypass:
+                        if half is not None and half.bypass and half.conn.closed_ts is None:
                             plen = total - 20 - ((doff >> 2) & 0x3C)
                             if plen >= 0 and total + 14 <= len(frame):
                                 half.pkts += 1
@@ -190,7 +190,7 @@ class TcpTracker:
                 tcp += 1
                 key = (src, sport, dst, dport)
                 half = get(key)
-                if half is not None and half.bypass and not flags & _SYN_FIN_RST:
+                if half is not None and half.bypass and not flags & _SYN_FIN_RST and half.conn.closed_ts is None:
                     half.pkts += 1
                     half.bytes += plen
                     half.last_ts = ts
@@ -208,7 +208,11 @@ class TcpTracker:
     # -- everything that is not a bypassed data packet -------------------------------------------------
     def _slow(self, half: Half | None, key: tuple[object, ...], ts: int, d: Decoded) -> None:
         ip_version, src, dst, sport, dport, flags, seq, ack, buf, poff, plen, vlan = d
-        if half is not None and half.conn.closed_ts is not None and flags & (_SYN | _ACK) == _SYN:
+        closed_ts = half.conn.closed_ts if half is not None else None
+        if closed_ts is not None and (flags & (_SYN | _ACK) == _SYN or ts - closed_ts > self.config.linger_ns):
+            # A new SYN on the 4-tuple (port reuse), or a packet after the linger: the closed connection ends
+            # here, whether or not a sweep got to it yet, and the packet starts a new one.
+            assert half is not None
             self._finalize(half.conn)
             half = None
         if half is None:

@@ -179,7 +179,7 @@ impl Tracker {
                 let conn = self.slots[slot as usize]
                     .as_mut()
                     .expect("table points at a live slot");
-                if conn.bypass {
+                if conn.bypass && conn.closed_ts.is_none() {
                     let half = conn.half(is_orig);
                     half.pkts += 1;
                     half.bytes += seg.payload.len() as u64;
@@ -200,10 +200,12 @@ impl Tracker {
         let plen = seg.payload.len();
         let mut found = found;
         if let Some((slot, _)) = found {
-            let closed = self.slots[slot as usize]
-                .as_ref()
-                .is_some_and(|c| c.closed_ts.is_some());
-            if closed && flags & (SYN | ACK) == SYN {
+            let closed_ts = self.slots[slot as usize].as_ref().and_then(|c| c.closed_ts);
+            // A new SYN on the 4-tuple (port reuse), or a packet after the linger: the closed connection ends
+            // here, whether or not a sweep got to it yet, and the packet starts a new one.
+            if closed_ts
+                .is_some_and(|t| flags & (SYN | ACK) == SYN || ts - t > self.config.linger_ns)
+            {
                 self.finalize(slot);
                 found = None;
             }
