@@ -5,3 +5,4 @@ pub mod capture;
 pub mod decode;
 pub mod python;
 pub mod tcp;
+pub mod tls;
