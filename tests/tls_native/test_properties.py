@@ -3,7 +3,8 @@
 The real streams are every TLS connection's bytes of the fixture captures (and of the shared corpus when it is
 present: SSLv2, drafts, HRR, client certificates), as the Python engine delivered them. Hypothesis replays a
 stream's two directions interleaved in random chunk sizes, with gaps (bytes skipped and reported), flipped
-bytes, truncation and an optional end(), under drawn tiny limits, to both analyzers; every summary field,
+bytes, truncation, the two directions swapped (a ClientHello from the responder) and an optional end(), under
+drawn tiny limits and JA4 transports, to both analyzers; every summary field,
 the anomaly list and ``finished`` must be equal after every call.
 """
 
@@ -65,10 +66,12 @@ def _check_equal(python: TlsAnalyzer, native: object) -> None:
 
 
 @st.composite
-def replays(draw: st.DrawFn) -> tuple[Limits, list[tuple[str, bool, bytes | int]], bool]:
-    """(limits, calls, end) where a call is ("data", is_orig, bytes) or ("gap", is_orig, length)."""
+def replays(draw: st.DrawFn) -> tuple[Limits, str, list[tuple[str, bool, bytes | int]], bool]:
+    """(limits, transport, calls, end) where a call is ("data", is_orig, bytes) or ("gap", is_orig, length)."""
     streams = real_streams()
     orig, resp = draw(st.sampled_from(streams))
+    if draw(st.booleans()):  # the client's bytes from the TCP responder: the direction flip (^)
+        orig, resp = resp, orig
     data = {True: bytearray(orig), False: bytearray(resp)}
     pos = {True: 0, False: 0}
     calls: list[tuple[str, bool, bytes | int]] = []
@@ -91,12 +94,12 @@ def replays(draw: st.DrawFn) -> tuple[Limits, list[tuple[str, bool, bytes | int]
             at = draw(st.integers(0, n - 1))
             chunk = chunk[:at] + bytes([chunk[at] ^ draw(st.integers(1, 255))]) + chunk[at + 1 :]
         calls.append(("data", is_orig, chunk))
-    return draw(limits_strategy), calls, draw(st.booleans())
+    return draw(limits_strategy), draw(st.sampled_from("tqd")), calls, draw(st.booleans())
 
 
-def _replay(limits: Limits, calls: list[tuple[str, bool, bytes | int]], end: bool) -> None:
-    python = TlsAnalyzer(limits=limits)
-    native = native_analyzer("t", limits)
+def _replay(limits: Limits, transport: str, calls: list[tuple[str, bool, bytes | int]], end: bool) -> None:
+    python = TlsAnalyzer(transport, limits)
+    native = native_analyzer(transport, limits)
     for kind, is_orig, value in calls:
         if kind == "gap":
             assert isinstance(value, int)
@@ -119,10 +122,13 @@ def test_there_are_real_streams_to_replay() -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(replays())
-def test_real_streams_rechunked_damaged_and_cut_are_equal(replay: tuple[Limits, list, bool]) -> None:
+def test_real_streams_rechunked_damaged_and_cut_are_equal(
+    replay: tuple[Limits, str, list[tuple[str, bool, bytes | int]], bool],
+) -> None:
     _replay(*replay)
 
 
+#: a record header of a TLS content type (or an SSLv2-looking first byte), major version 2 or 3, any length
 record_header = st.tuples(
     st.sampled_from([20, 21, 22, 23, 24, 0x80, 0x16]), st.sampled_from([2, 3]), st.integers(0, 4), st.integers(0, 300)
 ).map(lambda t: bytes([t[0], t[1], t[2], t[3] >> 8, t[3] & 0xFF]))
@@ -136,7 +142,7 @@ record_header = st.tuples(
             st.booleans(),
             st.one_of(
                 st.binary(max_size=64),
-                record_header.map(bytes),
+                record_header,
                 st.tuples(record_header, st.binary(max_size=300)).map(lambda t: t[0] + t[1]),
             ),
         ),
@@ -144,4 +150,4 @@ record_header = st.tuples(
     ),
 )
 def test_random_records_are_equal(limits: Limits, chunks: list[tuple[bool, bytes]]) -> None:
-    _replay(limits, [("data", is_orig, data) for is_orig, data in chunks], True)
+    _replay(limits, "t", [("data", is_orig, data) for is_orig, data in chunks], True)
