@@ -4,7 +4,9 @@ Theory of operation: the Python modules are the single place where TLS code poin
 the sets derived from them (GREASE, forward-secret and RC4 suites, the key-exchange family of a suite) are
 written down. This script imports them and renders each as Rust: every upper-case ``int`` constant as a
 ``pub const``, every name table as a ``match`` returning ``Option<&'static str>``, every set as a ``matches!``
-predicate, and the history letters and the HelloRetryRequest random. The output is checked in; the test
+predicate, and the history letters and the HelloRetryRequest random. The size bounds of the record layer,
+the handshake reassembler and the analyzer, and the TLS fields of ``DEFAULT_LIMITS``, come along as constants
+too, so the native analyzer's defaults cannot drift from Python's. The output is checked in; the test
 tests/tls_native/test_codes_generated.py runs :func:`render` and fails when the file is stale.
 
     PYTHONPATH=. python scripts/gen_native_codes.py          # rewrite native/src/tls/codes.rs
@@ -16,7 +18,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tlsmon.tls import codes
+from tlsmon.limits import DEFAULT_LIMITS
+from tlsmon.tls import analyzer, codes, handshake, record
 
 OUTPUT = Path(__file__).resolve().parents[1] / "native" / "src" / "tls" / "codes.rs"
 
@@ -35,6 +38,9 @@ _TABLES: tuple[tuple[str, str, dict[int, str]], ...] = (
     ("cipher_suite", "u32", codes._CIPHER_NAMES),  # the cipher table with GREASE names
     ("cipher_kex_name", "u32", codes.CIPHER_KEX),
 )
+
+#: the Limits fields the TLS analyzer reads
+_LIMITS = ("max_certificates_per_chain", "max_certificates_per_connection", "max_alerts", "max_anomalies")
 
 #: sets rendered as `fn is_NAME(code) -> bool`
 _SETS: tuple[tuple[str, frozenset[int]], ...] = (
@@ -78,6 +84,15 @@ def _set(name: str, values: frozenset[int]) -> list[str]:
 def render() -> str:
     out = [_HEADER]
     out += _constants()
+    out.append("")
+    out.append(
+        "// size bounds (tls/record.py, tls/handshake.py, tls/analyzer.py) and the TLS defaults of tlsmon/limits.py"
+    )
+    out.append(f"pub const MAX_RECORD_LENGTH: usize = {record.MAX_RECORD_LENGTH};")
+    out.append(f"pub const MAX_HANDSHAKE_MESSAGE: usize = {handshake.MAX_HANDSHAKE_MESSAGE};")
+    out.append(f"pub const MAX_ALERTS_PER_RECORD: usize = {analyzer.MAX_ALERTS_PER_RECORD};")
+    for name in _LIMITS:
+        out.append(f"pub const DEFAULT_{name.upper()}: usize = {getattr(DEFAULT_LIMITS, name)};")
     out.append("")
     out.append(f"pub const HRR_RANDOM_BYTES: [u8; 32] = {list(codes.HRR_RANDOM)};")
     out.append("")

@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
+use crate::tls::codes;
 use crate::tls::summary::Summary;
 use crate::tls::{Limits, TlsAnalyzer};
 
@@ -107,14 +108,15 @@ fn fields<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict>> {
 
 #[pymethods]
 impl PyTlsAnalyzer {
-    /// `transport` is JA4's first letter; the limits are the TLS fields of `tlsmon.limits.Limits`.
+    /// `transport` is JA4's first letter; the limits are the TLS fields of `tlsmon.limits.Limits` (defaults:
+    /// `DEFAULT_LIMITS`, generated into codes.rs).
     #[new]
     #[pyo3(signature = (
         transport = "t",
-        max_certificates_per_chain = 32,
-        max_certificates_per_connection = 48,
-        max_alerts = 100,
-        max_anomalies = 100,
+        max_certificates_per_chain = codes::DEFAULT_MAX_CERTIFICATES_PER_CHAIN,
+        max_certificates_per_connection = codes::DEFAULT_MAX_CERTIFICATES_PER_CONNECTION,
+        max_alerts = codes::DEFAULT_MAX_ALERTS,
+        max_anomalies = codes::DEFAULT_MAX_ANOMALIES,
     ))]
     fn new(
         transport: &str,

@@ -14,11 +14,13 @@ use super::anomalies::{self, Anomaly};
 use super::codes::{
     alert_description, cipher_kex_name, cipher_suite, history_letter, is_forward_secret_cipher,
     is_pre_tls13_version, is_rc4_cipher, named_group, version_known, ALERT_LEVEL_FATAL, CT_ALERT,
-    CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, CT_HEARTBEAT, HISTORY_ALERT,
-    HISTORY_CHANGE_CIPHER_SPEC, HISTORY_FLIPPED, HISTORY_HEARTBEAT, HISTORY_HELLO_RETRY,
-    HISTORY_UNKNOWN_HANDSHAKE, HT_CERTIFICATE, HT_CERTIFICATE_REQUEST, HT_CERTIFICATE_STATUS,
-    HT_CLIENT_HELLO, HT_CLIENT_KEY_EXCHANGE, HT_NEW_SESSION_TICKET, HT_SERVER_HELLO,
-    HT_SERVER_KEY_EXCHANGE, KEX_OTHER, MAX_HISTORY_LENGTH, SSL2_MT_CLIENT_HELLO,
+    CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, CT_HEARTBEAT, DEFAULT_MAX_ALERTS,
+    DEFAULT_MAX_ANOMALIES, DEFAULT_MAX_CERTIFICATES_PER_CHAIN,
+    DEFAULT_MAX_CERTIFICATES_PER_CONNECTION, HISTORY_ALERT, HISTORY_CHANGE_CIPHER_SPEC,
+    HISTORY_FLIPPED, HISTORY_HEARTBEAT, HISTORY_HELLO_RETRY, HISTORY_UNKNOWN_HANDSHAKE,
+    HT_CERTIFICATE, HT_CERTIFICATE_REQUEST, HT_CERTIFICATE_STATUS, HT_CLIENT_HELLO,
+    HT_CLIENT_KEY_EXCHANGE, HT_NEW_SESSION_TICKET, HT_SERVER_HELLO, HT_SERVER_KEY_EXCHANGE,
+    KEX_OTHER, MAX_ALERTS_PER_RECORD, MAX_HISTORY_LENGTH, SSL2_MT_CLIENT_HELLO,
     SSL2_MT_CLIENT_MASTER_KEY, SSL2_MT_ERROR, SSL2_MT_SERVER_HELLO, TLSV12, TLSV13,
     TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV,
 };
@@ -34,10 +36,7 @@ use super::parse::{
 use super::record::{Mode, RecordReader, CT_SSLV2};
 use super::summary::{Alert, Summary};
 
-/// Zeek's `SSL::max_alerts_per_record`.
-const MAX_ALERTS_PER_RECORD: usize = 10;
-
-/// The TLS fields of `tlsmon.limits.Limits`; the defaults are Python's.
+/// The TLS fields of `tlsmon.limits.Limits`; the defaults are Python's (generated into codes.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_certificates_per_chain: usize,
@@ -49,10 +48,10 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_certificates_per_chain: 32,
-            max_certificates_per_connection: 48,
-            max_alerts: 100,
-            max_anomalies: 100,
+            max_certificates_per_chain: DEFAULT_MAX_CERTIFICATES_PER_CHAIN,
+            max_certificates_per_connection: DEFAULT_MAX_CERTIFICATES_PER_CONNECTION,
+            max_alerts: DEFAULT_MAX_ALERTS,
+            max_anomalies: DEFAULT_MAX_ANOMALIES,
         }
     }
 }

@@ -72,6 +72,15 @@ pub const TLSV13: u32 = 0x304;
 pub const TLS_EMPTY_RENEGOTIATION_INFO_SCSV: u32 = 0xff;
 pub const TLS_FALLBACK_SCSV: u32 = 0x5600;
 
+// size bounds (tls/record.py, tls/handshake.py, tls/analyzer.py) and the TLS defaults of tlsmon/limits.py
+pub const MAX_RECORD_LENGTH: usize = 18432;
+pub const MAX_HANDSHAKE_MESSAGE: usize = 1048576;
+pub const MAX_ALERTS_PER_RECORD: usize = 10;
+pub const DEFAULT_MAX_CERTIFICATES_PER_CHAIN: usize = 32;
+pub const DEFAULT_MAX_CERTIFICATES_PER_CONNECTION: usize = 48;
+pub const DEFAULT_MAX_ALERTS: usize = 100;
+pub const DEFAULT_MAX_ANOMALIES: usize = 100;
+
 pub const HRR_RANDOM_BYTES: [u8; 32] = [207, 33, 173, 116, 229, 154, 97, 17, 190, 29, 140, 2, 30, 101, 184, 145, 194, 162, 17, 22, 122, 187, 140, 94, 7, 158, 9, 226, 200, 168, 51, 156];
 
 /// Zeek's ssl_history letter of a handshake message type (lower case), if it has one.

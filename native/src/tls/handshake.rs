@@ -8,7 +8,7 @@
 use super::anomalies::{self, Anomaly};
 
 /// Largest handshake message kept (1 MiB; Zeek's tls-fragmented-handshake trace has a valid 332 KiB one).
-pub const MAX_HANDSHAKE_MESSAGE: usize = 1024 * 1024;
+pub use super::codes::MAX_HANDSHAKE_MESSAGE;
 
 #[derive(Default)]
 pub struct HandshakeReassembler {

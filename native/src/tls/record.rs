@@ -9,10 +9,9 @@
 //! their bodies are skipped without buffering.
 
 use super::anomalies::{self, Anomaly};
+pub use super::codes::MAX_RECORD_LENGTH;
 use super::codes::{is_tls_content_type, SSL2_MT_CLIENT_HELLO, SSL2_MT_SERVER_HELLO, SSLV2};
 
-/// Largest TLSCiphertext.length (RFC 5246 §6.2.3).
-pub const MAX_RECORD_LENGTH: usize = (1 << 14) + 2048;
 /// Pseudo content type of an SSLv2 record.
 pub const CT_SSLV2: u32 = 0x100;
 /// Compact the buffer once this many consumed bytes sit in front of it.

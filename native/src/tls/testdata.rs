@@ -71,12 +71,8 @@ pub const TLS13_BASIC: &[(bool, &str)] = &[
         "daa8b8df45e80f77233e3fca0573eee017edd915ed27c3e3acc9edd2fed29ccf0a8f7e8eddb294632ac0048a3778bc7d",
         "7bb35732",
     )),
-    (true, concat!(
-        "1703030013eea87c77f84bcddad444c9ff828d43fd82e695",
-    )),
-    (false, concat!(
-        "17030300131c4cb13bbb08c78b27afab00fab6c00fb45533",
-    )),
+    (true, "1703030013eea87c77f84bcddad444c9ff828d43fd82e695"),
+    (false, "17030300131c4cb13bbb08c78b27afab00fab6c00fb45533"),
 ];
 
 /// fixtures/pcaps/tls12-resumption.pcap, connection 2
@@ -107,12 +103,8 @@ pub const TLS12_RESUMED: &[(bool, &str)] = &[
         "7b478dc646af2d4c65c54fd1e8c91806367db430b1153907253cce1a45fdfeb3a585fe8807e68b5bcf384ac406a5ed6f",
         "9f396ba27a95ee71cf1402",
     )),
-    (true, concat!(
-        "150303001a824fc27e0c8afe1454a67854e5333bc556d9d061357b4b5a5600",
-    )),
-    (false, concat!(
-        "150303001ae6e43c45bf1e6d4feb2b1f6ff5a9625b388578e85232113e7334",
-    )),
+    (true, "150303001a824fc27e0c8afe1454a67854e5333bc556d9d061357b4b5a5600"),
+    (false, "150303001ae6e43c45bf1e6d4feb2b1f6ff5a9625b388578e85232113e7334"),
 ];
 
 /// fixtures/pcaps/tls-handshake-failure.pcap, connection 1
@@ -125,7 +117,5 @@ pub const HANDSHAKE_FAILURE: &[(bool, &str)] = &[
         "2b0003020304002d00020101003300260024001d0020530cbe119becd73597a63c8843b3f746560adaeae8c0931178cf",
         "e45eec045c53",
     )),
-    (false, concat!(
-        "15030300020246",
-    )),
+    (false, "15030300020246"),
 ];
