@@ -4,6 +4,8 @@ from collections.abc import Callable, Sequence
 from os import PathLike
 from typing import Any, Self, final
 
+from tlsmon.tls.summary import TlsSummary
+
 __version__: str
 
 class Tracker:
@@ -130,5 +132,8 @@ class TlsAnalyzer:
     def anomalies(self) -> list[str]: ...
     @property
     def anomalies_dropped(self) -> int: ...
+    @property
+    def summary(self) -> TlsSummary:
+        """A new TlsSummary with the analyzer's fields (a copy, built on each read)."""
     def summary_fields(self) -> dict[str, Any]:
         """Every TlsSummary field by name: ``TlsSummary(**fields)`` is the Python summary."""

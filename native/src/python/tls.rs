@@ -1,7 +1,7 @@
-//! `tlsmon._native.TlsAnalyzer`: the native TLS analyzer (`crate::tls`) with the interface of
-//! `tlsmon.tls.analyzer.TlsAnalyzer`: `data`, `gap`, `end`, `finished`, `anomalies`, `anomalies_dropped`,
-//! and `summary_fields()`, a dict with every `TlsSummary` field by name (`TlsSummary(**fields)` builds the
-//! Python summary; the DER chains and the OCSP response are bytes in it).
+//! `tlsmon._native.TlsAnalyzer`: the native TLS analyzer (`crate::tls`) with the interface the dispatcher
+//! uses of `tlsmon.tls.analyzer.TlsAnalyzer`: `data`, `gap`, `end`, `finished`, `anomalies` (plain strings),
+//! `anomalies_dropped` and `summary` (a `TlsSummary` built on each read), plus `summary_fields()`, the same
+//! fields as a dict (the DER chains and the OCSP response are bytes in it).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -161,6 +161,14 @@ impl PyTlsAnalyzer {
     #[getter]
     fn anomalies_dropped(&self) -> u64 {
         self.inner.anomalies_dropped
+    }
+
+    /// The summary as a new `tlsmon.tls.summary.TlsSummary` (what the dispatcher reads at the end; a copy:
+    /// changing it does not change the analyzer).
+    #[getter]
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let class = py.import("tlsmon.tls.summary")?.getattr("TlsSummary")?;
+        class.call((), Some(&fields(py, &self.inner.summary)?))
     }
 
     /// Every `TlsSummary` field by name.
