@@ -17,21 +17,28 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The message padded to a multiple of 64 bytes with its bit length (little- or big-endian) at the end.
-fn padded(data: &[u8], big_endian: bool) -> Vec<u8> {
-    let mut msg = Vec::with_capacity(data.len() + 72);
-    msg.extend_from_slice(data);
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
+/// Each 64-byte block of the message with its padding and bit length (little- or big-endian): the whole
+/// blocks straight from `data`, then the one or two padded tail blocks (no copy of the message).
+fn for_each_block(data: &[u8], big_endian: bool, mut compress: impl FnMut(&[u8])) {
+    let mut blocks = data.chunks_exact(64);
+    for block in &mut blocks {
+        compress(block);
     }
+    let rest = blocks.remainder();
+    let mut tail = [0u8; 128];
+    tail[..rest.len()].copy_from_slice(rest);
+    tail[rest.len()] = 0x80;
+    let end = if rest.len() < 56 { 64 } else { 128 };
     let bits = (data.len() as u64).wrapping_mul(8);
-    if big_endian {
-        msg.extend_from_slice(&bits.to_be_bytes());
+    let length = if big_endian {
+        bits.to_be_bytes()
     } else {
-        msg.extend_from_slice(&bits.to_le_bytes());
+        bits.to_le_bytes()
+    };
+    tail[end - 8..end].copy_from_slice(&length);
+    for block in tail[..end].chunks_exact(64) {
+        compress(block);
     }
-    msg
 }
 
 const MD5_S: [u32; 64] = [
@@ -56,7 +63,7 @@ const MD5_K: [u32; 64] = [
 #[allow(clippy::unreadable_literal, clippy::many_single_char_names)]
 pub fn md5_hex(data: &[u8]) -> String {
     let mut state: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
-    for block in padded(data, false).chunks_exact(64) {
+    for_each_block(data, false, |block| {
         let mut m = [0u32; 16];
         for (i, word) in m.iter_mut().enumerate() {
             *word = u32::from_le_bytes([
@@ -88,7 +95,7 @@ pub fn md5_hex(data: &[u8]) -> String {
         state[1] = state[1].wrapping_add(b);
         state[2] = state[2].wrapping_add(c);
         state[3] = state[3].wrapping_add(d);
-    }
+    });
     let mut out = [0u8; 16];
     for (i, word) in state.iter().enumerate() {
         out[4 * i..4 * i + 4].copy_from_slice(&word.to_le_bytes());
@@ -116,7 +123,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
         0x5be0cd19,
     ];
     let mut w = [0u32; 64];
-    for block in padded(data, true).chunks_exact(64) {
+    for_each_block(data, true, |block| {
         for i in 0..16 {
             w[i] = u32::from_be_bytes([
                 block[4 * i],
@@ -157,7 +164,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
         for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
             *s = s.wrapping_add(v);
         }
-    }
+    });
     let mut out = [0u8; 32];
     for (i, word) in state.iter().enumerate() {
         out[4 * i..4 * i + 4].copy_from_slice(&word.to_be_bytes());
@@ -178,6 +185,30 @@ mod tests {
                 b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"
             ),
             "57edf4a22be3c955ac49da2e2107b67a"
+        );
+    }
+
+    #[test]
+    fn every_tail_length_pads_like_the_reference() {
+        // 55, 56 and 63/64/65 bytes: one or two padding blocks (values from Python's hashlib)
+        let data = [b'a'; 65];
+        assert_eq!(md5_hex(&data[..55]), "ef1772b6dff9a122358552954ad0df65");
+        assert_eq!(md5_hex(&data[..56]), "3b0c8ac703f828b04c6c197006d17218");
+        assert_eq!(
+            sha256_hex(&data[..55]),
+            "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"
+        );
+        assert_eq!(
+            sha256_hex(&data[..56]),
+            "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"
+        );
+        assert_eq!(
+            sha256_hex(&data[..64]),
+            "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"
+        );
+        assert_eq!(
+            sha256_hex(&data[..65]),
+            "635361c48bb9eab14198e76ea8ab7f1a41685d6ad62aa9146d301d4f17eb0ae0"
         );
     }
 
