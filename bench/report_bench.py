@@ -49,7 +49,7 @@ PORTS = [(443, "tls", 1.0, 70), (25, "smtp", 0.6, 8), (587, "smtp", 0.9, 3), (14
 VERSIONS = (["TLSv10", "TLSv11", "TLSv12", "TLSv13"], [0.05, 0.02, 0.55, 0.38])
 CIPHERS = ["TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
            "TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA"]
-CLASSES = (["verifiable", "expired", "self-signed", "broken", "not-yet-valid"], [0.8, 0.05, 0.08, 0.065, 0.005])
+CLASSES = (["verifiable", "expired", "self_signed", "broken", "not_yet_valid"], [0.8, 0.05, 0.08, 0.065, 0.005])
 
 
 def _strings(values: list[str], index: np.ndarray) -> pa.Array:

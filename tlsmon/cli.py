@@ -42,6 +42,7 @@ from tlsmon.engines import (
 )
 from tlsmon.live.stats import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, sample_run, stats_record
 from tlsmon.output.parquet import TableWriter
+from tlsmon.output.registries import write_registries
 from tlsmon.output.schemadoc import render_schema_markdown
 from tlsmon.output.sink import (
     DEFAULT_PART_ROWS,
@@ -420,6 +421,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
         )
         try:
             write_stats(out, row)
+            write_registries(out, run_metadata())
         except OSError as exc:
             print(f"tlsmon: {out}: writing output failed ({exc})", file=sys.stderr)
             return EXIT_ERROR

@@ -21,12 +21,16 @@ from tlsmon.records.tables import ConnectionRecord
 from tlsmon.tcp.connection import END_EOF, Connection, TransportFacts
 from tlsmon.tcp.tracker import TcpTracker, TrackerConfig, TrackerStats
 from tlsmon.tls.summary import TlsSummary
+from tlsmon.udp.dispatch import UdpDispatcher
+from tlsmon.udp.flows import UdpFlow, UdpTracker
 from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
 from tlsmon.x509.validate import Validator
 
-# Named run counters of the TCP stage and the certificate store (the stats table's `counters`).
+# Named run counters of the TCP and UDP stages and the certificate store (the stats table's `counters`).
 EVICTED_PACKETS = "tcp.evicted_packets"  # packets of evicted connections, counted on their tombstones
+UDP_FLOWS_IGNORED = "udp.flows_ignored"  # UDP flows neither QUIC nor DTLS: counted, no row
+UDP_FLOWS_EVICTED = "udp.flows_evicted"  # UDP flows ended early to respect max_connections
 CERTIFICATES_EVICTED = "x509.certificates_evicted"  # distinct certificates the bounded store let go
 
 
@@ -86,6 +90,7 @@ class Recorder:
         self.x509 = ConnectionCertificates(self.certificates, validator, limits.max_validation_cache)
         self.stats = RunStats()
         self._sequence = 0
+        self.udp_ignored = 0
 
     def fill_stats(self, t: TrackerStats, decode: dict[str, int], fragments_pending: int) -> RunStats:
         """The run's figures from the TCP stage's, the decoder's and the certificate store's."""
@@ -104,6 +109,21 @@ class Recorder:
             s.x509_counters[CERTIFICATES_EVICTED] = self.certificates.evicted
         return s
 
+    def record_udp(self, flow: TransportFacts, dispatcher: UdpDispatcher) -> None:
+        """Write a UDP flow's row if it was QUIC or DTLS; count it otherwise."""
+        if not dispatcher.recognised:
+            self.udp_ignored += 1
+            return
+        self.record(flow, self.next_uid(flow), dispatcher, [])
+
+    def udp_counters(self, evicted: int) -> dict[str, int]:
+        counters = {}
+        if self.udp_ignored:
+            counters[UDP_FLOWS_IGNORED] = self.udp_ignored
+        if evicted:
+            counters[UDP_FLOWS_EVICTED] = evicted
+        return counters
+
     def next_uid(self, conn: TransportFacts) -> str:
         self._sequence += 1
         return make_uid(self._sequence, conn)
@@ -112,7 +132,7 @@ class Recorder:
         self,
         conn: TransportFacts,
         uid: str,
-        dispatcher: Dispatcher,
+        dispatcher: Dispatcher | UdpDispatcher,
         transport_anomalies: list[str],
         first_record: bool = True,
     ) -> None:
@@ -131,7 +151,7 @@ class Recorder:
             )
             if x509 is not None:
                 anomalies.extend(x509.anomalies)
-        summary = conn_summary(conn, uid, dispatcher.app_proto, dispatcher.tls_mode, anomalies)
+        summary = conn_summary(conn, uid, dispatcher.app_proto, dispatcher.tls_mode, anomalies, tls)
         stats = self.stats
         stats.connections += 1
         stats.anomalies.update(anomalies)
@@ -140,7 +160,7 @@ class Recorder:
             stats.versions[tls.version or "unknown"] += 1
             if tls.cipher:
                 stats.ciphers[tls.cipher] += 1
-        self.sink.connection(ConnectionRecord(summary, dispatcher.starttls, tls, x509))
+        self.sink.connection(ConnectionRecord(summary, dispatcher.starttls, tls, x509, dispatcher.preamble))
 
 
 class Engine(Recorder):
@@ -156,7 +176,11 @@ class Engine(Recorder):
     ) -> None:
         super().__init__(sink, validator, limits)
         self.decoder = Decoder()
-        self.tracker = TcpTracker(self.decoder, self._new_dispatcher, self._on_close, config, on_progress)
+        config = config or TrackerConfig()
+        self.udp = UdpTracker(
+            self._new_udp_dispatcher, self._on_udp_close, config.max_connections, config.udp_idle_timeout_ns
+        )
+        self.tracker = TcpTracker(self.decoder, self._new_dispatcher, self._on_close, config, on_progress, self.udp)
 
     def run(self, frames: Iterable[tuple[int, int, bytes]]) -> None:
         self.tracker.process(frames)
@@ -183,7 +207,9 @@ class Engine(Recorder):
 
     def run_stats(self) -> RunStats:
         """The run's figures so far (live capture samples them while the run goes on)."""
-        return self.fill_stats(self.tracker.stats, dict(self.decoder.counters), self.decoder.pending_fragments)
+        stats = self.fill_stats(self.tracker.stats, dict(self.decoder.counters), self.decoder.pending_fragments)
+        stats.tracker_counters.update(self.udp_counters(self.udp.evicted))
+        return stats
 
     def _on_close(self, conn: Connection) -> None:
         dispatcher = conn.consumer
@@ -200,3 +226,11 @@ class Engine(Recorder):
 
     def _new_dispatcher(self, conn: Connection) -> StreamConsumer:
         return Dispatcher(conn.resp_p, self.limits)
+
+    def _new_udp_dispatcher(self, flow: UdpFlow) -> UdpDispatcher:
+        return UdpDispatcher(self.limits)
+
+    def _on_udp_close(self, flow: UdpFlow) -> None:
+        dispatcher = flow.consumer
+        assert isinstance(dispatcher, UdpDispatcher)
+        self.record_udp(flow, dispatcher)

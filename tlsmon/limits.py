@@ -52,6 +52,18 @@ class Limits:
     #: ``tls.too_many_anomalies``. Zeek samples a weird repeated on one connection past
     #: Weird::sampling_threshold (25).
     max_anomalies: int = 100
+    #: Longest PROXY protocol header read (tlsmon/protocols/proxy.py): a version 2 header states its length in
+    #: its first 16 bytes, and one longer than this is not held (version 1 is at most 107 bytes by its spec).
+    #: A header with IPv6 addresses and ALPN, authority and SSL TLVs is a few hundred bytes; cloud load balancers
+    #: add a TLV or two; dnsdist accepts 512 bytes of TLVs by default. Anomaly ``proxy.header_too_long``; the
+    #: bytes then go to the probe as unknown plaintext.
+    max_proxy_header: int = 4096
+    #: How far into the client's stream a ClientHello may start when the client's first bytes are plaintext no
+    #: probe claims (tlsmon/dispatch.py): the record header must begin within this many bytes. Zeek's DPD and
+    #: tshark find TLS after junk by content; 4 KiB covers a banner, an unknown proxy preamble or an HTTP
+    #: request. The client bytes held while searching are bounded by it. Found: anomaly ``tls.preamble_skipped``
+    #: and the skipped bytes in ``preamble_orig_bytes``; not found: the connection is bypassed, as before.
+    max_preamble_search: int = 4096
 
     # -- TLS (tlsmon/tls/analyzer.py, parse.py) ---------------------------------------------------------------
     #: Certificates kept of one Certificate message (the chain). RFC 8446 §4.4.2 sets no count; real chains have
@@ -67,6 +79,21 @@ class Limits:
     #: separate records. Anomaly ``tls.too_many_alerts``.
     max_alerts: int = 100
 
+    # -- TLS over UDP (tlsmon/quic/, tlsmon/dtls/; docs/udp.md) ---------------------------------------------
+    #: Bytes of one direction's QUIC Initial CRYPTO stream kept (stream offsets past it are dropped). A
+    #: ClientHello is under 2 KiB, 16 KiB with post-quantum key shares and ECH; the server's Initial carries only
+    #: its ServerHello. Anomaly ``quic.crypto_buffer_full``; the rest of the frame is dropped.
+    max_quic_crypto_bytes: int = 65536
+    #: Bytes of incomplete DTLS handshake messages one direction holds while their fragments arrive (each
+    #: message's full length counts from its first fragment, and twice that is allocated: data and mask). A
+    #: longer message is never reassembled (RFC 6347 §4.2.3 allows 2^24 - 1; a DTLS certificate chain is a few
+    #: KiB): anomaly ``dtls.handshake_too_long``; a message that does not fit beside the others waiting:
+    #: ``dtls.reassembly_buffer_full``. Either way the fragment is dropped.
+    max_dtls_reassembly_bytes: int = 65536
+    #: DTLS handshake messages of one direction being reassembled at once (fragments of a flight arrive out of
+    #: order or are lost). Anomaly ``dtls.too_many_pending_messages``; the new message is dropped.
+    max_dtls_pending_messages: int = 16
+
     # -- the run's certificate store (tlsmon/x509/store.py) --------------------------------------------------
     #: Distinct certificates kept in the run's store (least recently used evicted first). Zeek bounds its
     #: certificate cache the same way (X509::certificate_cache_max_entries, 10 000). Anomaly
@@ -81,6 +108,12 @@ class Limits:
     #: is computed again when its chain comes back: only time, never a row, depends on it. Zeek caches
     #: validation results per chain hash the same way (X509::caching_required_encounters / max_entries).
     max_validation_cache: int = 100_000
+    #: Names kept of one certificate that cryptography refuses, read by the lenient DER reader
+    #: (tlsmon/x509/der.py): attributes of its subject and of its issuer, and SubjectAltName entries. Real
+    #: certificates have a handful of attributes and at most a few hundred SANs (CA/B Forum members cap them
+    #: around 100-250); the handshake message cap alone lets one certificate carry 500 000 two-byte entries.
+    #: Anomaly ``x509.too_many_names`` on the certificate's row; the rest are counted out, not kept.
+    max_certificate_names: int = 4096
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -28,6 +28,7 @@ from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.tcp.connection import END_EOF
 from tlsmon.tcp.ports import SERVICE_PORTS
 from tlsmon.tcp.tracker import TrackerConfig, TrackerStats
+from tlsmon.udp.dispatch import UdpDispatcher
 from tlsmon.x509.validate import Validator
 
 # Event kinds (native/src/python/tcp.rs).
@@ -38,6 +39,8 @@ CONN_ANOMALY = 3
 END = 4
 OPEN = 5
 INTERIM = 6
+OPEN_UDP = 7  # value: the responder's port
+DATAGRAM = 8  # value: (ts, payload) of one whole UDP datagram
 
 DEFAULT_BATCH = 64  # frames per crossing when the frames come from Python
 # Reading natively, a crossing returns once this many events wait: the fewer, the sooner Python's verdict
@@ -60,18 +63,31 @@ class NativeConnection:
         "orig_missed_bytes",
         "orig_p",
         "orig_pkts",
+        "orig_seq_first",
+        "orig_seq_next",
+        "orig_size",
+        "orig_state",
+        "proto",
         "resp_bytes",
         "resp_h",
         "resp_missed_bytes",
         "resp_p",
         "resp_pkts",
+        "resp_seq_first",
+        "resp_seq_next",
+        "resp_size",
+        "resp_state",
         "start_ts",
         "vlan",
+        "zeek_last_ts",
     )
 
     def __init__(
         self,
-        facts: tuple[int, int, int, int | bytes, int, int | bytes, int, int | None, int, int, int, int, str, str],
+        facts: tuple[
+            int, int, int, int | bytes, int, int | bytes, int, int | None, int, int, int, int, str, str,
+            int, int, int, int, int | None, int | None, int | None, int | None, int, int,
+        ],
         orig_missed_bytes: int,
         resp_missed_bytes: int,
     ) -> None:
@@ -90,6 +106,16 @@ class NativeConnection:
             self.resp_bytes,
             self.history,
             self.end_reason,
+            self.orig_state,
+            self.resp_state,
+            self.orig_size,
+            self.resp_size,
+            self.orig_seq_first,
+            self.orig_seq_next,
+            self.resp_seq_first,
+            self.resp_seq_next,
+            self.proto,
+            self.zeek_last_ts,
         ) = facts
         self.orig_missed_bytes = orig_missed_bytes
         self.resp_missed_bytes = resp_missed_bytes
@@ -149,9 +175,11 @@ class NativeEngine(Recorder):
             c.check_every_packets,
             sorted(SERVICE_PORTS),
             c.interim_interval_ns,
+            c.udp_idle_timeout_ns,
         )
         self._finished = False
         self.flows: dict[int, Flow] = {}
+        self.udp_flows: dict[int, UdpDispatcher] = {}
 
     def run(self, frames: Iterable[tuple[int, int, bytes]] | _native.CaptureSource) -> None:
         """Track every frame; a native capture source is read natively (no Python per packet)."""
@@ -231,15 +259,35 @@ class NativeEngine(Recorder):
             buffer_cap_flushes=buffer_cap_flushes,
             bypassed_packets=bypassed,
         )
-        return self.fill_stats(stats, dict(self.tracker.decode_counters), self.tracker.pending_fragments)
+        run = self.fill_stats(stats, dict(self.tracker.decode_counters), self.tracker.pending_fragments)
+        run.tracker_counters.update(self.udp_counters(self.tracker.udp_evicted))
+        return run
 
     def _apply(self, events: list[tuple[int, int, int, bool, object]]) -> None:
         flows = self.flows
+        udp_flows = self.udp_flows
         finished: list[int] = []
         for conn, epoch, kind, is_orig, value in events:
             if kind == OPEN:
                 assert isinstance(value, int)
                 flows[conn] = Flow(value, self.limits)
+                continue
+            if kind == DATAGRAM:
+                dispatcher = udp_flows[conn]
+                if not dispatcher.finished:  # the Python engine stops feeding it there too
+                    assert isinstance(value, tuple)
+                    dispatcher.datagram(is_orig, value[0], value[1])
+                    if dispatcher.finished:
+                        finished.append(conn)
+                continue
+            if kind == OPEN_UDP:
+                udp_flows[conn] = UdpDispatcher(self.limits)
+                continue
+            if conn in udp_flows:
+                assert kind == END
+                dispatcher = udp_flows.pop(conn)
+                dispatcher.end()
+                self.record_udp(NativeConnection(value, 0, 0), dispatcher)  # type: ignore[arg-type]
                 continue
             flow = flows[conn]
             if epoch != flow.epoch:

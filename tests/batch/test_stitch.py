@@ -3,7 +3,8 @@ fixtures/batch/make_batch_fixtures.py) gives, through ``tlsmon batch``, the rows
 
 Seven of the 19 connections are open at a cut: five after their handshake, two (ports 50003 and 50013) between
 ClientHello and ServerHello. uids differ by construction (a uid counts connections within one input), and the
-joined rows carry the ``batch.*`` marks; everything else must be equal.
+joins are proven by the rows' TCP sequence numbers; the two cut inside a handshake carry
+``batch.stitched_in_handshake``; everything else must be equal.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from tests.batch.helpers import SAMPLE, batch, files, read, read_whole, sort_rows
 from tlsmon.batch.manifest import Manifest
-from tlsmon.batch.stitch import STITCHED_IN_HANDSHAKE, STITCHED_WITHOUT_SEQ
+from tlsmon.batch.stitch import STITCHED_IN_HANDSHAKE
 from tlsmon.cli import main
 from tlsmon.records.tables import SCHEMA_VERSION
 
@@ -37,14 +38,21 @@ def test_a_batch_over_the_pieces_equals_read_over_the_whole(tmp_path: Path, piec
     assert _without_marks(got) == _without_marks(sort_rows(read_whole(SAMPLE)["connections"]))
 
 
-def test_joined_rows_are_marked_as_joined_without_sequence_numbers(tmp_path: Path, pieces: list[Path]) -> None:
+def test_joins_are_proven_by_sequence_numbers_and_only_handshake_cuts_are_marked(
+    tmp_path: Path, pieces: list[Path]
+) -> None:
     ds = tmp_path / "ds"
     assert batch(*pieces, "-o", ds, "--workers", "2") == 0
     rows = read(ds, "connections").select(["orig_p", "anomalies"]).to_pylist()
     marks = {r["orig_p"]: [a for a in r["anomalies"] if a.startswith("batch.")] for r in rows}
-    assert {p for p, m in marks.items() if m} == CUT
-    assert all(m == [STITCHED_IN_HANDSHAKE, STITCHED_WITHOUT_SEQ] for p, m in marks.items() if p in CUT_IN_HANDSHAKE)
-    assert all(m == [STITCHED_WITHOUT_SEQ] for p, m in marks.items() if p in CUT - CUT_IN_HANDSHAKE)
+    assert {p: m for p, m in marks.items() if m} == {p: [STITCHED_IN_HANDSHAKE] for p in CUT_IN_HANDSHAKE}
+
+
+def test_each_cut_connection_becomes_one_row(tmp_path: Path, pieces: list[Path]) -> None:
+    ds = tmp_path / "ds"
+    assert batch(*pieces, "-o", ds, "--workers", "2") == 0
+    ports = [r["orig_p"] for r in read(ds, "connections").select(["orig_p"]).to_pylist()]
+    assert sorted(p for p in ports if p in CUT) == sorted(CUT)
 
 
 def test_a_joined_row_keeps_the_uid_of_its_first_piece(tmp_path: Path, pieces: list[Path]) -> None:

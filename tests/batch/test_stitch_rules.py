@@ -19,14 +19,21 @@ T0 = 1_714_521_600 * 10**9
 
 
 def _row(uid: str, start_s: float, end_s: float, history: str, end_reason: str, *, orig_p: int = 40000,
-         flipped: bool = False, orig_pkts: int = 3, resp_pkts: int = 2) -> dict[str, object]:
+         flipped: bool = False, orig_pkts: int = 3, resp_pkts: int = 2, conn_state: str = "S1",
+         orig_seq: tuple[int, int] | None = None, resp_seq: tuple[int, int] | None = None) -> dict[str, object]:
+    """A row; ``orig_seq``/``resp_seq`` are (first, next) sequence numbers of the client/server direction."""
     client, server = ("192.0.2.1", orig_p), ("198.51.100.7", 443)
     (oh, op), (rh, rp) = (server, client) if flipped else (client, server)
+    o_seq, r_seq = (resp_seq, orig_seq) if flipped else (orig_seq, resp_seq)
     return {"uid": uid, "ts_start": T0 + int(start_s * 1e9), "ts_end": T0 + int(end_s * 1e9), "orig_h": oh,
             "orig_p": op, "resp_h": rh, "resp_p": rp, "ip_version": 4, "vlan": None, "orig_pkts": orig_pkts,
             "resp_pkts": resp_pkts, "orig_bytes": 100 * orig_pkts, "resp_bytes": 1000 * resp_pkts,
+            "orig_payload_bytes": 100 * orig_pkts, "resp_payload_bytes": 1000 * resp_pkts,
             "orig_missed_bytes": 0, "resp_missed_bytes": 0, "missed_bytes": 0, "history": history,
-            "end_reason": end_reason, "app_proto": "tls", "tls_mode": "implicit", "anomalies": []}
+            "end_reason": end_reason, "app_proto": "tls", "tls_mode": "implicit", "anomalies": [],
+            "proto": "tcp", "conn_state": conn_state,
+            "orig_seq_first": o_seq[0] if o_seq else None, "orig_seq_next": o_seq[1] if o_seq else None,
+            "resp_seq_first": r_seq[0] if r_seq else None, "resp_seq_next": r_seq[1] if r_seq else None}
 
 
 def _resolve_files(tmp_path: Path, *files: list[dict[str, object]]) -> tuple[dict[str, list[dict[str, object]]],
@@ -99,3 +106,41 @@ def test_a_connection_open_across_three_files_becomes_one_row(tmp_path: Path) ->
     assert (row["ts_end"], row["end_reason"], row["orig_pkts"], row["history"]) == (
         T0 + 30 * 10**9, "fin", 9, "ShADdFf")
     assert report.joined == 2
+
+
+def test_continuous_sequence_numbers_prove_the_join(tmp_path: Path) -> None:
+    outputs, report = _resolve_files(
+        tmp_path, [_row("Ca", 0, 10, "ShAD", "eof", orig_seq=(1001, 1301), resp_seq=(5001, 7001))],
+        [_row("Cb", 10.5, 20, "DdAFf", "fin", orig_seq=(1301, 1602), resp_seq=(7001, 9002), conn_state="SF")],
+    )
+    (row,) = outputs["0" * 20]
+    assert (row["anomalies"], row["conn_state"], report.joined) == ([], "SF", 1)
+    assert (row["orig_seq_first"], row["orig_seq_next"], row["resp_seq_first"], row["resp_seq_next"]) == (
+        1001, 1602, 5001, 9002)
+
+
+def test_sequence_numbers_that_do_not_continue_are_another_connection(tmp_path: Path) -> None:
+    outputs, report = _resolve_files(
+        tmp_path, [_row("Ca", 0, 10, "ShAD", "eof", orig_seq=(1001, 1301))],
+        [_row("Cb", 10.5, 20, "DdAFf", "fin", orig_seq=(3_000_000_000, 3_000_000_300))],
+    )
+    assert [r["uid"] for r in outputs["0" * 20]] == ["Ca"]
+    assert [r["uid"] for r in outputs["1".zfill(20)]] == ["Cb"]
+    assert report.joined == 0
+
+
+def test_bytes_resent_at_the_cut_are_counted_once(tmp_path: Path) -> None:
+    outputs, _ = _resolve_files(
+        tmp_path, [_row("Ca", 0, 10, "ShAD", "eof", orig_pkts=3, orig_seq=(1001, 1301))],
+        [_row("Cb", 10.5, 20, "DAF", "fin", orig_pkts=2, orig_seq=(1201, 1401))],
+    )
+    (row,) = outputs["0" * 20]
+    assert (row["orig_bytes"], row["orig_payload_bytes"], row["orig_seq_next"]) == (300 + 200 - 100, 500, 1401)
+
+
+def test_a_piece_picked_up_mid_stream_ends_the_whole_in_the_state_read_would_give(tmp_path: Path) -> None:
+    outputs, _ = _resolve_files(
+        tmp_path, [_row("Ca", 0, 10, "ShAD", "eof", orig_seq=(1001, 1301))],
+        [_row("Cb", 10.5, 20, "Df", "fin", orig_seq=(1301, 1401), conn_state="SHR")],
+    )
+    assert outputs["0" * 20][0]["conn_state"] == "S3"

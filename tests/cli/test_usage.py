@@ -105,8 +105,8 @@ def test_folder_with_tlsmon_tables_is_refused_with_one_line(tmp_path: Path, caps
     status = main(["read", str(SAMPLE), "-o", str(tmp_path), "-q"])
     assert (status, one_line(capsys), rows(tmp_path, "connections")) == (
         2,
-        f"tlsmon: {tmp_path} already holds tlsmon tables (connections, certificates, stats): give --overwrite "
-        "to replace them or --append to add to them",
+        f"tlsmon: {tmp_path} already holds tlsmon tables (connections, certificates, stats, registries): give "
+        "--overwrite to replace them or --append to add to them",
         SAMPLE_CONNECTIONS,
     )
 

@@ -7,11 +7,17 @@ import pytest
 from tests.corpus.cases import Ja4Case, TsharkCase, ZeekCase, ja4_cases, tshark_cases, zeek_cases
 from tests.corpus.known_differences import KNOWN, Known
 from tests.corpus.location import requires_corpus
+from tests.corpus.zeekconn import ConnCase, conn_cases
 
 
 def _case_fields() -> list[tuple[str, str, str, str, str]]:
     out: list[tuple[str, str, str, str, str]] = []
-    cases: list[ZeekCase | Ja4Case | TsharkCase] = [*zeek_cases(), *ja4_cases(), *tshark_cases()]
+    cases: list[ZeekCase | Ja4Case | TsharkCase | ConnCase] = [
+        *zeek_cases(),
+        *ja4_cases(),
+        *tshark_cases(),
+        *conn_cases(),
+    ]
     for case in cases:
         k = case.key
         out.extend((k.source, k.trace, k.baseline, k.conn, name) for name in case.oracle)

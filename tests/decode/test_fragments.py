@@ -10,6 +10,7 @@ from scapy.packet import Raw
 from tests.decode.packets import DST6_BYTES, ETH, PAYLOAD, SRC4_INT, SRC6_BYTES, ip4, ip6, tcp
 from tlsmon.decode import Decoded, Decoder
 from tlsmon.decode.fragments import DATAGRAM_COST, PIECE_COST
+from tlsmon.decode.packet import FLAG_UDP
 
 BIG = b"A" * 16 + b"B" * 16 + bytes(range(64))  # 96-byte payload: several 24-byte fragments
 SEGMENT = bytes(ip4() / tcp(BIG))[20:]  # the TCP header and payload the fragments carry
@@ -188,9 +189,11 @@ def test_ipv6_atomic_fragment_is_decoded_directly() -> None:
     assert result[8:11] == (frame, 14 + 40 + 8 + 20, len(PAYLOAD))
 
 
-def test_reassembled_ipv6_datagram_that_is_not_tcp_is_counted() -> None:
+def test_a_reassembled_ipv6_udp_datagram_is_decoded_whole() -> None:
     data = bytes(UDP(sport=1, dport=2) / (b"u" * 40))
     decoder = Decoder()
     frames = [frag6(data[:24], 0, True, nh=17), frag6(data[24:], 24, False, nh=17)]
-    assert feed(decoder, frames) == [None, None]
-    assert decoder.counters == {"ip.fragment_reassembled": 1, "decode.not_tcp": 1}
+    first, last = feed(decoder, frames)
+    assert first is None and last is not None
+    assert (last[3], last[4], last[5], last[10]) == (1, 2, FLAG_UDP, 40)
+    assert decoder.counters == {"ip.fragment_reassembled": 1}

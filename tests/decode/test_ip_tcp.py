@@ -16,6 +16,7 @@ from scapy.layers.ipsec import AH
 from tests.decode.packets import DST4_INT, ETH, PAYLOAD, SRC4_INT, expected4, expected6, ip4, ip6, tcp
 from tlsmon.decode import Decoder, format_address
 from tlsmon.decode import tcpflags as f
+from tlsmon.decode.packet import FLAG_UDP
 
 
 def test_fast_and_general_paths_agree_on_every_field() -> None:
@@ -147,12 +148,20 @@ def test_ipv6_authentication_header_is_skipped_by_its_length() -> None:
     assert Decoder().decode(0, 1, frame) == expected6(frame, 14 + 40 + 24 + 20)
 
 
-@pytest.mark.parametrize("next_header", [50, 59, 17, 58])
-def test_ipv6_esp_no_next_header_udp_icmp_are_not_tcp(next_header: int) -> None:
+@pytest.mark.parametrize("next_header", [50, 59, 58])
+def test_ipv6_esp_no_next_header_icmp_are_not_tcp(next_header: int) -> None:
     frame = bytes(ETH / ip6(nh=next_header) / (b"\x00" * 24))
     decoder = Decoder()
     assert decoder.decode(0, 1, frame) is None
     assert decoder.counters == {"decode.not_tcp": 1}
+
+
+def test_ipv6_udp_is_a_udp_datagram() -> None:
+    frame = bytes(ETH / ip6(nh=17) / (b"\x00" * 24))
+    decoder = Decoder()
+    d = decoder.decode(0, 1, frame)
+    assert d is not None and (d[3], d[4], d[5], d[10]) == (0, 0, FLAG_UDP, 16)
+    assert decoder.counters == {}
 
 
 def test_ipv6_extension_header_beyond_the_payload_length_is_bad() -> None:

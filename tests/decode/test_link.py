@@ -10,6 +10,7 @@ from scapy.layers.ppp import PPP, PPPoE
 
 from tests.decode.packets import ETH, PAYLOAD, bsd_af, expected4, expected6, ip4, ip6, tcp
 from tlsmon.decode import Decoder
+from tlsmon.decode.packet import FLAG_UDP
 
 SEGMENT4 = bytes(ip4() / tcp())
 
@@ -100,10 +101,11 @@ def test_arp_is_not_ip() -> None:
     assert decoder.counters == {"decode.not_ip": 1}
 
 
-def test_udp_is_not_tcp() -> None:
+def test_udp_is_a_udp_datagram() -> None:
     decoder = Decoder()
-    assert decoder.decode(0, 1, bytes(ETH / ip4() / UDP(sport=53, dport=53) / PAYLOAD)) is None
-    assert decoder.counters == {"decode.not_tcp": 1}
+    d = decoder.decode(0, 1, bytes(ETH / ip4() / UDP(sport=53, dport=53) / PAYLOAD))
+    assert d is not None and (d[3], d[4], d[5], d[10]) == (53, 53, FLAG_UDP, len(PAYLOAD))
+    assert decoder.counters == {}
 
 
 @pytest.mark.parametrize(("linktype", "length"), [(1, 13), (113, 15), (276, 19), (0, 3), (108, 2)])

@@ -2,7 +2,9 @@
 
 Every capture under fixtures/pcaps (the STARTTLS sessions and all the others) goes through ``tlsmon read``.
 Each Parquet file it writes is searched twice for every secret of fixtures/pcaps/starttls/MANIFEST.json (user
-names, passwords, base64 AUTH blobs, an LDAP DN, MAIL FROM/RCPT TO addresses, a message's subject and body):
+names, passwords, base64 AUTH blobs, an LDAP DN, MAIL FROM/RCPT TO addresses, a message's subject and body) and
+of fixtures/pcaps/preambles/MANIFEST.json (PROXY protocol TLV values, unknown preamble text, a protected FTP
+command after GridFTP's ADAT exchange):
 in the file's raw bytes, and in every decoded value of every column (strings, binaries, lists, structs), so
 neither a compressed page nor a nested value can hide one.
 """
@@ -22,7 +24,11 @@ from tlsmon.cli import main
 
 PCAPS = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
 STARTTLS_MANIFEST: dict[str, Any] = json.loads((PCAPS / "starttls" / "MANIFEST.json").read_text())
-SECRETS: tuple[str, ...] = tuple(sorted({s for entry in STARTTLS_MANIFEST["files"] for s in entry["secrets"]}))
+PREAMBLE_MANIFEST: dict[str, Any] = json.loads((PCAPS / "preambles" / "MANIFEST.json").read_text())
+SECRET_FILES = [("starttls", e) for e in STARTTLS_MANIFEST["files"]] + [
+    ("preambles", e) for e in PREAMBLE_MANIFEST["files"]
+]
+SECRETS: tuple[str, ...] = tuple(sorted({s for _, entry in SECRET_FILES for s in entry["secrets"]}))
 _SUFFIXES = (".pcap", ".pcapng", ".pcap.gz", ".pcap.zst", ".pcapng.zst", ".pcapng.gz")
 CAPTURES = sorted(p for p in PCAPS.rglob("*") if p.is_file() and p.name.endswith(_SUFFIXES))
 
@@ -47,9 +53,9 @@ def _found(haystack: str | bytes, secret: str) -> bool:
 
 def test_the_secrets_are_really_on_the_wire() -> None:
     """Each capture's listed secrets are in its bytes: the search below looks for something that is there."""
-    assert len(SECRETS) >= 8
-    for entry in STARTTLS_MANIFEST["files"]:
-        raw = (PCAPS / "starttls" / entry["file"]).read_bytes()
+    assert len(SECRETS) >= 15
+    for folder, entry in SECRET_FILES:
+        raw = (PCAPS / folder / entry["file"]).read_bytes()
         for secret in entry["secrets"]:
             assert secret.encode() in raw, f"{entry['file']}: {secret!r}"
 
@@ -58,7 +64,7 @@ def test_the_secrets_are_really_on_the_wire() -> None:
 def test_no_secret_in_the_parquet_output(capture: Path, tmp_path: Path) -> None:
     main(["read", str(capture), "-o", str(tmp_path), "-q"])
     files = sorted(tmp_path.rglob("*.parquet"))
-    if capture.parent.name == "starttls":
+    if capture.parent.name in ("starttls", "preambles"):
         assert files, f"{capture.name}: no Parquet written"
     for path in files:
         raw = path.read_bytes()

@@ -64,7 +64,11 @@ def test_gap_bytes_are_missed_on_the_server_side() -> None:
 
 def test_gap_server_payload_is_what_arrived() -> None:
     conn = GAP.conn()
-    assert conn.resp_bytes == GAP.expected["server_bytes"] - GAP.expected["gap_bytes"]
+    assert conn.resp_payload_bytes == GAP.expected["server_bytes"] - GAP.expected["gap_bytes"]
+
+
+def test_gap_server_bytes_by_sequence_space_count_the_lost_segment() -> None:
+    assert GAP.conn().resp_bytes == GAP.expected["server_bytes"]
 
 
 def test_gap_is_a_named_anomaly() -> None:
@@ -109,7 +113,7 @@ def test_truncated_file_warns_once_naming_the_file() -> None:
 def test_truncated_file_keeps_the_complete_packets() -> None:
     conn = TRUNCATED.conn()
     wire = TRUNCATED.wire()
-    assert (conn.orig_pkts, conn.resp_pkts, conn.orig_bytes, conn.resp_bytes) == (
+    assert (conn.orig_pkts, conn.resp_pkts, conn.orig_payload_bytes, conn.resp_payload_bytes) == (
         wire.client.packets,
         wire.server.packets,
         wire.client.payload_bytes,

@@ -17,7 +17,7 @@ Output = tuple[list[str], list[str]]
 
 
 def output(sink: MemorySink) -> Output:
-    rows = sorted(repr((r.conn, r.starttls, r.tls, r.x509)) for r in sink.records)
+    rows = sorted(repr((r.conn, r.preamble, r.starttls, r.tls, r.x509)) for r in sink.records)
     return rows, sorted(repr(c) for c in sink.certificates)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
+from fixtures.make_preamble_captures import flights, gridftp_dialogue
+from fixtures.tlsgen import handshake
 from tests.protocols.captured import engine_records, payloads, requires_corpus
 from tests.protocols.dialogue import CLIENT_HELLO, SERVER_HELLO, AnalyzerContract, C, S, feed
 from tlsmon.limits import DEFAULT_LIMITS
@@ -11,11 +15,13 @@ from tlsmon.protocols.events import (
     Anomaly,
     AuthMechanismsOffered,
     CapabilitiesOffered,
+    Event,
     PlaintextAuth,
     StartTlsAccepted,
     StartTlsOffered,
     StartTlsRejected,
     StartTlsRequested,
+    TlsPayload,
 )
 from tlsmon.protocols.ftp import FtpAnalyzer, probe
 from tlsmon.records.tables import ConnectionRecord
@@ -24,6 +30,7 @@ MAX_LINES = DEFAULT_LIMITS.max_reply_lines
 
 AUTH_TLS_TRACE = "zeek/Traces/ftp/ftp-auth-tls.pcap"
 BIGTRANSFER_TRACE = "zeek/Traces/ftp/bigtransfer.pcap"
+GLOBUS_TRACE = "zeek/Traces/globus-url-copy.pcap"
 
 GREETING = (S, b"220 ProFTPD Server (ftp.example.org) ready\r\n")
 FEAT = (C, b"FEAT\r\n")
@@ -291,3 +298,85 @@ def test_engine_row_of_the_corpus_session_that_never_upgrades() -> None:
     assert (row.starttls_offered, row.starttls_command_seen, row.starttls_result) == (True, False, None)
     assert "AUTH TLS" in row.server_capabilities
     assert row.plaintext_auth_command == "USER"
+
+
+# --- GridFTP: the TLS handshake in ADAT tokens (RFC 2228, Globus GSI) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gsi() -> list[tuple[bool, bytes]]:
+    """A real mutually authenticated TLS 1.2 handshake, one write per flight, as (from the client, bytes)."""
+    exchange = handshake(max_version="TLSv1.2", client_cert=True, sni=None, close_notify=False)
+    return flights(exchange.messages)
+
+
+AUTH_GSSAPI = [GREETING, (C, b"AUTH GSSAPI\r\n"), (S, b"334 Using authentication type; ADAT must follow.\r\n")]
+
+
+def tls_payloads(events: list[Event]) -> list[tuple[bool, bytes]]:
+    return [(e.is_orig, e.data) for e in events if isinstance(e, TlsPayload)]
+
+
+def test_gsi_adat_tokens_are_the_tls_flights_in_order(gsi: list[tuple[bool, bytes]]) -> None:
+    out = feed(FtpAnalyzer, gridftp_dialogue(gsi))
+    assert tls_payloads(out.events) == gsi
+
+
+def test_the_first_tls_adat_token_is_the_upgrade_request_and_235_its_acceptance(gsi: list[tuple[bool, bytes]]) -> None:
+    out = feed(FtpAnalyzer, gridftp_dialogue(gsi))
+    others = [e for e in out.events if not isinstance(e, TlsPayload)]
+    assert others == [PlaintextAuth("AUTH GSSAPI"), StartTlsRequested("AUTH GSSAPI"), StartTlsAccepted("235")]
+
+
+def test_the_completed_exchange_is_done_and_protected_commands_are_not_read(gsi: list[tuple[bool, bytes]]) -> None:
+    out = feed(
+        FtpAnalyzer, [*gridftp_dialogue(gsi), (C, b"ENC " + base64.b64encode(b"\x17\x03\x03\x00\x01x") + b"\r\n")]
+    )
+    assert out.done
+    assert len(tls_payloads(out.events)) == len(gsi)
+
+
+def test_a_refused_first_token_ends_the_exchange(gsi: list[tuple[bool, bytes]]) -> None:
+    out = feed(FtpAnalyzer, gridftp_dialogue(gsi, refuse=True))
+    assert tls_payloads(out.events) == gsi[:1]
+    assert out.events[-1] == StartTlsRejected("535")
+    assert not out.done
+
+
+def test_a_first_token_that_is_no_tls_record_is_not_followed() -> None:
+    kerberos = base64.b64encode(bytes.fromhex("6082022a06092a864886f71201020201006e82021930820215"))
+    chunks = [*AUTH_GSSAPI, (C, b"ADAT " + kerberos + b"\r\n"), (S, b"335 ADAT=" + kerberos + b"\r\n")]
+    out = feed(FtpAnalyzer, chunks)
+    assert out.events == [PlaintextAuth("AUTH GSSAPI")]
+
+
+def test_adat_without_a_334_answer_to_auth_gssapi_is_not_read(gsi: list[tuple[bool, bytes]]) -> None:
+    token = base64.b64encode(gsi[0][1])
+    chunks = [
+        GREETING,
+        (C, b"AUTH GSSAPI\r\n"),
+        (S, b"504 Unknown security mechanism\r\n"),
+        (C, b"ADAT " + token + b"\r\n"),
+    ]
+    assert feed(FtpAnalyzer, chunks).events == [PlaintextAuth("AUTH GSSAPI")]
+
+
+def test_an_adat_token_that_is_not_base64_is_named_and_ends_the_exchange(gsi: list[tuple[bool, bytes]]) -> None:
+    first = base64.b64encode(gsi[0][1])
+    chunks = [*AUTH_GSSAPI, (C, b"ADAT " + first + b"\r\n"), (S, b"335 ADAT=QUJD=x\r\n")]
+    out = feed(FtpAnalyzer, chunks)
+    assert out.events[-1] == Anomaly("ftp.malformed_adat")
+    assert tls_payloads(out.events) == gsi[:1]
+
+
+@requires_corpus
+def test_the_globus_url_copy_capture_gives_the_adat_handshake_to_tls() -> None:
+    (control,) = [r for r in engine_records(GLOBUS_TRACE) if r.conn.resp_p == 2811]
+    assert (control.conn.app_proto, control.conn.tls_mode) == ("ftp", "starttls")
+    assert control.tls is not None
+    assert (control.tls.version, control.tls.cipher, control.tls.established, control.tls.ssl_history) == (
+        "TLSv10",
+        "TLS_RSA_WITH_AES_256_CBC_SHA",
+        True,
+        "CsxrnXGYIti",
+    )

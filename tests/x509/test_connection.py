@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -41,9 +42,33 @@ def test_nothing_to_say_without_certificates_or_staple() -> None:
 def test_verifiable_server_chain_with_matching_sni() -> None:
     out = checker().summarize([der(leaf()), der(intermediate())], [], "www.example.com", None, ns(T0))
     assert out is not None
-    assert (out.validation_status, out.validity_class, out.validity_class_cached, out.sni_matches_cert,
-            out.leaf_weak_key, out.leaf_weak_sig, out.leaf_tor_like, out.anomalies) == (
-        "ok", "verifiable", "verifiable", True, False, False, False, [])
+    assert (out.validation_status, out.validation_detail, out.validity_class, out.validity_class_cached,
+            out.sni_matches_cert, out.leaf_weak_key, out.leaf_weak_sig, out.leaf_tor_like, out.anomalies) == (
+        "verifiable", None, "verifiable", "verifiable", True, False, False, False, [])
+
+
+def test_leaf_fingerprint_is_the_certificates_table_key() -> None:
+    c = checker()
+    cert = der(leaf())
+    out = c.summarize([cert, der(intermediate())], [], None, None, ns(T0))
+    assert out is not None
+    [leaf_record] = [r for r in c.store.records() if r.host_cert]
+    assert (out.leaf_fingerprint, out.client_leaf_fingerprint) == (hashlib.sha256(cert).hexdigest(), None)
+    assert out.leaf_fingerprint == leaf_record.fingerprint
+
+
+def test_client_leaf_fingerprint_when_the_client_sent_a_chain() -> None:
+    client = leaf(["client.example.com"], eku=[x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH])
+    out = checker().summarize([], [der(client), der(intermediate())], None, None, ns(T0))
+    assert out is not None
+    assert (out.leaf_fingerprint, out.client_leaf_fingerprint, out.validation_status) == (
+        None, hashlib.sha256(der(client)).hexdigest(), None)
+
+
+def test_unparseable_leaf_still_has_its_fingerprint() -> None:
+    out = checker().summarize([b"\x30\x03\x02\x01\x01"], [], None, None, ns(T0))
+    assert out is not None
+    assert out.leaf_fingerprint == hashlib.sha256(b"\x30\x03\x02\x01\x01").hexdigest()
 
 
 def test_wrong_hostname_is_its_own_column() -> None:
@@ -72,8 +97,8 @@ def test_tor_like_leaf() -> None:
 def test_unparseable_certificate_is_an_anomaly_and_broken() -> None:
     out = checker().summarize([b"\x30\x03\x02\x01\x01"], [], "www.example.com", None, ns(T0))
     assert out is not None
-    assert (out.validity_class, out.sni_matches_cert, out.anomalies) == (
-        "broken", None, ["x509.certificate_unparseable"])
+    assert (out.validation_status, out.validity_class, out.sni_matches_cert, out.anomalies) == (
+        "unparseable", "broken", None, ["x509.certificate_unparseable"])
 
 
 def test_client_chain_is_validated_for_client_authentication() -> None:
@@ -81,8 +106,8 @@ def test_client_chain_is_validated_for_client_authentication() -> None:
     out = checker().summarize([der(leaf()), der(intermediate())], [der(client), der(intermediate())], None, None,
                               ns(T0))
     assert out is not None
-    assert (out.client_validation_status, out.client_validity_class, out.client_validity_class_cached) == (
-        "ok", "verifiable", "verifiable")
+    assert (out.client_validation_status, out.client_validation_detail, out.client_validity_class,
+            out.client_validity_class_cached) == ("verifiable", None, "verifiable", "verifiable")
 
 
 def test_chains_go_to_the_store() -> None:
@@ -128,5 +153,5 @@ def test_malformed_staple_is_an_anomaly() -> None:
 def test_expired_at_connection_time_class_reaches_the_row() -> None:
     cert = leaf(not_before=T0 - 30 * DAY, not_after=T0 - DAY)
     out = checker().summarize([der(cert), der(intermediate())], [], None, None, ns(T0 + dt.timedelta(hours=1)))
-    assert out is not None and (out.validation_status, out.validity_class) == (
-        "cert is not valid at validation time", "expired")
+    assert out is not None and (out.validation_status, out.validation_detail, out.validity_class) == (
+        "expired", "cert is not valid at validation time", "expired")

@@ -100,9 +100,9 @@ def test_each_distinct_der_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> No
     parsed: list[bytes] = []
     real_parse = store_module.parse_certificate
 
-    def counting_parse(der: bytes) -> tuple[ParsedCertificate, object]:
+    def counting_parse(der: bytes, max_names: int) -> tuple[ParsedCertificate, object]:
         parsed.append(der)
-        return real_parse(der)
+        return real_parse(der, max_names)
 
     monkeypatch.setattr(store_module, "parse_certificate", counting_parse)
     store = CertificateStore()

@@ -39,6 +39,8 @@ from tlsmon.batch.manifest import Manifest, ManifestEntry
 from tlsmon.batch.parts import remove_input_parts
 from tlsmon.batch.stitch import StitchReport, is_stitched_output, stitch_dataset
 from tlsmon.batch.task import DONE, FAILED, SKIPPED, TaskResult, TaskSpec
+from tlsmon.output.registries import write_registries
+from tlsmon.output.sink import run_metadata
 from tlsmon.records.tables import SCHEMA_VERSION
 
 
@@ -114,6 +116,7 @@ def run_batch(options: BatchOptions, observer: Observer | None = None, executor:
     report = BatchReport()
     with dataset_lock(dataset):
         recover(dataset)
+        write_registries(dataset, run_metadata())
         manifest = Manifest(dataset)
         paths = discover(options.inputs)
         report.inputs = len(paths)

@@ -19,10 +19,18 @@ or B saw nothing of them. When the cut fell inside a handshake, each column is A
 none (null or an empty list); flags are true when either piece saw them, ``ssl_history`` is A's letters then
 B's, and the row carries ``batch.stitched_in_handshake``: two partial parses are joined (A's parser never saw
 B's messages, so a value derived from both, such as a version negotiated in a message A lacked, is B's guess).
-Every joined row carries ``batch.stitched_without_seq``: the rows hold no TCP sequence numbers, so continuity
-is inferred from the 4-tuple and time adjacency, not proven. Pieces with more than one candidate are kept
-apart and each marked ``batch.split_ambiguous``; pieces with none are kept as they are. A joined row that is
-still open at the end of file N+1 joins on into N+2.
+Continuity is proven by TCP sequence numbers: in every direction both pieces saw, B's first stream byte
+(``*_seq_first``) must lie within Zeek's TOO_LARGE_SEQ_DELTA (1 MiB) of the byte after A's last
+(``*_seq_next``) — equal when nothing was lost or resent at the cut, a little behind when B starts with a
+retransmission. Pieces whose numbers disagree are different connections on one 4-tuple (port reuse) and are
+not joined. When no direction can be checked (a piece without packets in either direction both saw, or rows
+written before the sequence columns existed), the join rests on the 4-tuple and time alone and the row
+carries ``batch.stitched_without_seq``. The joined row's ``orig_bytes``/``resp_bytes`` (by sequence space) are
+A's plus B's minus the bytes B resent, its ``*_seq_first`` A's and ``*_seq_next`` B's, and its ``conn_state``
+the one ``read`` would give the whole connection: B's, with B's picked-up-mid-stream endpoints (Zeek's
+PARTIAL, which ``conn_state`` treats as inactive) counted as established when A was (``S1``). Pieces with
+more than one candidate are kept apart and each marked ``batch.split_ambiguous``; pieces with none are kept as
+they are. A joined row that is still open at the end of file N+1 joins on into N+2.
 
 Output. Every resolved row is written into ``connections/sensor=S/date=D/part-stitched-<owner>.parquet``, where
 the owner is the input holding the row's first piece and D the date of its ``ts_start``; the owner's manifest
@@ -50,6 +58,7 @@ from tlsmon.batch.manifest import Manifest, ManifestEntry
 from tlsmon.batch.parts import STITCHED, is_compacted, remove_input_parts, row_ranges
 from tlsmon.batch.task import DONE
 from tlsmon.output.parquet import COMPRESSION
+from tlsmon.records import zeek
 from tlsmon.records.conn import CONN_COLUMNS
 from tlsmon.records.tables import SCHEMA_VERSION
 
@@ -58,10 +67,15 @@ STITCHED_IN_HANDSHAKE = "batch.stitched_in_handshake"
 SPLIT_AMBIGUOUS = "batch.split_ambiguous"
 
 _CONN = frozenset(CONN_COLUMNS.names())
-_SUMS = ("orig_pkts", "resp_pkts", "orig_bytes", "resp_bytes", "orig_missed_bytes", "resp_missed_bytes",
-         "missed_bytes")
+_SUMS = ("orig_pkts", "resp_pkts", "orig_bytes", "resp_bytes", "orig_payload_bytes", "resp_payload_bytes",
+         "orig_missed_bytes", "resp_missed_bytes", "missed_bytes")
 _SWAP = (("orig_h", "resp_h"), ("orig_p", "resp_p"), ("orig_pkts", "resp_pkts"), ("orig_bytes", "resp_bytes"),
-         ("orig_missed_bytes", "resp_missed_bytes"))
+         ("orig_payload_bytes", "resp_payload_bytes"), ("orig_missed_bytes", "resp_missed_bytes"),
+         ("orig_seq_first", "resp_seq_first"), ("orig_seq_next", "resp_seq_next"))
+#: how far B's first sequence number may be from A's next one (Zeek's TOO_LARGE_SEQ_DELTA)
+MAX_SEQ_DELTA = 1 << 20
+#: conn_state of B (picked up mid-stream) → the whole connection's, when A ended established (S1)
+_WHOLE_STATE = {"OTH": "S1", "SH": "S2", "SHR": "S3", "RSTRH": "RSTR"}
 
 Row = dict[str, object]
 
@@ -232,18 +246,55 @@ def _continues(a: Row, b: Row, idle_ns: int) -> bool:
     same = (a["orig_h"], a["orig_p"], a["resp_h"], a["resp_p"]) == (b["orig_h"], b["orig_p"], b["resp_h"], b["resp_p"])
     flipped = (a["orig_h"], a["orig_p"], a["resp_h"], a["resp_p"]) == (b["resp_h"], b["resp_p"], b["orig_h"],
                                                                        b["orig_p"])
-    return same or flipped
+    if not (same or flipped):
+        return False
+    return all(abs(d) <= MAX_SEQ_DELTA for d in _seq_deltas(a, _as_seen_by(a, b)))
+
+
+def _as_seen_by(a: Row, b: Row) -> Row:
+    """``b`` with A's originator as its originator."""
+    if (a["orig_h"], a["orig_p"]) == (b["orig_h"], b["orig_p"]):
+        return b
+    b = dict(b)
+    for x, y in _SWAP:
+        b[x], b[y] = b[y], b[x]
+    b["history"] = str(b["history"]).swapcase()
+    return b
+
+
+def _seq_deltas(a: Row, b: Row) -> list[int]:
+    """For each direction both pieces saw: B's first sequence number minus A's next one (signed 32-bit)."""
+    deltas = []
+    for side in ("orig", "resp"):
+        nxt, first = a.get(f"{side}_seq_next"), b.get(f"{side}_seq_first")
+        if isinstance(nxt, int) and isinstance(first, int):
+            d = (first - nxt) & 0xFFFFFFFF
+            deltas.append(d - (1 << 32) if d & 0x80000000 else d)
+    return deltas
 
 
 def _join(a: Row, b: Row) -> None:
     """Fold piece ``b`` into row ``a`` (in place)."""
-    if (a["orig_h"], a["orig_p"]) != (b["orig_h"], b["orig_p"]):
-        b = dict(b)
-        for x, y in _SWAP:
-            b[x], b[y] = b[y], b[x]
-        b["history"] = str(b["history"]).swapcase()
+    b = _as_seen_by(a, b)
+    deltas = {side: d for side in ("orig", "resp") for d in _seq_deltas(_only(a, side), _only(b, side))}
     for name in _SUMS:
-        a[name] = _int(a[name]) + _int(b[name])
+        if name in a and name in b:
+            a[name] = _int(a[name]) + _int(b[name])
+    for side, delta in deltas.items():
+        if delta < 0:  # B began by resending bytes A already counted
+            a[f"{side}_bytes"] = max(0, _int(a[f"{side}_bytes"]) + delta)
+    for side in ("orig", "resp"):
+        if b.get(f"{side}_seq_next") is not None:
+            if a.get(f"{side}_seq_first") is None:
+                a[f"{side}_seq_first"] = b.get(f"{side}_seq_first")
+            a[f"{side}_seq_next"] = b[f"{side}_seq_next"]
+    if "conn_state" in a and "conn_state" in b:
+        state = str(b["conn_state"])
+        if a["conn_state"] == "S1":
+            state = "RSTO" if state == "OTH" and "R" in str(b["history"]) else _WHOLE_STATE.get(state, state)
+        a["conn_state"] = state
+    b_duration = b.get("duration")
+    b_clock = _int(b["ts_start"]) + (round(b_duration * 1e9) if isinstance(b_duration, float) else 0)
     a["ts_end"] = b["ts_end"]
     a["end_reason"] = b["end_reason"]
     history = str(a["history"])
@@ -265,7 +316,20 @@ def _join(a: Row, b: Row) -> None:
             elif old is None or old == []:
                 a[name] = value
         _mark(a, STITCHED_IN_HANDSHAKE)
-    _mark(a, STITCHED_WITHOUT_SEQ)
+    # Zeek's duration and service follow from the joined values, as read computes them for the whole connection:
+    # the clock ends where B's stopped (its start plus its duration: Zeek's clock stops at the close).
+    a["duration"] = zeek.duration(_int(a["ts_start"]), b_clock)
+    server_hello = a.get("version") is not None
+    app_proto = None if a["app_proto"] is None else str(a["app_proto"])
+    a["service"] = zeek.service(app_proto, str(a["tls_mode"]), server_hello, _names(a["anomalies"]))
+    if not deltas:
+        _mark(a, STITCHED_WITHOUT_SEQ)
+
+
+def _only(row: Row, side: str) -> Row:
+    """The row's sequence columns of one direction (the other direction's set to None)."""
+    other = "resp" if side == "orig" else "orig"
+    return {**row, f"{other}_seq_first": None, f"{other}_seq_next": None}
 
 
 def _mark(row: Row, anomaly: str) -> None:

@@ -91,7 +91,11 @@ from tlsmon.decode.tunnels import NOT_TUNNEL, TRUNCATED, geneve, gre, gtpu, vxla
 # (ip_version, src, dst, sport, dport, flags, seq, ack, buf, payload_off, payload_len, vlan)
 # src/dst: IPv4 as an int (network order), IPv6 as 16 bytes;
 # the payload is buf[payload_off : payload_off + payload_len].
+# A UDP datagram (not a tunnel) has FLAG_UDP in the flags slot, seq and ack 0.
 Decoded = tuple[int, int | bytes, int | bytes, int, int, int, int, int, bytes, int, int, int | None]
+
+#: marks a decoded UDP datagram in Decoded's flags slot (TCP flags fit in 8 bits)
+FLAG_UDP: Final = 0x100
 
 # The common frame in one unpack: Ethernet type + IPv4 version/IHL + TOS as one int (checked against
 # FAST_HEAD under FAST_MASK), IPv4 total length, flags/offset, protocol, src, dst, and TCP ports, seq, ack,
@@ -116,6 +120,7 @@ _IPV4: Final = struct.Struct("!BxHHHxB2xII").unpack_from
 _IPV6: Final = struct.Struct("!IHBx16s16s").unpack_from
 _IPV6_FRAG: Final = struct.Struct("!BxHI").unpack_from  # next header, offset/flags, identification
 _TCP: Final = struct.Struct("!HHIIBB").unpack_from  # ports, seq, ack, data offset, flags
+_UDP: Final = struct.Struct("!HHH").unpack_from  # ports, length
 
 _SLL_HEADER: Final = 16
 _SLL2_HEADER: Final = 20
@@ -326,10 +331,10 @@ class Decoder:
                 return None
             payload = done[0]
             if proto != IPPROTO_TCP:
-                return self._not_tcp(ts_ns, proto, payload, 0, len(payload), vlan)
+                return self._not_tcp(ts_ns, 4, src, dst, proto, payload, 0, len(payload), vlan)
             return self._tcp(4, src, dst, payload, 0, len(payload), vlan)
         if proto != IPPROTO_TCP:
-            return self._not_tcp(ts_ns, proto, frame, start, end, vlan)
+            return self._not_tcp(ts_ns, 4, src, dst, proto, frame, start, end, vlan)
         return self._tcp(4, src, dst, frame, start, end, vlan)
 
     def _ipv6(self, ts_ns: int, frame: bytes, off: int, vlan: int | None) -> Decoded | None:
@@ -373,14 +378,24 @@ class Decoder:
                 pos = 0
                 end = len(buf)
             else:
-                return self._not_tcp(ts_ns, nh, buf, pos, end, vlan)
+                return self._not_tcp(ts_ns, 6, src, dst, nh, buf, pos, end, vlan)
         return self._tcp(6, src, dst, buf, pos, end, vlan)
 
     # -- tunnels ------------------------------------------------------------------------------------------
     def _not_tcp(
-        self, ts_ns: int, proto: int, buf: bytes, off: int, end: int, vlan: int | None
+        self,
+        ts_ns: int,
+        version: int,
+        src: int | bytes,
+        dst: int | bytes,
+        proto: int,
+        buf: bytes,
+        off: int,
+        end: int,
+        vlan: int | None,
     ) -> Decoded | None:
-        """An IP payload other than TCP at ``buf[off:end]``: a tunnel is opened, anything else counted.
+        """An IP payload other than TCP at ``buf[off:end]``: a tunnel is opened, a UDP datagram returned,
+        anything else counted.
 
         A UDP datagram is a tunnel if its destination port is one and its header passes that tunnel's check.
         """
@@ -392,6 +407,7 @@ class Decoder:
                     kind, inner = tunnel[0](buf, off + UDP_HEADER_LEN, limit)
                     if kind != NOT_TUNNEL:
                         return self._enter(ts_ns, tunnel[1], kind, buf, inner, end, vlan)
+                return self._udp(version, src, dst, buf, off, end, vlan)
         elif proto == IPPROTO_GRE:
             kind, inner = gre(buf, off, min(end, len(buf)))
             return self._enter(ts_ns, C.TUNNEL_GRE, kind, buf, inner, end, vlan)
@@ -452,6 +468,20 @@ class Decoder:
             self.counters[C.SNAPLEN_TRUNCATED] += 1
             end = n
         return (version, src, dst, sport, dport, flags, seq, ack, buf, poff, end - poff, vlan)
+
+    def _udp(
+        self, version: int, src: int | bytes, dst: int | bytes, buf: bytes, off: int, end: int, vlan: int | None
+    ) -> Decoded:
+        """The UDP datagram at ``buf[off:end]`` (its 8-byte header captured): it ends where the UDP length says
+        if that is within the IP datagram, else where IP says; at the capture's end if the snaplen cut it."""
+        sport, dport, length = _UDP(buf, off)
+        if UDP_HEADER_LEN <= length <= end - off:
+            end = off + length
+        if end > len(buf):
+            self.counters[C.SNAPLEN_TRUNCATED] += 1
+            end = len(buf)
+        poff = off + UDP_HEADER_LEN
+        return (version, src, dst, sport, dport, FLAG_UDP, 0, 0, buf, poff, end - poff, vlan)
 
     def _reject(self, name: C) -> Decoded | None:
         """Count why a frame is not decoded; always None, so callers can ``return self._reject(...)``."""

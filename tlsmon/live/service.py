@@ -36,7 +36,9 @@ from tlsmon.live.config import LiveConfig
 from tlsmon.live.metrics import LiveCollector, MetricsServer, MetricsSnapshot
 from tlsmon.live.signals import SignalFlags
 from tlsmon.live.worker import Worker, WorkerSettings
+from tlsmon.output.registries import write_registries
 from tlsmon.output.rotating import recover_staging
+from tlsmon.output.sink import run_metadata
 from tlsmon.tcp.tracker import TrackerConfig
 
 EXIT_OK = 0
@@ -134,6 +136,7 @@ def _prepare_output(out: Path) -> int:
         raise OutputLockedError(f"{out}: another tlsmon live is writing there") from None
     for path in recover_staging(out):
         log.warning("recovered %s, left complete by an earlier run", path)
+    write_registries(out, run_metadata())
     return fd
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from tlsmon.columns import Column, ColumnGroup
+from tlsmon.records.tables import TABLE_NOTES
 
 TITLE = "tlsmon Parquet schema"
 INTRO = (
@@ -31,12 +32,17 @@ TYPES = (
 HEADER = "| column | type | nullable | description | example |\n|---|---|---|---|---|"
 
 
-def render_schema_markdown(tables: Mapping[str, Sequence[ColumnGroup]]) -> str:
-    """One section per table, one table row per column: name, Arrow type, nullable, description, example."""
+def render_schema_markdown(
+    tables: Mapping[str, Sequence[ColumnGroup]], notes: Mapping[str, str] = TABLE_NOTES
+) -> str:
+    """One section per table, one table row per column: name, Arrow type, nullable, description, example;
+    then the table's note, if ``notes`` has one."""
     parts = [f"# {TITLE}", INTRO, TYPES]
     parts.append("Tables: " + ", ".join(f"[`{name}`](#{_anchor(name)})" for name in tables))
     for name, groups in tables.items():
         parts.append(_render_table(name, groups))
+        if name in notes:
+            parts.append(notes[name])
     return "\n\n".join(parts) + "\n"
 
 

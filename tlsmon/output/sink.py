@@ -36,7 +36,7 @@ DEFAULT_PART_ROWS = 100_000
 DEFAULT_PART_SECONDS = 60.0
 
 #: The tables ``tlsmon read`` writes; an output directory holding any of them already holds tlsmon output.
-READ_TABLES = ("connections", "certificates", "stats")
+READ_TABLES = ("connections", "certificates", "stats", "registries")
 
 CertificateLookup = Callable[[bytes], CertificateRecord | None]
 

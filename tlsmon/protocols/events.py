@@ -3,7 +3,8 @@
 Analyzers are sans-IO (bytes in, events out); :mod:`tlsmon.protocols.starttls` folds the events of one
 connection into the row's STARTTLS columns. Fields are plain text or flags; nothing here ever holds a command
 argument, an address or a credential — only server capability tokens and command verbs (see docs/protocols.md
-on privacy).
+on privacy) — except :class:`TlsPayload`, the TLS handshake records a protocol carries in its own messages,
+which only the TLS analyzer reads.
 """
 
 from __future__ import annotations
@@ -86,3 +87,12 @@ class Anomaly(Event):
     """A named protocol anomaly (``smtp.reply_without_command``); counted on the row, never raised."""
 
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TlsPayload(Event):
+    """TLS bytes the protocol carries inside its own messages (GridFTP's base64 ``ADAT`` tokens), decoded: the
+    dispatcher feeds them to a TLS analyzer, per direction, in order. Handshake records, never payload."""
+
+    is_orig: bool
+    data: bytes

@@ -12,7 +12,20 @@ the older ``AUTH SSL``, ``TLS-C``, ``TLS-P``, RFC 4217 §6) among them is the ST
 byte (RFC 4217 §4), any other final reply (``431``, ``500``, ``502``, ``504``, ``534`` …) is a refusal and
 plaintext continues.
 
-Privacy: only command verbs are looked at, plus the mechanism name of ``AUTH``. ``USER`` is recorded as the
+GridFTP (GSI, Globus): ``AUTH GSSAPI`` answered ``334`` opens the RFC 2228 security data exchange, whose
+tokens travel base64-encoded in the client's ``ADAT`` commands and in the ``ADAT=`` of the server's ``335``
+(more to come) and ``235`` (exchange complete) replies. GSI's GSSAPI mechanism sends no RFC 2743 token framing:
+the tokens are TLS records. As Zeek's FTP_ADAT analyzer does, the first client token decides — a handshake
+record (type 22) whose length fills the token — and each token is then decoded and reported as
+:class:`~tlsmon.protocols.events.TlsPayload` for the dispatcher's TLS analyzer, client tokens as the client's
+stream, server tokens as the server's. That the first TLS token is the client's upgrade request
+(``starttls_command`` ``AUTH GSSAPI``); ``235`` is the acceptance, any other final reply to ``ADAT`` a refusal
+that ends the exchange. After ``235`` every command is protected (``ENC``/``MIC``, RFC 2228 §3): done. Any
+other GSSAPI mechanism (Kerberos: framed tokens) is not read. A token longer than ``Limits.max_line`` is lost
+with its line (``ftp.line_too_long``); the TLS analyzer then names the records it cannot follow.
+
+Privacy: only command verbs are looked at, plus the mechanism name of ``AUTH`` and the ``ADAT`` tokens of a
+GSI exchange, which are the TLS handshake itself. ``USER`` is recorded as the
 plaintext login verb, never its argument. ``done`` at ``QUIT``, and once the client logged in without TLS
 (``230``) and the FEAT list has been seen: nothing later can change the row. A logged-in session without FEAT
 is followed on (FEAT commonly comes after login); control connections are small.
@@ -20,6 +33,7 @@ is followed on (FEAT commonly comes after login); control connections are small.
 
 from __future__ import annotations
 
+import binascii
 from collections import deque
 from enum import StrEnum
 from typing import ClassVar
@@ -30,8 +44,11 @@ from tlsmon.protocols.events import (
     AuthMechanismsOffered,
     CapabilitiesOffered,
     PlaintextAuth,
+    StartTlsAccepted,
     StartTlsOffered,
+    StartTlsRejected,
     StartTlsRequested,
+    TlsPayload,
 )
 from tlsmon.protocols.text import (
     GREETING,
@@ -55,6 +72,12 @@ _READY = "234"  # RFC 2228 §4 / RFC 4217 §4: "234 Security data exchange compl
 _GREETING_CODES = frozenset({"220", "421"})
 _LOGGED_IN = "230"  # RFC 959 §4.2.2: "User logged in, proceed"
 _LOGIN_VERBS = frozenset({"USER", "PASS", "ACCT"})
+_GSSAPI = "AUTH GSSAPI"
+_ADAT = "ADAT"
+_ADAT_MUST_FOLLOW = "334"  # RFC 2228 §4: "Security mechanism accepted, ADAT must follow"
+_ADAT_CONTINUE = "335"  # RFC 2228 §4: "Security data is acceptable; more data is required"
+_ADAT_COMPLETE = "235"  # RFC 2228 §4: "Security data exchange complete"
+_ADAT_FIELD = b"ADAT="
 # Telnet commands (IAC and what follows, RFC 854) precede ABOR and other urgent commands (RFC 959 §4.1.3).
 _TELNET = bytes(range(0xF0, 0x100))
 
@@ -72,6 +95,9 @@ class FtpAnomaly(StrEnum):
     DATA_AFTER_AUTH_TLS = "ftp.data_after_auth_tls"
     # More than Limits.max_pending_commands unanswered: tracking stops (bounded state).
     TOO_MANY_PENDING_COMMANDS = "ftp.too_many_pending_commands"
+    # An ADAT token of a GSI (TLS) exchange that is not base64 (RFC 2228 §3: base64 per RFC 1421); the exchange
+    # is no longer followed.
+    MALFORMED_ADAT = "ftp.malformed_adat"
 
 
 class FtpAnalyzer(LineProtocol):
@@ -84,6 +110,8 @@ class FtpAnalyzer(LineProtocol):
         self._reply_lines = Listing[bytes](limits.max_reply_lines)
         self._logged_in = False
         self._feat_seen = False
+        self._adat = False  # AUTH GSSAPI was answered 334: ADAT tokens follow
+        self._adat_tls: bool | None = None  # the tokens are TLS records; None until the first client token
 
     # -- client --------------------------------------------------------------------------------------
     def client_line(self, line: bytes) -> None:
@@ -100,6 +128,12 @@ class FtpAnalyzer(LineProtocol):
                 self.hold_client()
                 return
             self._emit(PlaintextAuth(f"AUTH {mech}" if mech else "AUTH"))
+            self._adat = False  # RFC 2228 §3: a new AUTH resets the security state
+            if mech == "GSSAPI":
+                self._pending.append(_GSSAPI)
+                return
+        elif verb == _ADAT and self._adat:
+            self._client_token(line)
         elif verb == "USER":
             self._emit(PlaintextAuth(verb))
         elif verb == "QUIT":
@@ -111,7 +145,7 @@ class FtpAnalyzer(LineProtocol):
         if self._multi is not None:
             if line[:3] == self._multi and line[3:4] in (b" ", b""):
                 self._multi = None
-                self._reply(line[:3].decode(), self._reply_lines.take())
+                self._reply(line[:3].decode(), self._reply_lines.take(), line)
             elif self._reply_lines.add(line):
                 self._anomaly(FtpAnomaly.REPLY_TOO_LONG)
             return
@@ -121,9 +155,9 @@ class FtpAnalyzer(LineProtocol):
         elif more:
             self._multi = line[:3]
         else:
-            self._reply(code, [])
+            self._reply(code, [], line)
 
-    def _reply(self, code: str, lines: list[bytes]) -> None:
+    def _reply(self, code: str, lines: list[bytes], last: bytes = b"") -> None:
         if code[0] == "1":
             return
         if not self._pending:
@@ -132,12 +166,56 @@ class FtpAnalyzer(LineProtocol):
         command = answered(self._pending, code, _GREETING_CODES)
         if command == "FEAT" and code == "211":
             self._features(lines)
+        elif command == _GSSAPI:
+            self._adat = code == _ADAT_MUST_FOLLOW
+            self._adat_tls = None
+        elif command == _ADAT and self._adat_tls:
+            self._server_token(code, last)
         elif command.startswith("AUTH "):
             self.upgrade_answer(code, code == _READY, FtpAnomaly.DATA_AFTER_AUTH_TLS)
         elif command in _LOGIN_VERBS and code == _LOGGED_IN:
             self._logged_in = True
         if self._logged_in and self._feat_seen:
             self.done = True
+
+    # -- GridFTP's ADAT exchange -----------------------------------------------------------------------------
+    def _client_token(self, line: bytes) -> None:
+        token = self._decode(line[len(_ADAT) :])
+        if token is None:
+            return
+        if self._adat_tls is None:
+            # Zeek's test (FTP_ADAT_Analyzer): a handshake record whose length is the whole token.
+            self._adat_tls = len(token) >= 5 and token[0] == 22 and int.from_bytes(token[3:5], "big") == len(token) - 5
+            if not self._adat_tls:
+                self._adat = False
+                return
+            self._emit(StartTlsRequested(_GSSAPI))
+        if self._adat_tls:
+            self._emit(TlsPayload(True, token))
+
+    def _server_token(self, code: str, line: bytes) -> None:
+        if code in (_ADAT_CONTINUE, _ADAT_COMPLETE):
+            start = line.find(_ADAT_FIELD)
+            token = self._decode(line[start + len(_ADAT_FIELD) :]) if start >= 0 else None
+            if token:
+                self._emit(TlsPayload(False, token))
+            if code == _ADAT_CONTINUE:
+                return
+            self._emit(StartTlsAccepted(code))
+            self.done = True  # RFC 2228 §3: every later command and reply is protected
+        else:
+            self._emit(StartTlsRejected(code))
+        self._adat = False
+        self._adat_tls = None
+
+    def _decode(self, text: bytes) -> bytes | None:
+        try:
+            return binascii.a2b_base64(text.strip())
+        except binascii.Error:
+            self._anomaly(FtpAnomaly.MALFORMED_ADAT)
+            self._adat = False
+            self._adat_tls = None
+            return None
 
     def _features(self, lines: list[bytes]) -> None:
         self._feat_seen = True

@@ -155,7 +155,8 @@ STARTTLS_COLUMNS = ColumnGroup(
             "starttls_command",
             pa.string(),
             "The upgrade command verb as the protocol spells it: STARTTLS, STLS, AUTH TLS, X-ANONYMOUSTLS, "
-            "<starttls/>, SSLRequest, GSSENCRequest, StartTLS (LDAP), CLIENT_SSL; for proxies the tunnel "
+            "<starttls/>, SSLRequest, GSSENCRequest, StartTLS (LDAP), CLIENT_SSL, AUTH GSSAPI (GridFTP: TLS in ADAT "
+            "tokens); for proxies the tunnel "
             "request: CONNECT (HTTP, SOCKS), BIND (SOCKS); RDP_NEG_REQ (RDP asking for TLS/CredSSP).",
             "STARTTLS",
         ),
@@ -163,8 +164,9 @@ STARTTLS_COLUMNS = ColumnGroup(
             "starttls_reply",
             pa.string(),
             "The server's answer to the upgrade command: SMTP/FTP/NNTP/IRC reply code (220, 454, 234, 382, "
-            "670, 691), IMAP/Sieve status (OK, NO, BAD), POP3 +OK/-ERR, XMPP <proceed/>/<failure/>, LDAP "
-            "resultCode (0 = success), PostgreSQL S/N/E (G for GSSENCRequest), MySQL TLS/ERR, HTTP proxy status "
+            "670, 691; GridFTP 235 or the code refusing an ADAT token), IMAP/Sieve status (OK, NO, BAD), POP3 "
+            "+OK/-ERR, XMPP <proceed/>/<failure/>, LDAP resultCode (0 = success), PostgreSQL S/N/E (G for "
+            "GSSENCRequest), MySQL TLS/ERR, HTTP proxy status "
             "(200, 407), SOCKS reply (90-93, 0-8), RDP selected protocol (SSL, HYBRID, HYBRID_EX, RDP).",
             "220",
         ),

@@ -12,7 +12,10 @@ import pyarrow as pa
 from tlsmon.columns import Column, ColumnGroup
 from tlsmon.decode.numbers import IPPROTO_TCP
 from tlsmon.decode.packet import format_address
+from tlsmon.records import zeek
 from tlsmon.tcp.connection import TransportFacts
+from tlsmon.tcp.endpoint import conn_state
+from tlsmon.tls.summary import TlsSummary
 
 _TS = pa.timestamp("ns", tz="UTC")
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -33,6 +36,8 @@ class ConnSummary:
     resp_pkts: int
     orig_bytes: int
     resp_bytes: int
+    orig_payload_bytes: int
+    resp_payload_bytes: int
     orig_missed_bytes: int
     resp_missed_bytes: int
     missed_bytes: int
@@ -42,6 +47,15 @@ class ConnSummary:
     tls_mode: str
     anomalies: list[str] = field(default_factory=list)
     community_id: str | None = None
+    orig_seq_first: int | None = None
+    orig_seq_next: int | None = None
+    resp_seq_first: int | None = None
+    resp_seq_next: int | None = None
+    # Zeek's conn.log fields (tlsmon.records.zeek, tlsmon.tcp.endpoint).
+    proto: str = "tcp"
+    service: str | None = None
+    duration: float | None = None
+    conn_state: str = "OTH"
 
 
 CONN_COLUMNS = ColumnGroup(
@@ -89,14 +103,30 @@ CONN_COLUMNS = ColumnGroup(
         Column(
             "orig_bytes",
             pa.uint64(),
-            "TCP payload bytes sent by the originator, retransmissions included.",
+            "Originator stream bytes by sequence space, as Zeek's conn.log orig_bytes: how far its sequence numbers "
+            "advanced (or were acknowledged), SYN and FIN not counted; retransmissions do not count, bytes lost "
+            "before the capture do.",
             "2231",
             nullable=False,
         ),
         Column(
             "resp_bytes",
             pa.uint64(),
-            "TCP payload bytes sent by the responder, retransmissions included.",
+            "Responder stream bytes by sequence space (Zeek's conn.log resp_bytes).",
+            "6120",
+            nullable=False,
+        ),
+        Column(
+            "orig_payload_bytes",
+            pa.uint64(),
+            "TCP payload bytes on the wire sent by the originator, retransmissions included.",
+            "2231",
+            nullable=False,
+        ),
+        Column(
+            "resp_payload_bytes",
+            pa.uint64(),
+            "TCP payload bytes on the wire sent by the responder, retransmissions included.",
             "6120",
             nullable=False,
         ),
@@ -166,11 +196,63 @@ CONN_COLUMNS = ColumnGroup(
             nullable=False,
         ),
         Column(
+            "orig_seq_first",
+            pa.uint32(),
+            "Raw TCP sequence number of the originator's first stream byte (its SYN's + 1, or the first seen "
+            "when the connection was picked up mid-stream); null when it sent nothing. With orig_seq_next, proves "
+            "that rows cut at capture-file boundaries continue each other (tlsmon batch's stitching).",
+            "2817391022",
+        ),
+        Column(
+            "orig_seq_next",
+            pa.uint32(),
+            "Raw TCP sequence number one past the originator's last (FIN included); null when it sent nothing.",
+            "2817393254",
+        ),
+        Column("resp_seq_first", pa.uint32(), "As orig_seq_first, for the responder.", "1022994120"),
+        Column("resp_seq_next", pa.uint32(), "As orig_seq_next, for the responder.", "1023000241"),
+        Column(
             "community_id",
             pa.string(),
             "Community ID v1 of the connection (seed 0), the flow hash Zeek (community-id plugin) and Suricata "
             "(community-id: yes) write, for joining their logs: base64 of the SHA-1 of the ordered endpoints.",
             "1:IwiTNfuO7aCaamMijl+7/X9uLx0=",
+        ),
+        Column(
+            "proto",
+            pa.string(),
+            "Transport protocol (Zeek's proto): 'tcp', or 'udp' for QUIC and DTLS.",
+            "tcp",
+            nullable=False,
+        ),
+        Column(
+            "service",
+            pa.string(),
+            "The protocols recognised on the connection in the order they were, comma separated, with Zeek's "
+            "analyzer names (Zeek's service): 'ssl' for TLS, the plaintext protocol before a STARTTLS upgrade "
+            "first ('smtp,ssl', 'imap,ssl', 'ldap_tcp,ssl', 'http,ssl' for a CONNECT proxy); nntp and sieve, "
+            "which Zeek has no analyzer for, keep tlsmon's names. 'ssl' is left out when the TLS analyzer met "
+            "a record header it could not read (Zeek's protocol violation). Null when nothing was recognised.",
+            "imap,ssl",
+        ),
+        Column(
+            "duration",
+            pa.float64(),
+            "Seconds from the first to the last packet (Zeek's duration, an interval); null when that is 0, "
+            "e.g. a one-packet connection, as Zeek leaves it unset.",
+            "3.376543",
+        ),
+        Column(
+            "conn_state",
+            pa.string(),
+            "Zeek's conn_state, from the two endpoints' TCP states as Zeek's TCP analyzer tracks them packet by "
+            "packet (tcp/endpoint.py): S0 (SYN, no reply), S1 (established, not closed), SF (normal close), REJ "
+            "(rejected), S2/S3 (close by originator/responder only), RSTO/RSTR (reset by originator/responder), "
+            "RSTOS0 (originator SYN then RST), RSTRH (responder SYN-ACK then RST, no SYN seen), SH/SHR (SYN or "
+            "SYN-ACK then FIN, half open), OTH (midstream, no SYN seen). UDP: SF (both sides sent), S0 (only the "
+            "originator), SHR (only the responder).",
+            "SF",
+            nullable=False,
         ),
     ),
 )
@@ -190,7 +272,12 @@ def make_uid(sequence: int, conn: TransportFacts) -> str:
 
 
 def conn_summary(
-    conn: TransportFacts, uid: str, app_proto: str | None, tls_mode: str, anomalies: list[str]
+    conn: TransportFacts,
+    uid: str,
+    app_proto: str | None,
+    tls_mode: str,
+    anomalies: list[str],
+    tls: TlsSummary | None = None,
 ) -> ConnSummary:
     orig_missed = conn.orig_missed_bytes
     resp_missed = conn.resp_missed_bytes
@@ -211,8 +298,10 @@ def conn_summary(
         vlan=conn.vlan,
         orig_pkts=conn.orig_pkts,
         resp_pkts=conn.resp_pkts,
-        orig_bytes=conn.orig_bytes,
-        resp_bytes=conn.resp_bytes,
+        orig_bytes=conn.orig_size,
+        resp_bytes=conn.resp_size,
+        orig_payload_bytes=conn.orig_bytes,
+        resp_payload_bytes=conn.resp_bytes,
         orig_missed_bytes=orig_missed,
         resp_missed_bytes=resp_missed,
         missed_bytes=orig_missed + resp_missed,
@@ -221,17 +310,39 @@ def conn_summary(
         app_proto=app_proto,
         tls_mode=tls_mode,
         anomalies=anomalies,
-        community_id=community_id(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p),
+        community_id=community_id(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p, proto=conn.proto),
+        orig_seq_first=conn.orig_seq_first,
+        orig_seq_next=conn.orig_seq_next,
+        resp_seq_first=conn.resp_seq_first,
+        resp_seq_next=conn.resp_seq_next,
+        proto="tcp" if conn.proto == IPPROTO_TCP else "udp",
+        service=zeek.service(app_proto, tls_mode, tls is not None and tls.version is not None, anomalies),
+        duration=zeek.duration(conn.start_ts, conn.zeek_last_ts),
+        conn_state=(
+            conn_state(conn.orig_state, conn.resp_state, conn.orig_size, conn.resp_size, history)
+            if conn.proto == IPPROTO_TCP
+            else udp_conn_state(conn.orig_pkts, conn.resp_pkts)
+        ),
     )
 
 
-def community_id(orig_h: int | bytes, orig_p: int, resp_h: int | bytes, resp_p: int, seed: int = 0) -> str:
-    """Community ID v1 of a TCP flow (github.com/corelight/community-id-spec): SHA-1 over the seed, the two
+def udp_conn_state(orig_pkts: int, resp_pkts: int) -> str:
+    """Zeek's ``conn_state`` of a UDP flow: SF when both sides sent, S0 only the originator, SHR only the
+    responder."""
+    if orig_pkts:
+        return "SF" if resp_pkts else "S0"
+    return "SHR" if resp_pkts else "OTH"
+
+
+def community_id(
+    orig_h: int | bytes, orig_p: int, resp_h: int | bytes, resp_p: int, seed: int = 0, proto: int = IPPROTO_TCP
+) -> str:
+    """Community ID v1 of a TCP or UDP flow (github.com/corelight/community-id-spec): SHA-1 over the seed, the two
     endpoints in order (the smaller address, or port on equal addresses, first), the protocol and a zero pad."""
     a = orig_h.to_bytes(4, "big") if isinstance(orig_h, int) else orig_h
     b = resp_h.to_bytes(4, "big") if isinstance(resp_h, int) else resp_h
     pa_, pb = orig_p, resp_p
     if (a, pa_) > (b, pb):
         a, b, pa_, pb = b, a, pb, pa_
-    data = struct.pack("!H", seed) + a + b + struct.pack("!BBHH", IPPROTO_TCP, 0, pa_, pb)
+    data = struct.pack("!H", seed) + a + b + struct.pack("!BBHH", proto, 0, pa_, pb)
     return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode()

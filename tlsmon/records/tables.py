@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tlsmon.columns import ColumnGroup
+from tlsmon.protocols.proxy import PREAMBLE_COLUMNS, PreambleSummary
 from tlsmon.protocols.starttls import STARTTLS_COLUMNS, StartTlsSummary
 from tlsmon.records.conn import CONN_COLUMNS, ConnSummary
+from tlsmon.records.registries import REGISTRIES_TABLE, schema_note
 from tlsmon.records.stats import STATS_TABLE
 from tlsmon.tls.summary import TLS_COLUMNS, TlsSummary
 from tlsmon.x509.certs import PARSED_COLUMNS
@@ -17,11 +19,14 @@ from tlsmon.x509.store import CERT_COLUMNS
 #: 2: certificates' host_cert takes Zeek's meaning (first in a chain); leaf → server_cert.
 #: 3: certificate and OCSP dates in timestamp[us] (years 0001-9999); dh_prime_bits uint32;
 #:    client_session_id_len uint16 (every value the wire can carry fits).
-SCHEMA_VERSION = "4"
+#: 5: orig_bytes/resp_bytes count by sequence space as Zeek's do; the wire counts moved to
+#:    orig_payload_bytes/resp_payload_bytes.
+SCHEMA_VERSION = "5"
 
 # The stage prefix of the anomalies the writer names when it has to fit a value (tlsmon.output.fit).
 CONNECTIONS: tuple[ColumnGroup, ...] = (
     CONN_COLUMNS,
+    replace(PREAMBLE_COLUMNS, stage="preamble"),
     replace(STARTTLS_COLUMNS, stage="starttls"),
     replace(TLS_COLUMNS, stage="tls"),
     replace(X509_COLUMNS, stage="x509"),
@@ -36,10 +41,11 @@ class ConnectionRecord:
     starttls: StartTlsSummary | None
     tls: TlsSummary | None
     x509: X509Summary | None = None
+    preamble: PreambleSummary | None = None
 
     def parts(self) -> tuple[object | None, ...]:
         """The parts in the order of :data:`CONNECTIONS`."""
-        return (self.conn, self.starttls, self.tls, self.x509)
+        return (self.conn, self.preamble, self.starttls, self.tls, self.x509)
 
 
 CERTIFICATES: tuple[ColumnGroup, ...] = (replace(CERT_COLUMNS, stage="x509"), PARSED_COLUMNS)
@@ -48,4 +54,8 @@ TABLES: dict[str, tuple[ColumnGroup, ...]] = {
     "connections": CONNECTIONS,
     "certificates": CERTIFICATES,
     "stats": STATS_TABLE,
+    "registries": REGISTRIES_TABLE,
 }
+
+#: Text docs/schema.md adds after a table's columns.
+TABLE_NOTES: dict[str, str] = {"registries": schema_note()}

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from tlsmon.decode.numbers import IPPROTO_TCP
+from tlsmon.tcp.endpoint import SeqSpace
+
 if TYPE_CHECKING:
     from tlsmon.consumer import StreamConsumer
     from tlsmon.tcp.reassembly import Reassembler
@@ -58,6 +61,34 @@ class TransportFacts(Protocol):
     def history(self) -> str: ...
     @property
     def end_reason(self) -> str: ...
+    @property
+    def proto(self) -> int:
+        """IP protocol: 6 (TCP) or 17 (UDP)."""
+        ...
+
+    # Zeek's endpoint view (tcp/endpoint.py): states, sizes by sequence space, raw 32-bit sequence numbers of
+    # the first stream byte and of the byte after the last (None when the direction sent nothing).
+    @property
+    def zeek_last_ts(self) -> int:
+        """Zeek's last time of the connection: the last packet before both endpoints had closed."""
+        ...
+
+    @property
+    def orig_state(self) -> int: ...
+    @property
+    def resp_state(self) -> int: ...
+    @property
+    def orig_size(self) -> int: ...
+    @property
+    def resp_size(self) -> int: ...
+    @property
+    def orig_seq_first(self) -> int | None: ...
+    @property
+    def orig_seq_next(self) -> int | None: ...
+    @property
+    def resp_seq_first(self) -> int | None: ...
+    @property
+    def resp_seq_next(self) -> int | None: ...
 
 
 # History letters a bypassed data or ACK segment can still add (Half.letters bits).
@@ -68,7 +99,7 @@ LETTER_ACK = 2
 class Half:
     """One direction of a connection: what its sender sent."""
 
-    __slots__ = ("bypass", "bytes", "conn", "fin", "is_orig", "key", "last_ts", "letters", "pkts", "reasm")
+    __slots__ = ("bypass", "bytes", "conn", "fin", "is_orig", "key", "last_ts", "letters", "pkts", "reasm", "seqs")
 
     def __init__(self, conn: Connection, is_orig: bool, key: tuple[object, ...], ts: int) -> None:
         self.conn = conn
@@ -81,9 +112,16 @@ class Half:
         self.fin = False
         self.letters = 0  # LETTER_DATA / LETTER_ACK once this direction's D / A history letter is recorded
         self.reasm: Reassembler | None = None
+        self.seqs = SeqSpace()  # Zeek's endpoint state and sequence space (tcp/endpoint.py)
+
+    def seq_first(self) -> int | None:
+        """Sequence number of this direction's first stream byte (after its SYN), or None if it sent nothing."""
+        return (self.seqs.start_seq + 1) & 0xFFFFFFFF if self.pkts else None
 
 
 class Connection:
+    proto = IPPROTO_TCP
+
     __slots__ = (
         "anomalies",
         "closed_ts",
@@ -103,6 +141,7 @@ class Connection:
         "syn_seen",
         "uid",
         "vlan",
+        "zeek_last_ts",
     )
 
     def __init__(
@@ -134,6 +173,7 @@ class Connection:
         self.anomalies: list[str] = []
         self.consumer: StreamConsumer | None = None
         self.uid: str | None = None  # given by the engine at the connection's first record
+        self.zeek_last_ts = ts  # Zeek's last time: the clock stops once both endpoints closed (tcp/endpoint.py)
 
     # Read-side views used when the record is built; the hot path writes the halves directly.
     @property
@@ -175,6 +215,38 @@ class Connection:
     @property
     def reasm_resp(self) -> Reassembler | None:
         return self.resp.reasm
+
+    @property
+    def orig_state(self) -> int:
+        return self.orig.seqs.state
+
+    @property
+    def resp_state(self) -> int:
+        return self.resp.seqs.state
+
+    @property
+    def orig_size(self) -> int:
+        return self.orig.seqs.size(self.resp.seqs)
+
+    @property
+    def resp_size(self) -> int:
+        return self.resp.seqs.size(self.orig.seqs)
+
+    @property
+    def orig_seq_first(self) -> int | None:
+        return self.orig.seq_first()
+
+    @property
+    def orig_seq_next(self) -> int | None:
+        return self.orig.seqs.last_seq if self.orig.pkts else None
+
+    @property
+    def resp_seq_first(self) -> int | None:
+        return self.resp.seq_first()
+
+    @property
+    def resp_seq_next(self) -> int | None:
+        return self.resp.seqs.last_seq if self.resp.pkts else None
 
     @property
     def fin_orig(self) -> bool:

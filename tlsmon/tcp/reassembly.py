@@ -86,6 +86,7 @@ class Reassembler:
         "_last",
         "_next",
         "_next_seq",
+        "_pending_base",
         "_stopped",
         "anomalies",
         "buffered_bytes",
@@ -110,6 +111,7 @@ class Reassembler:
         self._last = b""  # the chunk delivered last, ending at _next: checks retransmissions for mismatch
         self._fin_end: int | None = None  # offset just past the last byte, once a FIN was seen
         self._stopped = False
+        self._pending_base = -1  # a later SYN's stream start, adopted if the peer's next ACK confirms it
 
     # -- public API --------------------------------------------------------------------------------------
 
@@ -137,13 +139,17 @@ class Reassembler:
         """A SYN with ISN ``seq``: the stream starts at ``seq + 1``.
 
         Payload carried on the SYN (TCP Fast Open) occupies ``seq + 1`` onwards: pass it to :meth:`segment`
-        with that sequence number.
+        with that sequence number. A later SYN with another ISN, before any byte of the stream arrived, is held
+        as a candidate: the peer's next ACK says which one the stream follows (a SYN-ACK resent with a new ISN,
+        or a spurious one).
         """
         first = (seq + 1) & SEQ_MASK
         if self._base_seq < 0:
             self._start(first)
         elif first != self._base_seq:
             self._count(TcpAnomaly.ISN_CHANGED)
+            if self._next == 0 and not self._held and self._fin_end is None:
+                self._pending_base = first
 
     def segment(self, seq: int, buf: Payload, off: int, length: int, fin: bool = False) -> None:
         """A segment whose payload is ``buf[off:off + length]``, with the FIN flag as given."""
@@ -163,6 +169,14 @@ class Reassembler:
         An acknowledged byte will not be retransmitted, so waiting for it is pointless (Zeek trims its
         reassembler on ACKs the same way). Call it only for segments of the other direction with ACK set.
         """
+        pending = self._pending_base
+        if pending >= 0:
+            if seq == pending:
+                self._pending_base = -1
+                self._start(pending)
+                return
+            if seq == self._base_seq:
+                self._pending_base = -1
         if seq == self._next_seq or self._stopped or self._base_seq < 0:
             return
         distance = (seq - self._next_seq) & SEQ_MASK

@@ -42,7 +42,15 @@ from dataclasses import dataclass, field
 from tlsmon.capture.linktypes import LINKTYPE_ETHERNET
 from tlsmon.consumer import StreamConsumer
 from tlsmon.decode.numbers import IPPROTO_TCP, IPV4_FRAGMENTED
-from tlsmon.decode.packet import FAST_ETH_IPV4_TCP, FAST_HEAD, FAST_MASK, FAST_MIN_LEN, Decoded, Decoder
+from tlsmon.decode.packet import (
+    FAST_ETH_IPV4_TCP,
+    FAST_HEAD,
+    FAST_MASK,
+    FAST_MIN_LEN,
+    FLAG_UDP,
+    Decoded,
+    Decoder,
+)
 from tlsmon.tcp.connection import (
     END_EOF,
     END_EVICTED,
@@ -54,8 +62,10 @@ from tlsmon.tcp.connection import (
     Connection,
     Half,
 )
+from tlsmon.tcp.endpoint import both_closed, track
 from tlsmon.tcp.ports import is_service_port
 from tlsmon.tcp.reassembly import Reassembler
+from tlsmon.udp.flows import DEFAULT_UDP_IDLE_TIMEOUT_NS, UdpTracker
 
 _FIN = 0x01
 _SYN = 0x02
@@ -83,6 +93,7 @@ class TrackerConfig:
     sweep_interval_ns: int = 10 * _SECOND  # packet-time interval between idle sweeps
     check_every_packets: int = 16384  # how often the loop looks at the clock (sweeps, progress)
     interim_interval_ns: int | None = None  # interim record of an open connection at each multiple of its age
+    udp_idle_timeout_ns: int = DEFAULT_UDP_IDLE_TIMEOUT_NS  # a UDP flow ends after this long without a datagram
 
 
 @dataclass(slots=True)
@@ -105,8 +116,10 @@ class TcpTracker:
         on_close: Callable[[Connection], None],
         config: TrackerConfig | None = None,
         on_progress: Callable[[], None] | None = None,
+        udp: UdpTracker | None = None,
     ) -> None:
         self.decoder = decoder
+        self.udp = udp  # UDP datagrams go to its flow table; without one they are counted and dropped
         self.consumer_factory = consumer_factory
         self.on_close = on_close
         self.config = config or TrackerConfig()
@@ -130,6 +143,7 @@ class TcpTracker:
         get = self.table.get
         slow = self._slow
         stats = self.stats
+        udp = self.udp
         every = self.config.check_every_packets
         n = stats.packets
         check_at = n + every
@@ -145,7 +159,7 @@ class TcpTracker:
                 if linktype == LINKTYPE_ETHERNET and len(frame) >= FAST_MIN_LEN:
                     # Bypass lane: a whole Ethernet/IPv4/TCP data segment of a bypassed connection is
                     # counted without building the decoded tuple. Anything else falls through to decode().
-                    head, total, frag, proto, src, dst, sport, dport, _, _, doff, flags = fast_unpack(frame)
+                    head, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = fast_unpack(frame)
                     if (
                         head & FAST_MASK == FAST_HEAD
                         and proto == IPPROTO_TCP
@@ -161,14 +175,19 @@ class TcpTracker:
                                 half.last_ts = ts
                                 if not half.letters & (LETTER_DATA if plen else LETTER_ACK):
                                     _add_history(half, flags, plen)
+                                _track_bypassed(half, ts, flags, seq, ack, plen)
                                 fast += 1
                                 tcp += 1
                                 continue
                 d = decode(ts, linktype, frame)
                 if d is None:
                     continue
+                _, src, dst, sport, dport, flags, seq, ack, _, _, plen, _ = d
+                if flags & FLAG_UDP:
+                    if udp is not None:
+                        udp.datagram(ts, d)
+                    continue
                 tcp += 1
-                _, src, dst, sport, dport, flags, _, _, _, _, plen, _ = d
                 key = (src, sport, dst, dport)
                 half = get(key)
                 if half is not None and half.bypass and not flags & _SYN_FIN_RST:
@@ -177,6 +196,7 @@ class TcpTracker:
                     half.last_ts = ts
                     if not half.letters & (LETTER_DATA if plen else LETTER_ACK):
                         _add_history(half, flags, plen)
+                    _track_bypassed(half, ts, flags, seq, ack, plen)
                     fast += 1
                     continue
                 slow(half, key, ts, d)
@@ -202,6 +222,9 @@ class TcpTracker:
         half.bytes += plen
         half.last_ts = ts
         _add_history(half, flags, plen)
+        if not both_closed(half.seqs, peer.seqs):
+            conn.zeek_last_ts = ts
+        track(half.seqs, peer.seqs, conn.orig.seqs, is_orig, flags, seq, ack, plen)
 
         if not half.bypass and (conn.closed_ts is None or conn.rst_open_side is is_orig):
             reasm = half.reasm
@@ -397,6 +420,8 @@ class TcpTracker:
         tombstones = self._tombstones
         for key in [k for k, last in tombstones.items() if last < idle_before]:
             del tombstones[key]
+        if self.udp is not None:
+            self.udp.sweep(now)
         if cfg.interim_interval_ns:
             self._interim(now, cfg.interim_interval_ns)
 
@@ -439,6 +464,8 @@ class TcpTracker:
                 if conn.closed_ts is None:
                     conn.end_reason = reason
                 self._finalize(conn)
+        if self.udp is not None:
+            self.udp.finish(reason)
 
 
 def _sender_is_originator(flags: int, sport: int, dport: int) -> bool:
@@ -486,3 +513,12 @@ def _add_history(half: Half, flags: int, plen: int) -> None:
         data_letter = "D" if is_orig else "d"
         if data_letter not in conn.history:
             conn.history += data_letter
+
+
+def _track_bypassed(half: Half, ts: int, flags: int, seq: int, ack: int, plen: int) -> None:
+    conn = half.conn
+    is_orig = half.is_orig
+    peer = conn.resp if is_orig else conn.orig
+    if not both_closed(half.seqs, peer.seqs):
+        conn.zeek_last_ts = ts
+    track(half.seqs, peer.seqs, conn.orig.seqs, is_orig, flags, seq, ack, plen)

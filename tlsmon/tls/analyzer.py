@@ -48,6 +48,8 @@ from tlsmon.tls.codes import (
     CT_CHANGE_CIPHER_SPEC,
     CT_HANDSHAKE,
     CT_HEARTBEAT,
+    DTLS_PRE13_VERSIONS,
+    DTLS_TO_TLS_VERSION,
     FORWARD_SECRET_CIPHERS,
     HISTORY_ALERT,
     HISTORY_CHANGE_CIPHER_SPEC,
@@ -61,6 +63,7 @@ from tlsmon.tls.codes import (
     HT_CERTIFICATE_STATUS,
     HT_CLIENT_HELLO,
     HT_CLIENT_KEY_EXCHANGE,
+    HT_HELLO_VERIFY_REQUEST,
     HT_NEW_SESSION_TICKET,
     HT_SERVER_HELLO,
     HT_SERVER_KEY_EXCHANGE,
@@ -135,9 +138,12 @@ class TlsAnalyzer:
         "_client_key_exchange_seen",
         "_client_psk_seen",
         "_client_session_id",
+        "_dtls",
         "_flipped",
         "_negotiated",
         "_orig",
+        "_pre_tls13",
+        "_replace_client_hello",
         "_resp",
         "_ticket_with_empty_session",
         "anomalies",
@@ -151,8 +157,12 @@ class TlsAnalyzer:
     )
 
     def __init__(self, transport: str = "t", limits: Limits = DEFAULT_LIMITS) -> None:
-        #: JA4 transport letter: "t" for TCP
+        #: JA4 transport letter: "t" for TCP, "q" for QUIC, "d" for DTLS (DTLS hellos carry a cookie)
         self.transport = transport
+        self._dtls = transport == "d"
+        self._pre_tls13 = PRE_TLS13_VERSIONS | DTLS_PRE13_VERSIONS if self._dtls else PRE_TLS13_VERSIONS
+        #: DTLS: a HelloVerifyRequest came, so the next ClientHello (with the cookie) is the row's (as Zeek)
+        self._replace_client_hello = False
         self.limits = limits
         self.summary = TlsSummary()
         self.anomalies: list[str] = []
@@ -196,6 +206,24 @@ class TlsAnalyzer:
     def end(self) -> None:
         self.finished = True
 
+    # --- records framed by another layer (DTLS records, QUIC CRYPTO frames) ---
+
+    def record(self, is_orig: bool, content_type: int, body: bytes) -> None:
+        """One plaintext record whose framing another layer removed; ``body`` as a TLS record's.
+
+        DTLS hands each record here (its handshake messages rewritten with TLS's 4-byte headers), QUIC the
+        in-order bytes of its Initial CRYPTO stream as handshake records (RFC 9001 §4: QUIC has no record layer).
+        """
+        if self.finished:
+            return
+        side = self._orig if is_orig else self._resp
+        if side.stopped:
+            return
+        if content_type == CT_HANDSHAKE and not side.encrypted:
+            self._on_handshake_record(side, body)
+        else:
+            self._on_record(side, content_type, body)
+
     # --- records ---
 
     def _drain(self, side: _Direction) -> None:
@@ -218,7 +246,7 @@ class TlsAnalyzer:
         if side.encrypted:
             self._on_ciphertext()
         elif content_type == CT_APPLICATION_DATA:
-            if self._negotiated is not None and self._negotiated not in PRE_TLS13_VERSIONS:
+            if self._negotiated is not None and self._negotiated not in self._pre_tls13:
                 self._start_encryption(side)
                 self._on_ciphertext()
         elif content_type == CT_CHANGE_CIPHER_SPEC:
@@ -314,10 +342,12 @@ class TlsAnalyzer:
                 self._on_new_session_ticket(body)
             elif msg_type == HT_CLIENT_KEY_EXCHANGE and is_client:
                 self._client_key_exchange_seen = True
+            elif msg_type == HT_HELLO_VERIFY_REQUEST and self._dtls and not is_client:
+                self._replace_client_hello = True
 
     def _on_client_hello_message(self, body: bytes) -> None:
         try:
-            hello = parse_client_hello(body)
+            hello = parse_client_hello(body, dtls=self._dtls)
         except ValueError:
             self._anomaly(TlsAnomaly.MALFORMED_CLIENT_HELLO)
             return
@@ -344,8 +374,9 @@ class TlsAnalyzer:
             self._ticket_with_empty_session = False
         if hello.has_pre_shared_key:
             self._client_psk_seen = True
-        if self.client_hello is not None:
+        if self.client_hello is not None and not self._replace_client_hello:
             return
+        self._replace_client_hello = False
         self.client_hello = hello
         self._fill_client(hello)
         self._fingerprint_client(hello)
@@ -415,7 +446,7 @@ class TlsAnalyzer:
         if hello.has_pre_shared_key and self._client_psk_seen:
             s.resumed = True
         s.rc4 = hello.cipher_suite in RC4_CIPHERS
-        if version in PRE_TLS13_VERSIONS:
+        if version in self._pre_tls13:
             s.forward_secrecy = hello.cipher_suite in FORWARD_SECRET_CIPHERS
         else:
             s.forward_secrecy = s.server_key_share_group is not None
@@ -463,7 +494,8 @@ class TlsAnalyzer:
 
     def _on_certificate_request(self, body: bytes) -> None:
         try:
-            parse_certificate_request(body, self._negotiated or TLSV12)
+            version = self._negotiated or TLSV12
+            parse_certificate_request(body, DTLS_TO_TLS_VERSION.get(version, version) if self._dtls else version)
         except ValueError:
             self._anomaly(TlsAnomaly.MALFORMED_CERTIFICATE_REQUEST)
             return

@@ -38,6 +38,14 @@ VERSIONS: dict[int, str] = {
 #: versions whose records and handshake follow the TLS <= 1.2 rules (Zeek's ``determine_state`` list)
 PRE_TLS13_VERSIONS = frozenset({SSLV2, SSLV3, TLSV10, TLSV11, TLSV12})
 
+DTLSV10 = 0xFEFF
+DTLSV12 = 0xFEFD
+DTLSV13 = 0xFEFC
+#: the DTLS versions that follow the TLS <= 1.2 rules (a DTLS analyzer adds them to PRE_TLS13_VERSIONS)
+DTLS_PRE13_VERSIONS = frozenset({DTLSV10, DTLSV12})
+#: the TLS version each DTLS version is defined against (RFC 4347 §4.1, RFC 6347 §1, RFC 9147 §1)
+DTLS_TO_TLS_VERSION: dict[int, int] = {DTLSV10: TLSV11, DTLSV12: TLSV12, DTLSV13: TLSV13}
+
 
 def version_name(code: int) -> str:
     """Zeek's ``version_strings``: TLS 1.3 drafts 0x7fNN become ``TLSv13-draftNN``."""

@@ -44,6 +44,8 @@ class ClientHello:
     early_data: bool = False  # early_data (42)
     #: codes of extensions whose body did not match their syntax (kept in ``extensions``, not decoded)
     malformed_extensions: list[int] = field(default_factory=list)
+    #: DTLS only: the cookie echoed from a HelloVerifyRequest (RFC 6347 §4.2.1); empty in TLS
+    cookie: bytes = b""
 
 
 @dataclass(slots=True)

@@ -124,19 +124,24 @@ def _read_extensions(hello: H, body: bytes, off: int, end: int, decoders: dict[i
 # --- ClientHello (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2) ---
 
 
-def parse_client_hello(body: bytes) -> ClientHello:
+def parse_client_hello(body: bytes, *, dtls: bool = False) -> ClientHello:
+    """``dtls``: the body is a DTLS ClientHello, with a cookie<0..2^8-1> after session_id (RFC 6347 §4.2.1)."""
     end = len(body)
     if end < _HELLO_START_LEN:
         raise BufferReadError("read out of bounds")
     legacy_version, random = _HELLO_START.unpack_from(body)
     session_id, off = _read_session_id(body, _HELLO_START_LEN, end)
+    cookie = b""
+    if dtls:
+        start, off = block8(body, off, end)
+        cookie = body[start:off]
     suites, off = uint16_list16(body, off, end)
     if not suites:
         raise ParseError("no cipher suites")
     compression, off = uint8_list8(body, off, end)
     if not compression:
         raise ParseError("no compression methods")
-    hello = ClientHello(legacy_version, random, session_id, suites, compression)
+    hello = ClientHello(legacy_version, random, session_id, suites, compression, cookie=cookie)
     if off < end:  # bytes after the extensions block are ignored, as before TLS 1.2 allowed none
         _read_extensions(hello, body, off, end, _CLIENT_EXTENSIONS)
     return hello

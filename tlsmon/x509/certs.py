@@ -1,10 +1,22 @@
 """One certificate, parsed once: Zeek's x509.log fields plus what the study needs, :data:`PARSED_COLUMNS`.
 
-:func:`parse_certificate` is called once per distinct DER (the store caches by the DER bytes). It never raises:
-a DER that cryptography cannot load gives a :class:`ParsedCertificate` holding only ``parse_error``; a
-certificate whose extensions cryptography refuses (OpenSSL is more lenient) keeps its other fields, the
-strict parser's message in ``extensions_error``, and the SANs and basic constraints read by the lenient
-:mod:`tlsmon.x509.der` walker, as Zeek would still log them.
+:func:`parse_certificate` is called once per distinct DER (the store caches by the DER bytes). It never raises.
+cryptography is strict where OpenSSL (and so Zeek) is lenient, so there are two fallbacks to the lenient
+:mod:`tlsmon.x509.der` walker, each keeping the strict parser's message:
+
+- a DER that cryptography cannot load (or whose fields it refuses to give) keeps ``parse_error`` and gets
+  what OpenSSL would still read from it: version, serial, subject, issuer, validity (non-DER time forms read
+  as OpenSSL reads them, with ``x509.non_der_time``; unreadable ones null, with ``x509.invalid_time``),
+  algorithms, key type, size, exponent and curve, the SANs and basic constraints, ``spki_sha256``,
+  ``self_issued`` and the weak-key, weak-signature and Tor flags. ``self_signed`` stays null (no signature is
+  checked without cryptography's object) and so do the other extension columns. A DER with no
+  ``tbsCertificate`` at all (truncated, not a certificate) keeps only ``parse_error``, as OpenSSL reads
+  nothing either;
+- a certificate whose extensions alone cryptography refuses keeps its other fields, the message in
+  ``extensions_error``, and the SANs and basic constraints from the walker.
+
+Either way the names kept are capped (:attr:`~tlsmon.limits.Limits.max_certificate_names`,
+``x509.too_many_names``) and the walk is linear in the DER's size.
 
 Value spellings follow Zeek (which prints with OpenSSL): serial as upper-case hex of the magnitude with an
 even number of digits (``i2a_ASN1_INTEGER``), names as ``X509_NAME_print_ex`` RFC 2253 strings
@@ -30,10 +42,19 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from tlsmon.columns import Column, ColumnGroup
+from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.x509 import der
 from tlsmon.x509.anomalies import X509Anomaly
-from tlsmon.x509.names import format_name
-from tlsmon.x509.oids import CURVE_NAMES, KEY_USAGE_BITS, WEAK_SIGNATURE_OIDS, algorithm_name, eku_name
+from tlsmon.x509.names import format_name, format_raw_name
+from tlsmon.x509.oids import (
+    ALGORITHM_NAMES,
+    CURVE_NAMES,
+    CURVE_OIDS,
+    KEY_USAGE_BITS,
+    WEAK_SIGNATURE_OIDS,
+    algorithm_name,
+    eku_name,
+)
 
 # Microseconds, not the nanoseconds of packet times: int64 ns ends in 2262, and RFC 5280 §4.1.2.5 gives
 # 99991231235959Z as "no well-defined expiration date"; int64 µs holds every GeneralizedTime (0001-9999).
@@ -59,6 +80,15 @@ _FIXED_KEY_BITS: dict[type, int] = {
     ed448.Ed448PublicKey: 456,
     x448.X448PublicKey: 448,
 }
+# The same by algorithm OID, for the lenient reader; and the key OIDs it decodes itself.
+_FIXED_KEY_BITS_BY_OID: dict[str, int] = {"1.3.101.112": 253, "1.3.101.110": 253, "1.3.101.113": 456,
+                                          "1.3.101.111": 448}
+_RSA_KEY_OIDS = frozenset({"1.2.840.113549.1.1.1", "1.2.840.113549.1.1.10"})  # rsaEncryption, RSASSA-PSS
+_DSA_KEY_OID = "1.2.840.10040.4.1"
+_EC_KEY_OID = "1.2.840.10045.2.1"
+_ML_DSA_KEY_OIDS = frozenset({"2.16.840.1.101.3.4.3.17", "2.16.840.1.101.3.4.3.18", "2.16.840.1.101.3.4.3.19"})
+_OID_TAG = 0x06
+_CN_OID = "2.5.4.3"
 
 
 @dataclass(slots=True)
@@ -102,19 +132,23 @@ class ParsedCertificate:
     anomalies: list[str] = field(default_factory=list)
 
 
-def parse_certificate(der_bytes: bytes) -> tuple[ParsedCertificate, x509.Certificate | None]:
+def parse_certificate(
+    der_bytes: bytes, max_names: int = DEFAULT_LIMITS.max_certificate_names
+) -> tuple[ParsedCertificate, x509.Certificate | None]:
     """The parsed fields of a DER certificate, and cryptography's object (None when it cannot load it)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. negative serials: logged as they are, like Zeek does
             cert = x509.load_der_x509_certificate(der_bytes)
-            parsed = _parse(cert)
+            parsed = _parse(cert, max_names)
     except Exception as exc:  # cryptography raises ValueError, but any failure must keep the run going
-        return ParsedCertificate(parse_error=_message(exc)), None
+        parsed = ParsedCertificate(parse_error=_message(exc))
+        _lenient_certificate(der_bytes, parsed, max_names)
+        return parsed, None
     return parsed, cert
 
 
-def _parse(cert: x509.Certificate) -> ParsedCertificate:
+def _parse(cert: x509.Certificate, max_names: int) -> ParsedCertificate:
     p = ParsedCertificate()
     p.certificate_version = cert.version.value + 1
     p.certificate_serial = format_serial(cert.serial_number)
@@ -135,7 +169,7 @@ def _parse(cert: x509.Certificate) -> ParsedCertificate:
         extensions = list(cert.extensions)
     except Exception as exc:
         p.extensions_error = _message(exc)
-        _lenient_extensions(tbs, p)
+        _lenient_extensions(tbs, p, max_names)
     else:
         _extension_fields(extensions, p)
     p.self_issued = cert.subject == cert.issuer
@@ -238,7 +272,7 @@ def _key_usage(value: x509.KeyUsage) -> list[str]:
     return names
 
 
-def _lenient_extensions(tbs: bytes, p: ParsedCertificate) -> None:
+def _lenient_extensions(tbs: bytes, p: ParsedCertificate, max_names: int) -> None:
     try:
         raw = der.raw_extensions(tbs)
     except der.DerError:
@@ -246,13 +280,138 @@ def _lenient_extensions(tbs: bytes, p: ParsedCertificate) -> None:
     for ext in raw:
         try:
             if ext.oid == der.OID_SUBJECT_ALT_NAME:
-                san = der.subject_alt_names(ext.value)
+                san = der.subject_alt_names(ext.value, max_names)
                 p.san_dns, p.san_uri, p.san_email, p.san_ip = san.dns, san.uri, san.email, san.ip
+                if san.truncated:
+                    _anomaly(p, X509Anomaly.TOO_MANY_NAMES)
             elif ext.oid == der.OID_BASIC_CONSTRAINTS:
                 p.basic_constraints_ca, path_len = der.basic_constraints(ext.value)
                 p.basic_constraints_path_len = _path_len(path_len, p)
         except (der.DerError, ValueError):
             continue
+
+
+def _lenient_certificate(data: bytes, p: ParsedCertificate, max_names: int) -> None:
+    """Fill ``p`` with what the lenient reader finds in a DER cryptography refused (see the module docstring);
+    each field on its own, so that one damaged field costs only itself."""
+    try:
+        raw = der.certificate_fields(data)
+    except der.DerError:
+        return
+    try:
+        version = der.integer(raw.version) if raw.version is not None else 0
+        p.certificate_version = version + 1 if 0 <= version < 255 else None
+    except der.DerError:
+        pass
+    if raw.serial is not None:
+        try:
+            p.certificate_serial = format_serial(der.integer(raw.serial))
+        except der.DerError:
+            pass
+    subject = _lenient_name(raw.subject, p, max_names)
+    issuer = _lenient_name(raw.issuer, p, max_names)
+    if subject is not None:
+        p.certificate_subject = format_raw_name(subject)
+        p.common_names = [_text(a) for rdn in subject.rdns for a in rdn if a.oid == _CN_OID]
+    if issuer is not None:
+        p.certificate_issuer = format_raw_name(issuer)
+    if subject is not None and issuer is not None:
+        p.self_issued = p.certificate_subject == p.certificate_issuer
+        p.tor_like = _raw_only_cn_matching(subject, _TOR_SUBJECT) and _raw_only_cn_matching(issuer, _TOR_ISSUER)
+    p.certificate_not_valid_before = _lenient_time(raw.not_before, p)
+    p.certificate_not_valid_after = _lenient_time(raw.not_after, p)
+    if raw.signature_algorithm is not None:
+        try:
+            sig_oid = der.object_identifier(raw.signature_algorithm)
+        except der.DerError:
+            pass
+        else:
+            p.certificate_sig_alg = ALGORITHM_NAMES.get(sig_oid, sig_oid)
+            p.weak_sig = sig_oid in WEAK_SIGNATURE_OIDS
+    if raw.spki is not None:
+        p.spki_sha256 = hashlib.sha256(raw.spki).hexdigest()
+        try:
+            _lenient_key(der.public_key_info(raw.spki), p)
+        except der.DerError:
+            pass
+    _lenient_extensions(raw.tbs, p, max_names)
+
+
+def _lenient_name(tlv: bytes | None, p: ParsedCertificate, max_names: int) -> der.RawName | None:
+    if tlv is None:
+        return None
+    try:
+        name = der.name(tlv, max_names)
+    except der.DerError:
+        return None
+    if name.truncated:
+        _anomaly(p, X509Anomaly.TOO_MANY_NAMES)
+    return name
+
+
+def _text(attr: der.RawAttribute) -> str:
+    try:
+        return attr.value.decode("utf-16-be" if attr.tag == 0x1E else "utf-8")
+    except UnicodeDecodeError:
+        return attr.value.decode("latin-1")
+
+
+def _raw_only_cn_matching(name: der.RawName, pattern: re.Pattern[str]) -> bool:
+    attrs = [a for rdn in name.rdns for a in rdn]
+    return len(attrs) == 1 and attrs[0].oid == _CN_OID and pattern.fullmatch(_text(attrs[0])) is not None
+
+
+def _lenient_time(tlv: bytes | None, p: ParsedCertificate) -> int | None:
+    if tlv is None:
+        return None
+    try:
+        read = der.validity_time(tlv)
+    except der.DerError:
+        _anomaly(p, X509Anomaly.INVALID_TIME)
+        return None
+    if not read.der:
+        _anomaly(p, X509Anomaly.NON_DER_TIME)
+    return utc_microseconds(read.when)
+
+
+def _lenient_key(key: der.RawPublicKey, p: ParsedCertificate) -> None:
+    """Key type, size, exponent and curve as :func:`_key_fields` gives them, from the encoded key."""
+    oid = key.algorithm
+    p.certificate_key_alg = ALGORITHM_NAMES.get(oid, oid)
+    if oid in _RSA_KEY_OIDS:
+        numbers = der.integers(key.key)
+        if len(numbers) != 2:
+            raise der.DerError("RSAPublicKey is not (n, e)")
+        p.certificate_key_type = "rsa"
+        p.certificate_key_length = numbers[0].bit_length()
+        p.certificate_exponent = str(numbers[1])
+        p.weak_key = p.certificate_key_length < MIN_RSA_DSA_BITS
+    elif oid == _DSA_KEY_OID:
+        p.certificate_key_type = "dsa"
+        if key.parameters is not None:
+            p.certificate_key_length = der.integers(key.parameters)[0].bit_length()
+            p.weak_key = p.certificate_key_length < MIN_RSA_DSA_BITS
+    elif oid == _EC_KEY_OID:
+        p.certificate_key_type = "ecdsa"
+        if key.parameters is not None and key.parameters[0] == _OID_TAG:
+            _, start, end = der.read_tlv(key.parameters, 0)
+            curve = der.decode_oid(key.parameters[start:end])
+            name, bits = CURVE_OIDS.get(curve, (curve, 0))
+            p.certificate_curve = name
+            if bits:
+                p.certificate_key_length = bits
+                p.weak_key = bits < MIN_EC_BITS
+    else:
+        p.certificate_key_type = ALGORITHM_NAMES.get(oid, oid)
+        p.certificate_key_length = _FIXED_KEY_BITS_BY_OID.get(oid)
+        if oid in _ML_DSA_KEY_OIDS:
+            p.certificate_key_length = 8 * len(key.key)
+        p.weak_key = False
+
+
+def _anomaly(p: ParsedCertificate, name: str) -> None:
+    if name not in p.anomalies:
+        p.anomalies.append(name)
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -308,8 +467,10 @@ PARSED_COLUMNS = ColumnGroup(
     "x509_cert",
     stage="x509",
     columns=(
-        Column("parse_error", pa.string(), "Why cryptography could not load the DER (the row then holds only the "
-               "DER, its hashes and where it was seen); null when it loaded",
+        Column("parse_error", pa.string(), "Why cryptography could not load the DER; the other columns then hold "
+               "what a lenient DER reader finds, as OpenSSL reads it (names, validity, serial, key, SANs, basic "
+               "constraints; self_signed and the other extension columns null), or nothing when there is no "
+               "certificate structure at all; null when it loaded",
                "error parsing asn1 value: ParseError { kind: ShortData … }"),
         Column("extensions_error", pa.string(), "Why cryptography refused the extensions (e.g. a DER violation "
                "OpenSSL tolerates); the SAN and basic-constraints columns then come from a lenient reader and "
@@ -371,6 +532,8 @@ PARSED_COLUMNS = ColumnGroup(
                "CN=www.[a-z2-7]{8,20}.net, issuer exactly CN=www.[a-z2-7]{8,20}.com", "false"),
         Column("anomalies", _STRINGS, "Named anomalies of this certificate's values (x509.value_out_of_range: "
                "a value clamped to fit its column; x509.date_out_of_range: a date the column cannot hold, "
-               "nulled)", "[]"),
+               "nulled; x509.non_der_time / x509.invalid_time: a validity time in a non-DER form read as "
+               "OpenSSL reads it / unreadable, nulled; x509.too_many_names: names past "
+               "Limits.max_certificate_names left out)", "[]"),
     ),
 )

@@ -22,14 +22,16 @@ from tlsmon.x509.anomalies import X509Anomaly
 from tlsmon.x509.hostname import sni_matches
 from tlsmon.x509.ocsp import read_stapled
 from tlsmon.x509.store import CertificateRecord, CertificateStore, StoreAnomaly
-from tlsmon.x509.validate import ChainInput, Validator
+from tlsmon.x509.validate import ZEEK_VALIDATION_STATUS, ChainInput, ValidationStatus, Validator, ValidityClass
 
 _TS_UTC = pa.timestamp("us", tz="UTC")  # OCSP dates: GeneralizedTime reaches 9999, int64 ns ends in 2262
 
 
 @dataclass(slots=True)
 class X509Summary:
+    leaf_fingerprint: str | None = None
     validation_status: str | None = None
+    validation_detail: str | None = None
     validity_class: str | None = None
     validity_class_cached: str | None = None
     sni_matches_cert: bool | None = None
@@ -41,7 +43,9 @@ class X509Summary:
     ocsp_this_update: int | None = None
     ocsp_next_update: int | None = None
     ocsp_matches_leaf: bool | None = None
+    client_leaf_fingerprint: str | None = None
     client_validation_status: str | None = None
+    client_validation_detail: str | None = None
     client_validity_class: str | None = None
     client_validity_class_cached: str | None = None
     anomalies: list[str] = field(default_factory=list)  # added to the connection's anomalies, not a column
@@ -83,8 +87,10 @@ class ConnectionCertificates:
         if any(rec.cert is None for rec in (*server, *client)):
             out.anomalies.append(X509Anomaly.CERTIFICATE_UNPARSEABLE)
         if server:
+            out.leaf_fingerprint = server[0].fingerprint
             plain, cached = self.validator.validate(_chain_input(server), ts_ns, is_client=False)
             out.validation_status = plain.status
+            out.validation_detail = plain.detail
             out.validity_class = plain.validity_class
             out.validity_class_cached = cached.validity_class
             leaf = server[0].parsed
@@ -94,8 +100,10 @@ class ConnectionCertificates:
             if server_name and leaf.parse_error is None:
                 out.sni_matches_cert = sni_matches(server_name, leaf.san_dns, leaf.common_names, leaf.san_ip)
         if client:
+            out.client_leaf_fingerprint = client[0].fingerprint
             plain, cached = self.validator.validate(_chain_input(client), ts_ns, is_client=True)
             out.client_validation_status = plain.status
+            out.client_validation_detail = plain.detail
             out.client_validity_class = plain.validity_class
             out.client_validity_class_cached = cached.validity_class
         if ocsp_response is not None:
@@ -123,14 +131,26 @@ def _chain_input(records: list[CertificateRecord]) -> ChainInput:
     )
 
 
-_CLASSES = "verifiable, expired, not-yet-valid, self-signed or broken (rules in docs/certificates.md)"
+_CLASSES = ", ".join(c.value for c in ValidityClass) + ": the class of its validation status"
+_STATUSES = ", ".join(s.value for s in ValidationStatus) + " (rules in docs/certificates.md)"
+#: The status → Zeek ssl.log validation_status table, written out for docs/schema.md from the code's own table.
+_ZEEK_MAPPING = "; ".join(
+    f"{status.value} = " + (" or ".join(f"'{text}'" for text in texts) if texts else "no OpenSSL counterpart")
+    for status, texts in ZEEK_VALIDATION_STATUS.items()
+)
 
 X509_COLUMNS = ColumnGroup(
     "x509",
     (
+        Column("leaf_fingerprint", pa.string(), "SHA-256 (hex) of the server's leaf certificate DER: the "
+               "certificates table's fingerprint, for a plain join; null without a server chain",
+               "96bcec06264976f37460779acf28c5a7cfe8a3c0aae11a8ffcee05c0bddf08c6"),
         Column("validation_status", pa.string(), "Server chain checked against the Mozilla root store (certifi) "
-               "at the connection's start time, hostname aside: 'ok' or the verifier's message (Zeek "
-               "`validation_status`)", "ok"),
+               f"at the connection's start time, hostname aside: {_STATUSES}. What Zeek's ssl.log "
+               f"`validation_status` says of such a chain: {_ZEEK_MAPPING}", "verifiable"),
+        Column("validation_detail", pa.string(), "The verifier's message behind validation_status (free text "
+               "of cryptography's verifier, not for grouping); null when verifiable",
+               "candidates exhausted: all candidates exhausted with no interior errors"),
         Column("validity_class", pa.string(), f"Server chain's class: {_CLASSES}", "verifiable"),
         Column("validity_class_cached", pa.string(), "Server chain's class when the intermediates of chains "
                "that verified earlier in the run are also offered (Zeek validate-certs' intermediate cache)",
@@ -150,8 +170,13 @@ X509_COLUMNS = ColumnGroup(
         Column("ocsp_next_update", _TS_UTC, "Stapled OCSP response's nextUpdate", "2014-04-30 21:33:41+00:00"),
         Column("ocsp_matches_leaf", pa.bool_(), "The stapled response is about the server's leaf (serial and "
                "issuer hashes of its CertID)", "true"),
+        Column("client_leaf_fingerprint", pa.string(), "SHA-256 (hex) of the client's leaf certificate DER "
+               "(mutual TLS); null when the client sent no chain", "3f2a…"),
         Column("client_validation_status", pa.string(), "Client chain checked like the server's, for client "
-               "authentication: 'ok' or the verifier's message", "ok"),
+               "authentication: the same vocabulary and Zeek mapping as validation_status", "unknown_issuer"),
+        Column("client_validation_detail", pa.string(), "The verifier's message behind "
+               "client_validation_status; null when verifiable",
+               "candidates exhausted: all candidates exhausted with no interior errors"),
         Column("client_validity_class", pa.string(), f"Client chain's class: {_CLASSES}", "broken"),
         Column("client_validity_class_cached", pa.string(), "Client chain's class with the run's cached "
                "intermediates", "broken"),

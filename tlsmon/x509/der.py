@@ -1,20 +1,33 @@
-"""A lenient DER reader for the few fields Zeek logs when cryptography refuses a certificate's extensions.
+"""A lenient DER reader for the fields Zeek logs when cryptography refuses a certificate or its extensions.
 
-cryptography parses extensions strictly: one DER violation that OpenSSL tolerates (a ``BasicConstraints`` that
-encodes its DEFAULT ``cA FALSE``, say) makes ``Certificate.extensions`` raise, and with it every extension is
-lost. Zeek, reading with OpenSSL, still logs the SANs and basic constraints of such certificates. This module
-walks ``tbsCertificate`` (RFC 5280 §4.1) by tag and length only, finds the extensions, and decodes the two that
-x509.log shows. Anything it cannot make sense of raises :class:`DerError`; callers keep the strict parser's
-error message either way.
+cryptography parses strictly: one DER violation that OpenSSL tolerates (a ``BasicConstraints`` that encodes its
+DEFAULT ``cA FALSE``, a UTCTime without seconds, a PrintableString holding ``@``, four bytes after the
+certificate …) makes ``load_der_x509_certificate`` or ``Certificate.extensions`` raise, and with it every field
+is lost. Zeek, reading with OpenSSL, still logs them. This module walks the certificate (RFC 5280 §4.1) by tag
+and length only: :func:`certificate_fields` finds the TLV of each ``tbsCertificate`` field, and the readers
+below decode the ones x509.log shows (names, times, the public key, the SAN and basic-constraints extensions)
+the way OpenSSL reads them. Anything it cannot make sense of raises :class:`DerError`; callers keep the strict
+parser's error message either way.
+
+Theory of operation: every reader is one forward pass over its bytes (a TLV header is read once, contents are
+sliced, never searched), and the lists it returns are capped by the caller's ``limit`` (the certificate's
+:attr:`~tlsmon.limits.Limits.max_certificate_names`), so a hostile certificate costs time linear in its size
+and memory bounded by the cap. Lengths are definite (DER, and what OpenSSL's d2i accepts in certificates).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _SEQUENCE = 0x30
+_SET = 0x31
+_BIT_STRING = 0x03
+_UTC_TIME = 0x17
+_GENERALIZED_TIME = 0x18
+_VERSION = 0xA0  # [0] EXPLICIT Version in TBSCertificate
 _BOOLEAN = 0x01
 _INTEGER = 0x02
 _OID = 0x06
@@ -48,6 +61,48 @@ class RawSan:
     uri: list[str]
     email: list[str]
     ip: list[str]
+    truncated: bool = False  # entries past the limit were left out
+
+
+@dataclass(frozen=True, slots=True)
+class RawAttribute:
+    """One AttributeTypeAndValue of a Name: its type and its value as sent."""
+
+    oid: str
+    tag: int
+    value: bytes  # the value's contents
+    tlv: bytes  # the value's whole TLV (OpenSSL prints ``#hex`` of it for attribute types it cannot name)
+
+
+@dataclass(slots=True)
+class RawName:
+    rdns: list[list[RawAttribute]] = field(default_factory=list)
+    truncated: bool = False  # attributes past the limit were left out
+
+
+@dataclass(slots=True)
+class RawCertificate:
+    """The TLV of each field :func:`certificate_fields` found, None where it is absent or not what RFC 5280
+    puts there (bytes after the certificate's SEQUENCE are ignored, as OpenSSL's d2i_X509 ignores them)."""
+
+    tbs: bytes
+    version: bytes | None = None  # the INTEGER inside [0]
+    serial: bytes | None = None
+    issuer: bytes | None = None
+    not_before: bytes | None = None
+    not_after: bytes | None = None
+    subject: bytes | None = None
+    spki: bytes | None = None
+    signature_algorithm: bytes | None = None  # the outer one, else the tbsCertificate's
+
+
+@dataclass(frozen=True, slots=True)
+class RawTime:
+    """A validity time as OpenSSL's ``ASN1_TIME_to_tm`` reads it; ``der`` is False for a form DER forbids
+    (no seconds, a UTC offset, fractional seconds)."""
+
+    when: dt.datetime
+    der: bool
 
 
 def read_tlv(data: bytes, pos: int) -> tuple[int, int, int]:
@@ -88,6 +143,8 @@ def decode_oid(body: bytes) -> str:
         if not byte & 0x80:
             arcs.append(value)
             value = 0
+    if body[-1] & 0x80:
+        raise DerError("OID ends inside an arc")
     first = min(arcs[0] // 40, 2)
     return ".".join(str(a) for a in [first, arcs[0] - 40 * first, *arcs[1:]])
 
@@ -131,13 +188,19 @@ def basic_constraints(value: bytes) -> tuple[bool, int | None]:
     return ca, path_len
 
 
-def subject_alt_names(value: bytes) -> RawSan:
-    """The DNS, URI, e-mail and IP entries of a SubjectAltName value, as Zeek keeps them."""
+def subject_alt_names(value: bytes, limit: int | None = None) -> RawSan:
+    """The DNS, URI, e-mail and IP entries of a SubjectAltName value, as Zeek keeps them (an iPAddress of
+    other than 4 or 16 octets is left out, as OpenSSL's printer shows it as ``<invalid>``); at most ``limit``
+    entries in all."""
     tag, start, end = read_tlv(value, 0)
     if tag != _SEQUENCE:
         raise DerError("GeneralNames is not a SEQUENCE")
     san = RawSan([], [], [], [])
+    kept = 0
     for ctag, cstart, cend in children(value, start, end):
+        if limit is not None and kept >= limit:
+            return RawSan(san.dns, san.uri, san.email, san.ip, truncated=True)
+        kept += 1
         body = value[cstart:cend]
         if ctag == _GN_DNS:
             san.dns.append(body.decode("latin-1"))
@@ -217,3 +280,214 @@ def ocsp_without_default_version(response: bytes) -> bytes | None:
     new_basic = encode_tlv(_SEQUENCE, new_data + b"".join(rest))
     new_rbytes = encode_tlv(_SEQUENCE, oid + encode_tlv(_OCTET_STRING, new_basic))
     return encode_tlv(tag, status + encode_tlv(rbytes_explicit[0], new_rbytes))
+
+
+# --- whole certificates ---------------------------------------------------------------------------------------
+
+
+def certificate_fields(data: bytes) -> RawCertificate:
+    """The fields of a DER certificate, found by tag and position; raises :class:`DerError` only when there is
+    no ``tbsCertificate`` SEQUENCE at all. A field whose TLV is damaged ends the walk: the fields before it
+    are kept."""
+    tag, start, end = read_tlv(data, 0)
+    if tag != _SEQUENCE:
+        raise DerError("Certificate is not a SEQUENCE")
+    tbs_tag, _, tbs_end = read_tlv(data, start)
+    if tbs_tag != _SEQUENCE:
+        raise DerError("tbsCertificate is not a SEQUENCE")
+    raw = RawCertificate(tbs=data[start:tbs_end])
+    try:
+        algorithm_tag, _, algorithm_end = read_tlv(data, tbs_end)
+        if algorithm_tag == _SEQUENCE and algorithm_end <= end:
+            raw.signature_algorithm = data[tbs_end:algorithm_end]
+    except DerError:
+        pass
+    fields: list[tuple[int, bytes]] = []
+    tbs = raw.tbs
+    _, fstart, fend = read_tlv(tbs, 0)
+    try:
+        for ftag, pos, cstart, cend in _tlvs(tbs, fstart, fend):
+            fields.append((ftag, tbs[cstart:cend] if ftag == _VERSION else tbs[pos:cend]))
+    except DerError:
+        pass  # a damaged field: keep the ones before it
+    if fields and fields[0][0] == _VERSION:
+        raw.version = fields.pop(0)[1]
+    expected = ((_INTEGER, "serial"), (_SEQUENCE, None), (_SEQUENCE, "issuer"), (_SEQUENCE, "validity"),
+                (_SEQUENCE, "subject"), (_SEQUENCE, "spki"))
+    for (want, name), (ftag, tlv) in zip(expected, fields, strict=False):
+        if ftag != want:
+            continue
+        if name == "validity":
+            times = elements(tlv, *read_tlv(tlv, 0)[1:])
+            raw.not_before = times[0] if times else None
+            raw.not_after = times[1] if len(times) > 1 else None
+        elif name is None:
+            if raw.signature_algorithm is None:
+                raw.signature_algorithm = tlv
+        else:
+            setattr(raw, name, tlv)
+    return raw
+
+
+def _tlvs(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+    """The (tag, start of the TLV, start and end of its contents) of each element between ``start`` and
+    ``end``."""
+    pos = start
+    while pos < end:
+        tag, cstart, cend = read_tlv(data, pos)
+        yield tag, pos, cstart, cend
+        pos = cend
+
+
+def integer(tlv: bytes) -> int:
+    """The value of a DER INTEGER TLV (two's complement); an INTEGER without contents raises."""
+    tag, start, end = read_tlv(tlv, 0)
+    if tag != _INTEGER or start == end:
+        raise DerError("not an INTEGER with contents")
+    return int.from_bytes(tlv[start:end], "big", signed=True)
+
+
+def object_identifier(tlv: bytes) -> str:
+    """The dotted OID of the first element of an AlgorithmIdentifier (or any SEQUENCE starting with one)."""
+    tag, start, end = read_tlv(tlv, 0)
+    if tag != _SEQUENCE:
+        raise DerError("not a SEQUENCE")
+    otag, ostart, oend = read_tlv(tlv, start)
+    if otag != _OID or oend > end:
+        raise DerError("no OID")
+    return decode_oid(tlv[ostart:oend])
+
+
+def name(tlv: bytes, limit: int) -> RawName:
+    """The RDNs of a Name (RFC 5280 §4.1.2.4), at most ``limit`` attributes in all."""
+    tag, start, end = read_tlv(tlv, 0)
+    if tag != _SEQUENCE:
+        raise DerError("Name is not a SEQUENCE")
+    out = RawName()
+    kept = 0
+    for rtag, rstart, rend in children(tlv, start, end):
+        if rtag != _SET:
+            raise DerError("RelativeDistinguishedName is not a SET")
+        rdn: list[RawAttribute] = []
+        for atag, astart, aend in children(tlv, rstart, rend):
+            if kept >= limit:
+                out.truncated = True
+                break
+            if atag != _SEQUENCE:
+                raise DerError("AttributeTypeAndValue is not a SEQUENCE")
+            otag, ostart, oend = read_tlv(tlv, astart)
+            if otag != _OID or oend >= aend:
+                raise DerError("malformed AttributeTypeAndValue")
+            vtag, vstart, vend = read_tlv(tlv, oend)
+            rdn.append(RawAttribute(decode_oid(tlv[ostart:oend]), vtag, tlv[vstart:vend], tlv[oend:vend]))
+            kept += 1
+        if rdn:
+            out.rdns.append(rdn)
+        if out.truncated:
+            break
+    return out
+
+
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def validity_time(tlv: bytes) -> RawTime:
+    """A UTCTime or GeneralizedTime as OpenSSL reads it outside its strict X.509 mode (``ASN1_TIME_to_tm``):
+    minutes required, seconds optional, fractional seconds in GeneralizedTime, ``Z`` or a ``±hhmm`` offset
+    (applied: ``+0130`` is 1 h 30 min ahead of UTC); every field in range (no month 13, no February 30, no
+    leap second). UTCTime years 50-99 are 19xx, 00-49 20xx (RFC 5280 §4.1.2.5.1). Raises on anything else,
+    and on years datetime cannot hold (0000)."""
+    tag, start, end = read_tlv(tlv, 0)
+    text = tlv[start:end]
+    if tag == _UTC_TIME:
+        year_digits = 2
+    elif tag == _GENERALIZED_TIME:
+        year_digits = 4
+    else:
+        raise DerError("not a UTCTime or GeneralizedTime")
+    digits = text[: year_digits + 8]  # year, month, day, hour, minute
+    if len(digits) < year_digits + 8 or not digits.isdigit():
+        raise DerError("time too short")
+    year = int(digits[:year_digits])
+    if tag == _UTC_TIME:
+        year += 2000 if year < 50 else 1900
+    month, day, hour, minute = (int(digits[i : i + 2]) for i in range(year_digits, year_digits + 8, 2))
+    pos = year_digits + 8
+    second = 0
+    if text[pos : pos + 2].isdigit() and len(text[pos : pos + 2]) == 2:
+        second = int(text[pos : pos + 2])
+        pos += 2
+    seconds_given = pos == year_digits + 10
+    fraction = False
+    if tag == _GENERALIZED_TIME and text[pos : pos + 1] == b".":
+        digits_end = pos + 1
+        while digits_end < len(text) and text[digits_end : digits_end + 1].isdigit():
+            digits_end += 1
+        if digits_end == pos + 1:
+            raise DerError("no digits after the decimal point")
+        pos, fraction = digits_end, True
+    offset = 0
+    zone = text[pos : pos + 1]
+    if zone == b"Z":
+        pos += 1
+    elif zone in (b"+", b"-"):
+        hhmm = text[pos + 1 : pos + 5]
+        if len(hhmm) != 4 or not hhmm.isdigit() or int(hhmm[:2]) > 12 or int(hhmm[2:]) > 59:
+            raise DerError("bad UTC offset")
+        offset = (int(hhmm[:2]) * 60 + int(hhmm[2:])) * (1 if zone == b"-" else -1)
+        pos += 5
+    else:
+        raise DerError("no time zone")
+    if pos != len(text):
+        raise DerError("bytes after the time zone")
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not 1 <= month <= 12 or hour > 23 or minute > 59 or second > 59:
+        raise DerError("field out of range")
+    if not 1 <= day <= _DAYS[month - 1] + (1 if month == 2 and leap else 0):
+        raise DerError("day out of range")
+    if year < 1:
+        raise DerError("year 0")
+    when = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
+    try:
+        when += dt.timedelta(minutes=offset)
+    except OverflowError as exc:
+        raise DerError("out of datetime's range") from exc
+    return RawTime(when, seconds_given and not fraction and zone == b"Z")
+
+
+@dataclass(frozen=True, slots=True)
+class RawPublicKey:
+    algorithm: str  # dotted OID
+    parameters: bytes | None  # the AlgorithmIdentifier's parameters TLV
+    key: bytes  # the BIT STRING's contents after the unused-bits octet
+
+
+def public_key_info(tlv: bytes) -> RawPublicKey:
+    """The algorithm, parameters and key bits of a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7)."""
+    tag, start, end = read_tlv(tlv, 0)
+    if tag != _SEQUENCE:
+        raise DerError("SubjectPublicKeyInfo is not a SEQUENCE")
+    parts = list(children(tlv, start, end))
+    if len(parts) != 2 or parts[0][0] != _SEQUENCE or parts[1][0] != _BIT_STRING or parts[1][1] == parts[1][2]:
+        raise DerError("malformed SubjectPublicKeyInfo")
+    _, astart, aend = parts[0]
+    algorithm = list(_tlvs(tlv, astart, aend))
+    if not algorithm or algorithm[0][0] != _OID:
+        raise DerError("malformed AlgorithmIdentifier")
+    oid = decode_oid(tlv[algorithm[0][2] : algorithm[0][3]])
+    parameters = tlv[algorithm[1][1] : algorithm[1][3]] if len(algorithm) > 1 else None
+    _, kstart, kend = parts[1]
+    return RawPublicKey(oid, parameters, tlv[kstart + 1 : kend])
+
+
+def integers(tlv: bytes) -> list[int]:
+    """The INTEGERs of a SEQUENCE of INTEGERs (RSAPublicKey, Dss-Parms), as unsigned values."""
+    tag, start, end = read_tlv(tlv, 0)
+    if tag != _SEQUENCE:
+        raise DerError("not a SEQUENCE")
+    out = []
+    for itag, istart, iend in children(tlv, start, end):
+        if itag != _INTEGER or istart == iend:
+            raise DerError("not an INTEGER")
+        out.append(int.from_bytes(tlv[istart:iend], "big"))
+    return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 
+from tlsmon.x509.der import RawAttribute, RawName
 from tlsmon.x509.oids import NAME_ATTRIBUTE_NAMES
 
 _BACKSLASHED = frozenset(',+"\\<>;')
@@ -48,6 +49,37 @@ def _attribute(attr: x509.NameAttribute[str | bytes]) -> str:
     value = attr.value
     text = value.decode("latin-1") if isinstance(value, bytes) else value
     return f"{key}={escape_value(text)}"
+
+
+def format_raw_name(name: RawName) -> str:
+    """The same rendering of a name read by the lenient DER reader (values as sent, whatever their
+    character set allows): what OpenSSL prints for certificates cryptography refuses."""
+    return ",".join("+".join(_raw_attribute(a) for a in reversed(rdn)) for rdn in reversed(name.rdns))
+
+
+def _raw_attribute(attr: RawAttribute) -> str:
+    key = NAME_ATTRIBUTE_NAMES.get(attr.oid)
+    encoding = _TAG_ENCODINGS.get(attr.tag)
+    if key is None or encoding is None:  # ASN1_STRFLGS_DUMP_UNKNOWN: a type OpenSSL cannot print as text
+        return f"{key or attr.oid}=#{attr.tlv.hex().upper()}"
+    try:
+        text = attr.value.decode(encoding)
+    except UnicodeDecodeError:  # e.g. invalid UTF-8: the bytes, one character each
+        text = attr.value.decode("latin-1")
+    return f"{key}={escape_value(text)}"
+
+
+#: Universal string tags → how their bytes become characters (OpenSSL reads the 8-bit ones as Latin-1).
+_TAG_ENCODINGS: dict[int, str] = {
+    0x0C: "utf-8",  # UTF8String
+    0x12: "latin-1",  # NumericString
+    0x13: "latin-1",  # PrintableString
+    0x14: "latin-1",  # T61String
+    0x16: "latin-1",  # IA5String
+    0x1A: "latin-1",  # VisibleString
+    0x1C: "utf-32-be",  # UniversalString
+    0x1E: "utf-16-be",  # BMPString
+}
 
 
 def escape_value(text: str) -> str:

@@ -91,6 +91,20 @@ CURVE_NAMES: dict[str, str] = {
     "secp256r1": "prime256v1",
 }
 
+#: Named curves by OID (RFC 5480 §2.1.1.1, RFC 5639) → (OpenSSL group name, order bits), for keys the lenient
+#: DER reader decodes when cryptography refuses the certificate.
+CURVE_OIDS: dict[str, tuple[str, int]] = {
+    "1.2.840.10045.3.1.1": ("prime192v1", 192),
+    "1.3.132.0.33": ("secp224r1", 224),
+    "1.2.840.10045.3.1.7": ("prime256v1", 256),
+    "1.3.132.0.34": ("secp384r1", 384),
+    "1.3.132.0.35": ("secp521r1", 521),
+    "1.3.132.0.10": ("secp256k1", 256),
+    "1.3.36.3.3.2.8.1.1.7": ("brainpoolP256r1", 256),
+    "1.3.36.3.3.2.8.1.1.11": ("brainpoolP384r1", 384),
+    "1.3.36.3.3.2.8.1.1.13": ("brainpoolP512r1", 512),
+}
+
 #: Short names of extended key usages (RFC 5280 §4.2.1.12 and OpenSSL's ``objects.txt``).
 EKU_NAMES: dict[str, str] = {
     "2.5.29.37.0": "anyExtendedKeyUsage",

@@ -187,7 +187,7 @@ class CertificateStore:
             entry = by_der.get(der)
             if entry is None:
                 der = bytes(der)  # never keep a view on a larger buffer
-                parsed, cert = parse_certificate(der)
+                parsed, cert = parse_certificate(der, self.limits.max_certificate_names)
                 rec = CertificateRecord(
                     fingerprint=hashlib.sha256(der).hexdigest(),
                     sha1=hashlib.sha1(der).hexdigest(),

@@ -1,26 +1,47 @@
-"""Chain validation against the root store at the connection's time, the validity classes, and the caches.
+"""Chain validation against the root store at the connection's time: the status vocabulary, the classes, caches.
 
 A chain (the certificates a server or client sent, in order) is verified by ``cryptography.x509.verification``
 (RFC 5280 path building with the CA/B Forum Web PKI profile, as a current client would) at the connection's
 start time, never today. Hostnames play no part: a server chain is verified for a name taken from the leaf's
 own SAN (``*`` replaced by a label), a client chain with the client verifier; whether the SNI matches is a
-separate question (:mod:`tlsmon.x509.hostname`).
+separate question (:mod:`tlsmon.x509.hostname`), which is why there is no ``hostname_mismatch`` status.
 
-``validation_status`` is ``ok`` (Zeek's word) or the verifier's message, without its trailing
-``(encountered processing <Certificate …>)``. The class, in this order of rules:
+Theory of operation. The verifier stops at the first problem and says which in free text (its message, kept
+without the trailing ``(encountered processing <Certificate …>)`` as ``validation_detail``), so the result is
+made of two fixed vocabularies read from that message and from a few checks of our own:
 
-1. ``verifiable``: the verifier accepts the chain at the connection's time.
-2. ``self-signed``: the leaf is self-issued and its signature verifies with its own key.
-3. ``expired`` / ``not-yet-valid``: some sent certificate is outside its validity at the connection's time,
+``validation_status`` (:class:`ValidationStatus`), first rule that applies:
+
+1. ``unparseable``: cryptography cannot load the leaf (the verifier's own parse errors give it in rule 5).
+2. ``verifiable``: the verifier accepts the chain at the connection's time.
+3. ``self_signed``: the leaf is self-issued and its signature verifies with its own key.
+4. ``expired`` / ``not_yet_valid``: some sent certificate is outside its validity at the connection's time,
    and the verifier accepts the chain at the latest (for expired) or earliest (not yet valid) time at which
-   every sent certificate is valid. Expired and broken otherwise is broken.
-4. ``broken``: everything else: unknown issuer or missing intermediate, bad signature, a leaf that cannot be
-   parsed, a forbidden algorithm (SHA-1, MD5), an RSA key under 2048 bits, a leaf without SAN, a CA
-   certificate sent as the leaf, a violated name or path-length constraint …
+   every sent certificate is valid. When it still refuses the chain then, the status is read from that
+   second message (the chain is broken for another reason too); when the sent certificates are never valid
+   at one time, or a certificate that was not sent (a root) is out of its validity, it is ``broken``.
+5. Otherwise the verifier's message says which: ``unknown_issuer`` (no issuer for the chain's last
+   certificate: a missing intermediate or a root not in the store), ``self_signed_in_chain`` (the same, but
+   the sent chain leads from the leaf to a self-signed certificate the store does not hold),
+   ``bad_signature``, ``forbidden_algorithm`` (a signature or key algorithm the Web PKI forbids: SHA-1, MD5,
+   DSA …), ``weak_key`` (an RSA signing key under 2048 bits), ``wrong_purpose`` (no serverAuth/clientAuth
+   extended key usage), ``name_constraint_violation``, ``path_too_long`` (a pathLenConstraint or the
+   verifier's depth limit), ``profile_violation`` (a certificate the Web PKI profile refuses though OpenSSL
+   accepts it: a CA certificate as leaf, a leaf without SAN, a v1 certificate, a negative or over-long
+   serial, an invalid or duplicate extension …), and ``broken`` for anything else.
+
+There is no ``no_certificate`` status: the validator only sees chains, and a connection without one has a
+null status, since tlsmon cannot tell a chain not sent from one it could not see (TLS 1.3 encrypts it, a
+resumption sends none).
+
+``validity_class`` (:class:`ValidityClass`) is the coarse class each status belongs to (:data:`STATUS_CLASS`):
+``verifiable``, ``self_signed``, ``expired``, ``not_yet_valid``, and ``broken`` for every other status.
+:data:`ZEEK_VALIDATION_STATUS` maps each status to the OpenSSL strings Zeek's ssl.log ``validation_status``
+holds for such a chain.
 
 The cached mode (``validity_class_cached``) runs the same rules with the intermediates of every chain that
 verified earlier in the run offered as extra untrusted intermediates, as Zeek's ``validate-certs`` does with
-its intermediate cache; a chain that verifies on its own gets the same class in both modes.
+its intermediate cache; a chain that verifies on its own gets the same result in both modes.
 
 Results are cached per (chain fingerprints, role, UTC day): a busy server costs one validation per day, not one
 per connection. When a certificate of the chain starts or stops being valid on that day, the key uses the
@@ -52,26 +73,113 @@ V = TypeVar("V")
 
 NS_PER_SECOND = 1_000_000_000
 SECONDS_PER_DAY = 86_400
-STATUS_OK = "ok"
-STATUS_LEAF_UNPARSEABLE = "leaf certificate could not be parsed"
+DETAIL_LEAF_UNPARSEABLE = "leaf certificate could not be parsed"
 
 _ENCOUNTERED = re.compile(r"\s*\(encountered processing .*\)\s*$", re.S)
 _PREFIX = "validation failed: "
+_EXHAUSTED = "candidates exhausted: "
+_NO_ISSUER = "all candidates exhausted with no interior errors"
+_TOO_DEEP = "chain construction exceeds max depth"
+_NOT_VALID_NOW = "cert is not valid at validation time"
 _WILDCARD_LABEL = "wildcard"
+#: Signature checks spent looking for a self-signed certificate in a sent chain (a hostile chain of 32
+#: certificates with one subject could otherwise cost 32 * 31); the verifier's own budget is 128.
+MAX_CHAIN_WALK_SIGNATURES = 64
 
 
 class ValidityClass(StrEnum):
     VERIFIABLE = "verifiable"
     EXPIRED = "expired"
-    NOT_YET_VALID = "not-yet-valid"
-    SELF_SIGNED = "self-signed"
+    NOT_YET_VALID = "not_yet_valid"
+    SELF_SIGNED = "self_signed"
     BROKEN = "broken"
+
+
+class ValidationStatus(StrEnum):
+    """Why a chain is or is not valid: the rules are in the module docstring and docs/certificates.md."""
+
+    VERIFIABLE = "verifiable"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    SELF_SIGNED = "self_signed"
+    SELF_SIGNED_IN_CHAIN = "self_signed_in_chain"
+    UNKNOWN_ISSUER = "unknown_issuer"
+    BAD_SIGNATURE = "bad_signature"
+    FORBIDDEN_ALGORITHM = "forbidden_algorithm"
+    WEAK_KEY = "weak_key"
+    WRONG_PURPOSE = "wrong_purpose"
+    NAME_CONSTRAINT_VIOLATION = "name_constraint_violation"
+    PATH_TOO_LONG = "path_too_long"
+    PROFILE_VIOLATION = "profile_violation"
+    UNPARSEABLE = "unparseable"
+    BROKEN = "broken"
+
+
+#: The class of each status: a status names the reason, the class is what the study counts.
+STATUS_CLASS: dict[ValidationStatus, ValidityClass] = {
+    status: ValidityClass(status.value) if status.value in {c.value for c in ValidityClass} else ValidityClass.BROKEN
+    for status in ValidationStatus
+}
+
+#: What Zeek's ssl.log ``validation_status`` (OpenSSL's X509_verify_cert_error_string, 1.1 and 3.x spellings)
+#: says of a chain with each status, where OpenSSL has a counterpart. Statuses without one are chains OpenSSL
+#: accepts (Zeek: ``ok``) or refuses with a message of its own. docs/certificates.md has the same table.
+ZEEK_VALIDATION_STATUS: dict[ValidationStatus, tuple[str, ...]] = {
+    ValidationStatus.VERIFIABLE: ("ok",),
+    ValidationStatus.EXPIRED: ("certificate has expired",),
+    ValidationStatus.NOT_YET_VALID: ("certificate is not yet valid",),
+    ValidationStatus.SELF_SIGNED: ("self signed certificate", "self-signed certificate"),
+    ValidationStatus.SELF_SIGNED_IN_CHAIN: (
+        "self signed certificate in certificate chain",
+        "self-signed certificate in certificate chain",
+    ),
+    ValidationStatus.UNKNOWN_ISSUER: ("unable to get local issuer certificate", "unable to get issuer certificate"),
+    ValidationStatus.BAD_SIGNATURE: ("certificate signature failure",),
+    ValidationStatus.FORBIDDEN_ALGORITHM: ("ok", "CA signature digest algorithm too weak"),
+    ValidationStatus.WEAK_KEY: ("ok", "CA certificate key too weak"),
+    ValidationStatus.WRONG_PURPOSE: ("ok", "unsupported certificate purpose"),
+    ValidationStatus.NAME_CONSTRAINT_VIOLATION: ("permitted subtree violation", "excluded subtree violation"),
+    ValidationStatus.PATH_TOO_LONG: ("path length constraint exceeded", "certificate chain too long"),
+    ValidationStatus.PROFILE_VIOLATION: ("ok", "invalid CA certificate"),
+    ValidationStatus.UNPARSEABLE: (),
+    ValidationStatus.BROKEN: (),
+}
+
+# The verifier's messages (cryptography-x509-verification's policy), by the status they give: the first
+# pattern found in the message (after "candidates exhausted: ") wins.
+_MESSAGE_STATUS: tuple[tuple[str, ValidationStatus], ...] = (
+    (_NO_ISSUER, ValidationStatus.UNKNOWN_ISSUER),
+    (_TOO_DEEP, ValidationStatus.PATH_TOO_LONG),
+    ("path length constraint", ValidationStatus.PATH_TOO_LONG),
+    ("signature does not match", ValidationStatus.BAD_SIGNATURE),
+    ("issuer has malformed public key", ValidationStatus.BAD_SIGNATURE),
+    ("Forbidden signature algorithm", ValidationStatus.FORBIDDEN_ALGORITHM),
+    ("Forbidden public key algorithm", ValidationStatus.FORBIDDEN_ALGORITHM),
+    ("key is too weak", ValidationStatus.WEAK_KEY),
+    ("invalid extension", ValidationStatus.PROFILE_VIOLATION),  # an extension's own encoding or criticality
+    ("EKU", ValidationStatus.WRONG_PURPOSE),
+    ("name constraint", ValidationStatus.NAME_CONSTRAINT_VIOLATION),
+    ("directoryName matching", ValidationStatus.NAME_CONSTRAINT_VIOLATION),
+    ("ASN.1 parsing error", ValidationStatus.UNPARSEABLE),
+    ("error parsing asn1", ValidationStatus.UNPARSEABLE),
+    ("extension", ValidationStatus.PROFILE_VIOLATION),
+    ("subjectAltName", ValidationStatus.PROFILE_VIOLATION),
+    ("basicConstraints", ValidationStatus.PROFILE_VIOLATION),
+    ("keyUsage", ValidationStatus.PROFILE_VIOLATION),
+    ("authorityKeyIdentifier", ValidationStatus.PROFILE_VIOLATION),
+    ("X509v3", ValidationStatus.PROFILE_VIOLATION),
+    ("serial", ValidationStatus.PROFILE_VIOLATION),
+    ("non-empty Issuer", ValidationStatus.PROFILE_VIOLATION),
+    ("must be UtcTime", ValidationStatus.PROFILE_VIOLATION),
+    ("mismatch between signatureAlgorithm", ValidationStatus.PROFILE_VIOLATION),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ChainResult:
-    status: str
+    status: ValidationStatus
     validity_class: ValidityClass
+    detail: str | None = None  # the verifier's message behind the status; None when verifiable
     path: tuple[x509.Certificate, ...] = ()  # leaf … trust anchor, when verifiable
 
 
@@ -96,27 +204,85 @@ def verify_chain(
     """Verify and classify one chain at time ``at`` (no caching)."""
     leaf = chain.certs[0] if chain.certs else None
     if leaf is None:
-        return ChainResult(STATUS_LEAF_UNPARSEABLE, ValidityClass.BROKEN)
+        return _result(ValidationStatus.UNPARSEABLE, DETAIL_LEAF_UNPARSEABLE)
     sent = [c for c in chain.certs[1:] if c is not None]
     intermediates = [*sent, *extra]
     result = _verify(store, chain, leaf, intermediates, at, is_client)
     if isinstance(result, tuple):
-        return ChainResult(STATUS_OK, ValidityClass.VERIFIABLE, result)
+        return ChainResult(ValidationStatus.VERIFIABLE, ValidityClass.VERIFIABLE, None, result)
     if chain.self_signed_leaf:
-        return ChainResult(result, ValidityClass.SELF_SIGNED)
+        return _result(ValidationStatus.SELF_SIGNED, result)
+    if _inner(result) != _NOT_VALID_NOW:
+        return _result(message_status(result, leaf, sent), result)
     all_sent = [leaf, *sent]
     latest_start = max(c.not_valid_before_utc for c in all_sent)
     earliest_end = min(c.not_valid_after_utc for c in all_sent)
     if latest_start <= earliest_end:
         if at > earliest_end:
-            retry, klass = earliest_end, ValidityClass.EXPIRED
+            retry, status = earliest_end, ValidationStatus.EXPIRED
         elif at < latest_start:
-            retry, klass = latest_start, ValidityClass.NOT_YET_VALID
-        else:
-            return ChainResult(result, ValidityClass.BROKEN)
-        if isinstance(_verify(store, chain, leaf, intermediates, retry, is_client), tuple):
-            return ChainResult(result, klass)
-    return ChainResult(result, ValidityClass.BROKEN)
+            retry, status = latest_start, ValidationStatus.NOT_YET_VALID
+        else:  # every sent certificate is valid then: a certificate of the store is not
+            return _result(ValidationStatus.BROKEN, result)
+        second = _verify(store, chain, leaf, intermediates, retry, is_client)
+        if isinstance(second, tuple):
+            return _result(status, result)
+        if _inner(second) != _NOT_VALID_NOW:
+            return _result(message_status(second, leaf, sent), second)
+    return _result(ValidationStatus.BROKEN, result)
+
+
+def _result(status: ValidationStatus, detail: str) -> ChainResult:
+    return ChainResult(status, STATUS_CLASS[status], detail)
+
+
+def message_status(
+    message: str, leaf: x509.Certificate | None = None, sent: Sequence[x509.Certificate] = ()
+) -> ValidationStatus:
+    """The status a verifier message gives; with the chain, an issuer search that ends in a sent self-signed
+    certificate is ``self_signed_in_chain``."""
+    inner = _inner(message)
+    if inner in (_NO_ISSUER, _TOO_DEEP) and leaf is not None and _reaches_self_signed(leaf, sent):
+        return ValidationStatus.SELF_SIGNED_IN_CHAIN
+    return next((status for pattern, status in _MESSAGE_STATUS if pattern in inner), ValidationStatus.BROKEN)
+
+
+def _inner(message: str) -> str:
+    return message.removeprefix(_EXHAUSTED)
+
+
+def _reaches_self_signed(leaf: x509.Certificate, sent: Sequence[x509.Certificate]) -> bool:
+    """Whether issuer links among the sent certificates (name and signature) lead from the leaf to a
+    self-signed certificate, as OpenSSL's chain building does before it reports one in the chain."""
+    budget = MAX_CHAIN_WALK_SIGNATURES
+    current = leaf
+    used = {id(leaf)}
+    while True:
+        issuer = None
+        for cand in sent:
+            if id(cand) in used or cand.subject != current.issuer:
+                continue
+            if budget <= 0:
+                return False
+            budget -= 1
+            if _signed_by(current, cand):
+                issuer = cand
+                break
+        if issuer is None:
+            return False
+        if issuer.subject == issuer.issuer:
+            budget -= 1
+            return budget >= 0 and _signed_by(issuer, issuer)
+        used.add(id(issuer))
+        current = issuer
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except Exception:  # InvalidSignature, unsupported algorithm, mismatched names
+        return False
+    return True
 
 
 def _verify(
@@ -134,12 +300,12 @@ def _verify(
             return tuple(builder.build_client_verifier().verify(leaf, intermediates).chain)
         return tuple(builder.build_server_verifier(_own_subject(chain)).verify(leaf, intermediates))
     except VerificationError as exc:
-        return _status(exc)
+        return _detail(exc)
     except Exception as exc:  # anything else from the verifier is a fault of the chain, never of the run
-        return _status(exc) or type(exc).__name__
+        return _detail(exc) or type(exc).__name__
 
 
-def _status(exc: Exception) -> str:
+def _detail(exc: Exception) -> str:
     text = _ENCOUNTERED.sub("", str(exc))
     return text.removeprefix(_PREFIX)
 

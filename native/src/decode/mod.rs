@@ -1,4 +1,4 @@
-//! Frames → TCP header fields: link layer, IPv4/IPv6 (with fragment reassembly), tunnels, TCP. The native
+//! Frames → TCP header fields (and UDP datagrams): link layer, IPv4/IPv6 (with fragment reassembly), tunnels, TCP. The native
 //! twin of `tlsmon/decode/`, held equal to it by `tests/decode/test_native_differential.py`.
 //!
 //! Theory of operation. [`Decoder::decode`] returns the [`Segment`] of a TCP frame and None for anything
@@ -53,6 +53,8 @@ pub struct Segment<'a> {
     pub payload: &'a [u8],
     /// The outermost 802.1Q/802.1ad VLAN id seen (the outer frame's, else an inner Ethernet frame's).
     pub vlan: Option<u16>,
+    /// A UDP datagram (not a tunnel) rather than a TCP segment: `flags`, `seq` and `ack` are 0.
+    pub udp: bool,
 }
 
 /// Shortest frame the fast path reads: Ethernet, IPv4 without options, TCP without options.
@@ -131,6 +133,7 @@ impl Decoder {
                         ack: s.ack,
                         payload: &buf[s.poff..s.poff + s.plen],
                         vlan: s.vlan,
+                        udp: s.udp,
                     });
                 }
                 Step::Resume(resume) => {
@@ -186,5 +189,6 @@ fn fast_eth_ipv4_tcp(frame: &[u8]) -> Option<Segment<'_>> {
         ack: be32(frame, 42),
         payload: &frame[poff..end],
         vlan: None,
+        udp: false,
     })
 }

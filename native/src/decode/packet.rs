@@ -56,6 +56,8 @@ pub(super) struct Seg {
     pub poff: usize,
     pub plen: usize,
     pub vlan: Option<u16>,
+    /// A UDP datagram (not a tunnel): `flags`, `seq` and `ack` are 0.
+    pub udp: bool,
 }
 
 /// The IP header fields a TCP segment is reported with.
@@ -340,7 +342,7 @@ impl Engine {
             };
         }
         if proto != IPPROTO_TCP {
-            return self.not_tcp(ts_ns, proto, buf, start, end, vlan);
+            return self.not_tcp(ts_ns, ends, proto, buf, start, end, vlan);
         }
         self.tcp(ends, buf, start, end, vlan)
     }
@@ -448,7 +450,7 @@ impl Engine {
                     }),
                 };
             } else {
-                return self.not_tcp(ts_ns, nh, buf, pos, end, vlan);
+                return self.not_tcp(ts_ns, ends, nh, buf, pos, end, vlan);
             }
         }
         self.tcp(ends, buf, pos, end, vlan)
@@ -459,7 +461,7 @@ impl Engine {
         let len = buf.len();
         if resume.ends.version == 4 {
             if resume.proto != IPPROTO_TCP {
-                return self.not_tcp(ts_ns, resume.proto, buf, 0, len, resume.vlan);
+                return self.not_tcp(ts_ns, resume.ends, resume.proto, buf, 0, len, resume.vlan);
             }
             return self.tcp(resume.ends, buf, 0, len, resume.vlan);
         }
@@ -470,10 +472,13 @@ impl Engine {
 
     // -- tunnels ------------------------------------------------------------------------------------------
 
-    /// An IP payload other than TCP at `buf[off..end]`: a tunnel is opened, anything else counted.
+    /// An IP payload other than TCP at `buf[off..end]`: a tunnel is opened, a UDP datagram returned,
+    /// anything else counted.
+    #[allow(clippy::too_many_arguments)]
     fn not_tcp(
         &mut self,
         ts_ns: i64,
+        ends: Ends,
         proto: u8,
         buf: &[u8],
         off: usize,
@@ -502,6 +507,7 @@ impl Engine {
                             return self.enter(ts_ns, counter, tunnel, buf, end, vlan);
                         }
                     }
+                    return self.udp(ends, buf, off, end, vlan);
                 }
             }
             IPPROTO_GRE => {
@@ -596,6 +602,36 @@ impl Engine {
             poff,
             plen: end - poff,
             vlan,
+            udp: false,
+        })
+    }
+
+    /// The UDP datagram at `buf[off..end]` (its 8-byte header captured): it ends where the UDP length says if
+    /// that is within the IP datagram, else where IP says; at the capture's end if the snaplen cut it.
+    fn udp(&mut self, ends: Ends, buf: &[u8], off: usize, end: usize, vlan: Option<u16>) -> Step {
+        let length = usize::from(be16(buf, off + 4));
+        let mut end = end;
+        if UDP_HEADER_LEN <= length && off + length <= end {
+            end = off + length;
+        }
+        if end > buf.len() {
+            self.counters.bump(Counter::SnaplenTruncated);
+            end = buf.len();
+        }
+        let poff = off + UDP_HEADER_LEN;
+        Step::Seg(Seg {
+            ip_version: ends.version,
+            src: ends.src,
+            dst: ends.dst,
+            sport: be16(buf, off),
+            dport: be16(buf, off + 2),
+            flags: 0,
+            seq: 0,
+            ack: 0,
+            poff,
+            plen: end - poff,
+            vlan,
+            udp: true,
         })
     }
 }

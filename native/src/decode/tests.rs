@@ -114,6 +114,7 @@ fn owned(s: Option<Segment<'_>>) -> Option<Owned> {
             ack,
             payload,
             vlan,
+            ..
         } = s;
         (
             ip_version,

@@ -6,6 +6,9 @@ use pyo3::types::{PyBytes, PyDict, PyTuple};
 
 use crate::decode::{Addr, Decoder};
 
+/// Python's `tlsmon.decode.packet.FLAG_UDP`.
+const FLAG_UDP: u16 = 0x100;
+
 #[pyclass(name = "Decoder", module = "tlsmon._native")]
 pub struct PyDecoder {
     inner: Decoder,
@@ -28,8 +31,9 @@ impl PyDecoder {
         }
     }
 
-    /// `(ip_version, src, dst, sport, dport, flags, seq, ack, payload, vlan)` of the TCP segment in
-    /// `frame`, or None (counted) for anything else.
+    /// `(ip_version, src, dst, sport, dport, flags, seq, ack, payload, vlan)` of the TCP segment or UDP
+    /// datagram (flags `FLAG_UDP`, as Python's decoder marks it) in `frame`, or None (counted) for anything
+    /// else.
     fn decode<'py>(
         &mut self,
         py: Python<'py>,
@@ -48,7 +52,9 @@ impl PyDecoder {
             addr(py, s.dst),
             s.sport.into_pyobject(py)?.into_any(),
             s.dport.into_pyobject(py)?.into_any(),
-            s.flags.into_pyobject(py)?.into_any(),
+            (u16::from(s.flags) | if s.udp { FLAG_UDP } else { 0 })
+                .into_pyobject(py)?
+                .into_any(),
             s.seq.into_pyobject(py)?.into_any(),
             s.ack.into_pyobject(py)?.into_any(),
             PyBytes::new(py, s.payload).into_any(),

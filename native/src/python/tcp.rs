@@ -12,6 +12,7 @@ use crate::python::live::PyLiveCapture;
 use crate::tcp::connection::{END_EOF, END_INTERRUPTED};
 use crate::tcp::events::{ConnEnd, EventBatch, EventKind};
 use crate::tcp::tracker::{Tracker, TrackerConfig};
+use crate::udp::flows::IPPROTO_UDP;
 
 /// Event kinds as Python sees them (first item after the connection id and epoch).
 const DATA: u8 = 0;
@@ -21,6 +22,8 @@ const CONN_ANOMALY: u8 = 3;
 const END: u8 = 4;
 const OPEN: u8 = 5;
 const INTERIM: u8 = 6;
+const OPEN_UDP: u8 = 7;
+const DATAGRAM: u8 = 8;
 
 pub fn addr_to_py(py: Python<'_>, addr: Addr) -> PyResult<Bound<'_, PyAny>> {
     match addr {
@@ -31,6 +34,21 @@ pub fn addr_to_py(py: Python<'_>, addr: Addr) -> PyResult<Bound<'_, PyAny>> {
 
 /// A connection's transport facts as the tuple `tlsmon.native_engine.NativeConnection` unpacks.
 fn facts_to_py<'py>(py: Python<'py>, e: &ConnEnd) -> PyResult<Bound<'py, PyTuple>> {
+    // Zeek's size of a UDP endpoint is its payload bytes; a TCP endpoint's is its sequence space.
+    let (orig_size, resp_size) = if e.proto == IPPROTO_UDP {
+        (e.orig_bytes, e.resp_bytes)
+    } else {
+        (
+            e.seqs.orig.size(&e.seqs.resp),
+            e.seqs.resp.size(&e.seqs.orig),
+        )
+    };
+    // A UDP flow's clock never stops; a TCP connection's stops once both endpoints closed.
+    let zeek_last_ts = if e.proto == IPPROTO_UDP {
+        e.last_ts
+    } else {
+        e.seqs.last_ts
+    };
     PyTuple::new(
         py,
         [
@@ -48,6 +66,28 @@ fn facts_to_py<'py>(py: Python<'py>, e: &ConnEnd) -> PyResult<Bound<'py, PyTuple
             e.resp_bytes.into_pyobject(py)?.into_any(),
             e.history.as_str().into_pyobject(py)?.into_any(),
             e.end_reason.into_pyobject(py)?.into_any(),
+            e.seqs.orig.state.into_pyobject(py)?.into_any(),
+            e.seqs.resp.state.into_pyobject(py)?.into_any(),
+            orig_size.into_pyobject(py)?.into_any(),
+            resp_size.into_pyobject(py)?.into_any(),
+            e.orig_seen
+                .then(|| e.seqs.orig.start_seq.wrapping_add(1))
+                .into_pyobject(py)?
+                .into_any(),
+            e.orig_seen
+                .then_some(e.seqs.orig.last_seq)
+                .into_pyobject(py)?
+                .into_any(),
+            e.resp_seen
+                .then(|| e.seqs.resp.start_seq.wrapping_add(1))
+                .into_pyobject(py)?
+                .into_any(),
+            e.resp_seen
+                .then_some(e.seqs.resp.last_seq)
+                .into_pyobject(py)?
+                .into_any(),
+            e.proto.into_pyobject(py)?.into_any(),
+            zeek_last_ts.into_pyobject(py)?.into_any(),
         ],
     )
 }
@@ -65,6 +105,12 @@ pub fn events_to_py<'py>(py: Python<'py>, batch: &EventBatch) -> PyResult<Bound<
             EventKind::Anomaly { name } => (ANOMALY, name.into_pyobject(py)?.into_any()),
             EventKind::ConnAnomaly { name } => (CONN_ANOMALY, name.into_pyobject(py)?.into_any()),
             EventKind::End { index } => (END, facts_to_py(py, &batch.ends[index])?.into_any()),
+            EventKind::OpenUdp { resp_p } => (OPEN_UDP, resp_p.into_pyobject(py)?.into_any()),
+            EventKind::Datagram { start, len, ts } => {
+                let payload = PyBytes::new(py, batch.data(start, len)).into_any();
+                let value = PyTuple::new(py, [ts.into_pyobject(py)?.into_any(), payload])?;
+                (DATAGRAM, value.into_any())
+            }
             EventKind::Interim { index } => {
                 (INTERIM, facts_to_py(py, &batch.ends[index])?.into_any())
             }
@@ -144,6 +190,11 @@ pub struct PyTracker {
 #[pymethods]
 impl PyTracker {
     #[new]
+    #[pyo3(signature = (
+        idle_timeout_ns, linger_ns, max_connections, max_buffered_per_direction, max_buffered_total,
+        sweep_interval_ns, check_every_packets, service_ports, interim_interval_ns,
+        udp_idle_timeout_ns = 60_000_000_000,
+    ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         idle_timeout_ns: i64,
@@ -155,6 +206,7 @@ impl PyTracker {
         check_every_packets: u64,
         service_ports: Vec<u16>,
         interim_interval_ns: Option<i64>,
+        udp_idle_timeout_ns: i64,
     ) -> Self {
         let config = TrackerConfig {
             idle_timeout_ns,
@@ -166,6 +218,7 @@ impl PyTracker {
             check_every_packets,
             service_ports,
             interim_interval_ns,
+            udp_idle_timeout_ns,
         };
         PyTracker {
             tracker: Tracker::new(config),
@@ -268,6 +321,12 @@ impl PyTracker {
         let list = events_to_py(py, &self.tracker.out)?;
         self.tracker.out.clear();
         Ok(list)
+    }
+
+    /// UDP flows ended early to respect the flow cap.
+    #[getter]
+    fn udp_evicted(&self) -> u64 {
+        self.tracker.udp.evicted
     }
 
     #[getter]

@@ -1,6 +1,7 @@
 //! One TCP connection's state: two halves (one per sender), the history letters and how it ended.
 
 use crate::decode::Addr;
+use crate::tcp::endpoint::Endpoints;
 use crate::tcp::reassembly::Reassembler;
 
 /// Why a connection's record was written (column `end_reason`); the same words as tlsmon/tcp/connection.py.
@@ -66,6 +67,8 @@ pub struct Connection {
     pub global_cap_named: bool,
     /// Bumped where the Python tracker asks whether the consumer is finished (see `events`).
     pub epoch: u32,
+    /// Zeek's endpoint states and sequence spaces (`endpoint`).
+    pub seqs: Endpoints,
 }
 
 impl Connection {
@@ -101,6 +104,7 @@ impl Connection {
             bypass: false,
             global_cap_named: false,
             epoch: 0,
+            seqs: Endpoints::default(),
         }
     }
 

@@ -30,6 +30,10 @@ pub enum EventKind {
     End { index: usize },
     /// An interim record of a connection still open (live capture): its facts so far are `ends[index]`.
     Interim { index: usize },
+    /// A UDP flow was created; Python makes its UDP dispatcher.
+    OpenUdp { resp_p: u16 },
+    /// One whole UDP datagram `payload[start..start + len]` of one direction, sent at `ts`.
+    Datagram { start: usize, len: usize, ts: i64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +62,13 @@ pub struct ConnEnd {
     pub resp_bytes: u64,
     pub history: String,
     pub end_reason: &'static str,
+    /// Zeek's endpoint states and sequence spaces at the end.
+    pub seqs: crate::tcp::endpoint::Endpoints,
+    /// Whether each direction sent a packet (its sequence columns are null otherwise).
+    pub orig_seen: bool,
+    pub resp_seen: bool,
+    /// IP protocol: 6 (TCP) or 17 (UDP).
+    pub proto: u8,
 }
 
 /// The events of one batch, in the order they happened.

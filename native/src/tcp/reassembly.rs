@@ -62,6 +62,8 @@ pub struct Reassembler {
     stopped: bool,
     /// Anomalies already reported (bit per `TcpAnomaly`): the row lists each name once per direction.
     reported: u8,
+    /// A later SYN's stream start, adopted if the peer's next ACK confirms it (`syn`).
+    pending_base: Option<u32>,
 }
 
 impl Reassembler {
@@ -79,15 +81,23 @@ impl Reassembler {
             fin_end: None,
             stopped: false,
             reported: 0,
+            pending_base: None,
         }
     }
 
-    /// A SYN with ISN `seq`: the stream starts at `seq + 1`.
+    /// A SYN with ISN `seq`: the stream starts at `seq + 1`. A later SYN with another ISN, before any byte of
+    /// the stream arrived, is held as a candidate: the peer's next ACK says which one the stream follows (a
+    /// SYN-ACK resent with a new ISN, or a spurious one).
     pub fn syn(&mut self, seq: u32, out: &mut StreamOut) {
         let first = seq.wrapping_add(1);
         match self.base_seq {
             None => self.start(first),
-            Some(base) if base != first => self.count(TcpAnomaly::IsnChanged, out),
+            Some(base) if base != first => {
+                self.count(TcpAnomaly::IsnChanged, out);
+                if self.next == 0 && self.held.is_empty() && self.fin_end.is_none() {
+                    self.pending_base = Some(first);
+                }
+            }
             Some(_) => {}
         }
     }
@@ -108,6 +118,16 @@ impl Reassembler {
 
     /// The peer acknowledged every byte before `seq`: bytes below it never seen become a gap now.
     pub fn ack(&mut self, seq: u32, out: &mut StreamOut) {
+        if let Some(pending) = self.pending_base {
+            if seq == pending {
+                self.pending_base = None;
+                self.start(pending);
+                return;
+            }
+            if Some(seq) == self.base_seq {
+                self.pending_base = None;
+            }
+        }
         if self.stopped || self.base_seq.is_none() || seq == self.next_seq {
             return;
         }
@@ -434,6 +454,34 @@ mod tests {
         r.segment(1000, b"abc", false, &mut out(&mut b));
         assert_eq!(heard(&b), vec![data(b"abcde")]);
         assert_eq!(r.buffered_bytes, 0);
+    }
+
+    #[test]
+    fn a_later_syn_confirmed_by_the_peer_restarts_the_stream_at_its_isn() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(999, &mut out(&mut b));
+        r.syn(4999, &mut out(&mut b));
+        r.ack(5000, &mut out(&mut b));
+        r.segment(5000, b"abc", false, &mut out(&mut b));
+        assert_eq!(
+            heard(&b),
+            vec![Heard::Anomaly("tcp.isn_changed"), data(b"abc")]
+        );
+    }
+
+    #[test]
+    fn a_later_syn_the_peer_does_not_confirm_is_ignored() {
+        let mut b = EventBatch::default();
+        let mut r = Reassembler::new(1024);
+        r.syn(999, &mut out(&mut b));
+        r.syn(4999, &mut out(&mut b));
+        r.ack(1000, &mut out(&mut b));
+        r.segment(1000, b"abc", false, &mut out(&mut b));
+        assert_eq!(
+            heard(&b),
+            vec![Heard::Anomaly("tcp.isn_changed"), data(b"abc")]
+        );
     }
 
     #[test]

@@ -22,12 +22,14 @@ use std::collections::{HashMap, VecDeque};
 
 use ahash::RandomState;
 
+use crate::decode::numbers::IPPROTO_TCP;
 use crate::decode::Segment;
 use crate::tcp::connection::{
     Connection, Key, ACK, END_EVICTED, END_FIN, END_INTERIM, END_RST, END_TIMEOUT, FIN, RST, SYN,
 };
 use crate::tcp::events::{ConnEnd, Event, EventBatch, EventKind, StreamOut};
 use crate::tcp::reassembly::Reassembler;
+use crate::udp::flows::UdpFlows;
 
 /// Out-of-order data held across all connections exceeded `max_buffered_total`.
 pub const ANOMALY_GLOBAL_BUFFER_CAP: &str = "tcp.global_buffer_cap";
@@ -47,6 +49,8 @@ pub struct TrackerConfig {
     pub service_ports: Vec<u16>,
     /// Interim record of an open connection at each multiple of its age (live capture), checked by sweeps.
     pub interim_interval_ns: Option<i64>,
+    /// A UDP flow ends after this long without a datagram (Zeek's `udp_inactivity_timeout`).
+    pub udp_idle_timeout_ns: i64,
 }
 
 impl Default for TrackerConfig {
@@ -61,6 +65,7 @@ impl Default for TrackerConfig {
             check_every_packets: 16384,
             service_ports: (0..1024).collect(),
             interim_interval_ns: None,
+            udp_idle_timeout_ns: 60 * SECOND,
         }
     }
 }
@@ -94,6 +99,8 @@ pub struct Tracker {
     tomb_serial: u64,
     live: usize,
     next_id: u64,
+    /// The UDP flows (QUIC, DTLS); their ids come from `next_id` too.
+    pub udp: UdpFlows,
     next_sweep_ts: Option<i64>,
     last_interim_check: Option<i64>,
     held_bytes: i64,
@@ -125,6 +132,7 @@ impl Tracker {
             tomb_serial: 0,
             live: 0,
             next_id: 0,
+            udp: UdpFlows::default(),
             next_sweep_ts: None,
             last_interim_check: None,
             held_bytes: 0,
@@ -148,8 +156,21 @@ impl Tracker {
         }
     }
 
-    /// A decoded TCP segment of the frame last passed to `frame`.
+    /// A decoded TCP segment (or UDP datagram) of the frame last passed to `frame`.
     pub fn segment(&mut self, ts: i64, seg: &Segment) {
+        if seg.udp {
+            let sender_is_orig =
+                !self.service_port[seg.sport as usize] || self.service_port[seg.dport as usize];
+            self.udp.datagram(
+                ts,
+                seg,
+                &mut self.next_id,
+                self.config.max_connections,
+                sender_is_orig,
+                &mut self.out,
+            );
+            return;
+        }
         self.stats.tcp_packets += 1;
         let key: Key = (seg.src, seg.sport, seg.dst, seg.dport);
         let found = self.table.get(&key).copied();
@@ -164,6 +185,8 @@ impl Tracker {
                     half.bytes += seg.payload.len() as u64;
                     half.last_ts = ts;
                     conn.add_history(is_orig, seg.flags, seg.payload.len());
+                    conn.seqs
+                        .track(ts, is_orig, seg.flags, seg.seq, seg.ack, seg.payload.len());
                     self.stats.bypassed_packets += 1;
                     return;
                 }
@@ -201,6 +224,7 @@ impl Tracker {
             half.last_ts = ts;
         }
         conn.add_history(is_orig, flags, plen);
+        conn.seqs.track(ts, is_orig, flags, seg.seq, seg.ack, plen);
         if !conn.bypass && (conn.closed_ts.is_none() || conn.rst_open_side == Some(is_orig)) {
             self.reassemble(slot, is_orig, seg);
         }
@@ -443,6 +467,9 @@ impl Tracker {
 
     /// Python's `_bypass`: called for the connections Python reports finished.
     pub fn bypass(&mut self, id: u64) {
+        if self.udp.bypass(id) {
+            return;
+        }
         let Some(slot) = self.slot_of(id) else { return };
         let conn = self.slots[slot as usize].as_mut().expect("live slot");
         if conn.bypass {
@@ -628,6 +655,8 @@ impl Tracker {
         let tombstones = &self.tombstones;
         self.tomb_order
             .retain(|(key, serial)| tombstones.get(key).is_some_and(|&(_, s)| s == *serial));
+        self.udp
+            .sweep(now, self.config.udp_idle_timeout_ns, &mut self.out);
         if let Some(interval) = self.config.interim_interval_ns.filter(|&i| i > 0) {
             self.interim(now, interval);
         }
@@ -678,6 +707,10 @@ impl Tracker {
             resp_bytes: conn.resp.bytes,
             history: conn.history.clone(),
             end_reason,
+            seqs: conn.seqs,
+            orig_seen: conn.orig.pkts > 0,
+            resp_seen: conn.resp.pkts > 0,
+            proto: IPPROTO_TCP,
         }
     }
 
@@ -691,5 +724,6 @@ impl Tracker {
             }
             self.finalize(slot);
         }
+        self.udp.finish(reason, &mut self.out);
     }
 }

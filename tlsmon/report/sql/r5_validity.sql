@@ -6,8 +6,8 @@ agg AS (
         count(*) AS total,
         count(*) FILTER (WHERE cls = 'verifiable') AS verifiable,
         count(*) FILTER (WHERE cls = 'expired') AS expired,
-        count(*) FILTER (WHERE cls = 'not-yet-valid') AS not_yet_valid,
-        count(*) FILTER (WHERE cls = 'self-signed') AS self_signed,
+        count(*) FILTER (WHERE cls = 'not_yet_valid') AS not_yet_valid,
+        count(*) FILTER (WHERE cls = 'self_signed') AS self_signed,
         count(*) FILTER (WHERE cls = 'broken') AS broken
     FROM c
     GROUP BY GROUPING SETS ((port), ())
@@ -30,8 +30,8 @@ agg AS (
         count(*) AS total,
         count(*) FILTER (WHERE cls = 'verifiable') AS verifiable,
         count(*) FILTER (WHERE cls = 'expired') AS expired,
-        count(*) FILTER (WHERE cls = 'not-yet-valid') AS not_yet_valid,
-        count(*) FILTER (WHERE cls = 'self-signed') AS self_signed,
+        count(*) FILTER (WHERE cls = 'not_yet_valid') AS not_yet_valid,
+        count(*) FILTER (WHERE cls = 'self_signed') AS self_signed,
         count(*) FILTER (WHERE cls = 'broken') AS broken
     FROM s
     GROUP BY GROUPING SETS ((port), ())

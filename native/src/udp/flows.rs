@@ -1,0 +1,317 @@
+//! The UDP flow table: the native twin of tlsmon/udp/flows.py (its docstring has the theory), held equal to
+//! it by tests/engines.
+//!
+//! The tracker hands every decoded UDP datagram to [`UdpFlows::datagram`]. A new flow emits an `OpenUdp`
+//! event; each datagram of a flow not bypassed emits a `Datagram` event (payload and timestamp); Python's UDP
+//! dispatcher says when a flow is finished and the tracker bypasses it ([`UdpFlows::bypass`]). Flows end
+//! after the UDP idle timeout, at the end of input, or oldest-created first past the flow cap, each with an
+//! `End` event carrying its facts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ahash::RandomState;
+
+use crate::decode::{Addr, Segment};
+use crate::tcp::connection::{Key, END_EVICTED, END_TIMEOUT};
+use crate::tcp::endpoint::Endpoints;
+use crate::tcp::events::{ConnEnd, Event, EventBatch, EventKind};
+
+/// IP protocol number of UDP, as the facts carry it.
+pub const IPPROTO_UDP: u8 = 17;
+
+/// One UDP flow's transport facts.
+#[derive(Debug)]
+struct UdpFlow {
+    start_ts: i64,
+    ip_version: u8,
+    orig_h: Addr,
+    orig_p: u16,
+    resp_h: Addr,
+    resp_p: u16,
+    vlan: Option<u16>,
+    orig_pkts: u64,
+    resp_pkts: u64,
+    orig_bytes: u64,
+    resp_bytes: u64,
+    orig_last: i64,
+    resp_last: i64,
+    history: String,
+    bypass: bool,
+}
+
+impl UdpFlow {
+    fn last_ts(&self) -> i64 {
+        self.orig_last.max(self.resp_last)
+    }
+
+    fn facts(&self, id: u64, end_reason: &'static str) -> ConnEnd {
+        ConnEnd {
+            conn: id,
+            start_ts: self.start_ts,
+            last_ts: self.last_ts(),
+            ip_version: self.ip_version,
+            orig_h: self.orig_h,
+            orig_p: self.orig_p,
+            resp_h: self.resp_h,
+            resp_p: self.resp_p,
+            vlan: self.vlan,
+            orig_pkts: self.orig_pkts,
+            resp_pkts: self.resp_pkts,
+            orig_bytes: self.orig_bytes,
+            resp_bytes: self.resp_bytes,
+            history: self.history.clone(),
+            end_reason,
+            seqs: Endpoints::default(),
+            orig_seen: false,
+            resp_seen: false,
+            proto: IPPROTO_UDP,
+        }
+    }
+}
+
+/// The UDP flows, keyed like the TCP table by each direction's 4-tuple (sender first).
+#[derive(Default)]
+pub struct UdpFlows {
+    table: HashMap<Key, (u64, bool), RandomState>,
+    /// By id: ids grow with creation, so this is the creation order (eviction, sweeps and the end of input).
+    flows: BTreeMap<u64, UdpFlow>,
+    pub evicted: u64,
+}
+
+impl UdpFlows {
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// A datagram; `next_id` is the tracker's id counter (shared with TCP connections) and
+    /// `sender_is_orig` its originator guess for a new flow's first datagram.
+    #[allow(clippy::too_many_arguments)]
+    pub fn datagram(
+        &mut self,
+        ts: i64,
+        seg: &Segment,
+        next_id: &mut u64,
+        max_flows: usize,
+        sender_is_orig: bool,
+        out: &mut EventBatch,
+    ) {
+        let key: Key = (seg.src, seg.sport, seg.dst, seg.dport);
+        let (id, is_orig) = if let Some(&found) = self.table.get(&key) {
+            found
+        } else {
+            self.create(ts, seg, next_id, max_flows, sender_is_orig, out)
+        };
+        let flow = self
+            .flows
+            .get_mut(&id)
+            .expect("table points at a live flow");
+        let plen = seg.payload.len() as u64;
+        if is_orig {
+            flow.orig_pkts += 1;
+            flow.orig_bytes += plen;
+            flow.orig_last = ts;
+            if !flow.history.contains('D') {
+                flow.history.push('D');
+            }
+        } else {
+            flow.resp_pkts += 1;
+            flow.resp_bytes += plen;
+            flow.resp_last = ts;
+            if !flow.history.contains('d') {
+                flow.history.push('d');
+            }
+        }
+        if flow.bypass {
+            return;
+        }
+        let start = out.payload.len();
+        out.payload.extend_from_slice(seg.payload);
+        out.events.push(Event {
+            conn: id,
+            epoch: 0,
+            is_orig,
+            kind: EventKind::Datagram {
+                start,
+                len: seg.payload.len(),
+                ts,
+            },
+        });
+    }
+
+    fn create(
+        &mut self,
+        ts: i64,
+        seg: &Segment,
+        next_id: &mut u64,
+        max_flows: usize,
+        sender_is_orig: bool,
+        out: &mut EventBatch,
+    ) -> (u64, bool) {
+        if self.flows.len() >= max_flows {
+            if let Some((&oldest, _)) = self.flows.iter().next() {
+                self.evicted += 1;
+                self.finalize(oldest, END_EVICTED, out);
+            }
+        }
+        let (orig_h, orig_p, resp_h, resp_p) = if sender_is_orig {
+            (seg.src, seg.sport, seg.dst, seg.dport)
+        } else {
+            (seg.dst, seg.dport, seg.src, seg.sport)
+        };
+        let id = *next_id;
+        *next_id += 1;
+        self.table
+            .insert((orig_h, orig_p, resp_h, resp_p), (id, true));
+        self.table
+            .insert((resp_h, resp_p, orig_h, orig_p), (id, false));
+        self.flows.insert(
+            id,
+            UdpFlow {
+                start_ts: ts,
+                ip_version: seg.ip_version,
+                orig_h,
+                orig_p,
+                resp_h,
+                resp_p,
+                vlan: seg.vlan,
+                orig_pkts: 0,
+                resp_pkts: 0,
+                orig_bytes: 0,
+                resp_bytes: 0,
+                orig_last: ts,
+                resp_last: ts,
+                history: String::new(),
+                bypass: false,
+            },
+        );
+        out.events.push(Event {
+            conn: id,
+            epoch: 0,
+            is_orig: true,
+            kind: EventKind::OpenUdp { resp_p },
+        });
+        (id, sender_is_orig)
+    }
+
+    fn finalize(&mut self, id: u64, end_reason: &'static str, out: &mut EventBatch) {
+        let Some(flow) = self.flows.remove(&id) else {
+            return;
+        };
+        self.table
+            .remove(&(flow.orig_h, flow.orig_p, flow.resp_h, flow.resp_p));
+        self.table
+            .remove(&(flow.resp_h, flow.resp_p, flow.orig_h, flow.orig_p));
+        let index = out.ends.len();
+        out.ends.push(flow.facts(id, end_reason));
+        out.events.push(Event {
+            conn: id,
+            epoch: 0,
+            is_orig: true,
+            kind: EventKind::End { index },
+        });
+    }
+
+    /// Python's UDP dispatcher is done with the flow: its datagrams are only counted from now on.
+    /// Returns false when `id` is no UDP flow.
+    pub fn bypass(&mut self, id: u64) -> bool {
+        match self.flows.get_mut(&id) {
+            Some(flow) => {
+                flow.bypass = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// End the flows idle for longer than `idle_timeout_ns`, oldest-created first.
+    pub fn sweep(&mut self, now: i64, idle_timeout_ns: i64, out: &mut EventBatch) {
+        let idle_before = now - idle_timeout_ns;
+        let expired: Vec<u64> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| f.last_ts() < idle_before)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in expired {
+            self.finalize(id, END_TIMEOUT, out);
+        }
+    }
+
+    /// End of input: every flow ends now, oldest-created first, with `reason`.
+    pub fn finish(&mut self, reason: &'static str, out: &mut EventBatch) {
+        let ids: Vec<u64> = self.flows.keys().copied().collect();
+        for id in ids {
+            self.finalize(id, reason, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(sport: u16, payload: &[u8]) -> Segment<'_> {
+        Segment {
+            ip_version: 4,
+            src: Addr::V4(0x0a00_0001),
+            dst: Addr::V4(0x0a00_0002),
+            sport,
+            dport: 443,
+            flags: 0,
+            seq: 0,
+            ack: 0,
+            payload,
+            vlan: None,
+            udp: true,
+        }
+    }
+
+    fn kinds(out: &EventBatch) -> Vec<(u64, EventKind)> {
+        out.events.iter().map(|e| (e.conn, e.kind)).collect()
+    }
+
+    #[test]
+    fn a_new_flow_opens_then_carries_its_datagram_with_the_time() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        flows.datagram(7, &seg(40000, b"hi"), &mut id, 10, true, &mut out);
+        assert_eq!(
+            kinds(&out),
+            vec![
+                (0, EventKind::OpenUdp { resp_p: 443 }),
+                (
+                    0,
+                    EventKind::Datagram {
+                        start: 0,
+                        len: 2,
+                        ts: 7
+                    }
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bypassed_flow_only_counts_its_datagrams() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        flows.datagram(1, &seg(40000, b"a"), &mut id, 10, true, &mut out);
+        assert!(flows.bypass(0));
+        out.clear();
+        flows.datagram(2, &seg(40000, b"bc"), &mut id, 10, true, &mut out);
+        flows.finish("eof", &mut out);
+        assert_eq!(kinds(&out), vec![(0, EventKind::End { index: 0 })]);
+        assert_eq!((out.ends[0].orig_pkts, out.ends[0].orig_bytes), (2, 3));
+    }
+
+    #[test]
+    fn past_the_cap_the_oldest_flow_ends_first() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        flows.datagram(1, &seg(40000, b"a"), &mut id, 1, true, &mut out);
+        flows.datagram(2, &seg(40001, b"b"), &mut id, 1, true, &mut out);
+        assert_eq!(out.ends[0].end_reason, END_EVICTED);
+        assert_eq!((out.ends[0].conn, flows.evicted, flows.len()), (0, 1, 1));
+    }
+}
