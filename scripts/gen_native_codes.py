@@ -39,12 +39,16 @@ _TABLES: tuple[tuple[str, str, dict[int, str]], ...] = (
     ("cipher_kex_name", "u32", codes.CIPHER_KEX),
 )
 
+#: int -> int maps rendered as `fn NAME(code) -> Option<u32>`
+_MAPS: tuple[tuple[str, dict[int, int]], ...] = (("dtls_to_tls_version", codes.DTLS_TO_TLS_VERSION),)
+
 #: the Limits fields the TLS analyzer reads
 _LIMITS = ("max_certificates_per_chain", "max_certificates_per_connection", "max_alerts", "max_anomalies")
 
 #: sets rendered as `fn is_NAME(code) -> bool`
 _SETS: tuple[tuple[str, frozenset[int]], ...] = (
     ("pre_tls13_version", codes.PRE_TLS13_VERSIONS),
+    ("dtls_pre13_version", codes.DTLS_PRE13_VERSIONS),
     ("tls_content_type", codes.TLS_CONTENT_TYPES),
     ("grease", codes.GREASE),
     ("forward_secret_cipher", codes.FORWARD_SECRET_CIPHERS),
@@ -114,6 +118,11 @@ def render() -> str:
     for name, key, table in _TABLES:
         out += _table(name, key, table)
         out.append("")
+    for name, mapping in _MAPS:
+        out.append(f"pub fn {name}(code: u32) -> Option<u32> {{")
+        out.append("    Some(match code {")
+        out += [f"        {k:#x} => {v:#x}," for k, v in sorted(mapping.items())]
+        out += ["        _ => return None,", "    })", "}", ""]
     for name, values in _SETS:
         out += _set(name, values)
         out.append("")

@@ -1,8 +1,9 @@
 """A Python TlsAnalyzer that hands every call on to a native one too, and the comparison of the two.
 
-Theory of operation: :class:`TeeAnalyzer` replaces ``tlsmon.dispatch.TlsAnalyzer`` for the duration of a run
-(:func:`teeing`), so the Python engine drives both analyzers with exactly the data/gap/end sequence it
-produces on a real capture; every analyzer made is kept, with the bytes it was given (``calls``).
+Theory of operation: :class:`TeeAnalyzer` replaces ``TlsAnalyzer`` where the TCP dispatcher and the QUIC and
+DTLS analyzers make theirs, for the duration of a run (:func:`teeing`), so the Python engine drives both
+analyzers with exactly the data/record/gap/end sequence it produces on a real capture; every analyzer made is
+kept, with the bytes it was given (``calls``).
 :func:`differences` lists what differs between the two at the end: each summary field, the anomaly list, the
 dropped-anomaly count and ``finished``.
 """
@@ -10,12 +11,14 @@ dropped-anomaly count and ``finished``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from tlsmon import _native, dispatch
+from tlsmon.dtls import analyzer as dtls_analyzer
 from tlsmon.limits import DEFAULT_LIMITS, Limits
+from tlsmon.quic import analyzer as quic_analyzer
 from tlsmon.tls.analyzer import TlsAnalyzer
 from tlsmon.tls.summary import TlsSummary
 
@@ -50,6 +53,10 @@ class TeeAnalyzer(TlsAnalyzer):
         self.native.data(is_orig, bytes(data))
         self.calls.append((is_orig, bytes(data)))
 
+    def record(self, is_orig: bool, content_type: int, body: bytes) -> None:
+        super().record(is_orig, content_type, body)
+        self.native.record(is_orig, content_type, bytes(body))
+
     def gap(self, is_orig: bool, length: int) -> None:
         super().gap(is_orig, length)
         self.native.gap(is_orig, length)
@@ -63,12 +70,25 @@ class TeeAnalyzer(TlsAnalyzer):
 def teeing() -> Iterator[list[TeeAnalyzer]]:
     """Every TlsAnalyzer the dispatcher makes inside the block is a TeeAnalyzer; yields the list of them."""
     TeeAnalyzer.made = []
-    saved = dispatch.__dict__["TlsAnalyzer"]
-    setattr(dispatch, "TlsAnalyzer", TeeAnalyzer)  # noqa: B010 - mypy: the name is not re-exported
-    try:
+    with replaced_tls_analyzer(TeeAnalyzer):
         yield TeeAnalyzer.made
+
+
+#: the modules that make TlsAnalyzers: the TCP dispatcher, and the QUIC and DTLS analyzers of UDP flows
+MAKERS = (dispatch, quic_analyzer, dtls_analyzer)
+
+
+@contextmanager
+def replaced_tls_analyzer(factory: Callable[..., object]) -> Iterator[None]:
+    """Inside the block every TlsAnalyzer the engine makes is ``factory(transport, limits)``'s."""
+    saved = [module.__dict__["TlsAnalyzer"] for module in MAKERS]
+    for module in MAKERS:
+        setattr(module, "TlsAnalyzer", factory)  # noqa: B010 - mypy: the name is not re-exported
+    try:
+        yield
     finally:
-        setattr(dispatch, "TlsAnalyzer", saved)  # noqa: B010
+        for module, original in zip(MAKERS, saved, strict=True):
+            setattr(module, "TlsAnalyzer", original)  # noqa: B010
 
 
 def differences(python: TlsAnalyzer, native: Any) -> dict[str, tuple[object, object]]:

@@ -14,8 +14,7 @@ import pytest
 
 from tests.corpus.location import CORPUS, requires_corpus
 from tests.engines.equality import capture_frames
-from tests.tls_native.tee import differences, native_analyzer, teeing
-from tlsmon import dispatch
+from tests.tls_native.tee import differences, native_analyzer, replaced_tls_analyzer, teeing
 from tlsmon.engine import Engine, MemorySink
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 
@@ -73,17 +72,13 @@ def _rows(frames: list[tuple[int, int, bytes]]) -> tuple[list[tuple[object, ...]
     return rows, sorted(sink.certificates, key=repr)
 
 
-def _native_factory(limits: Limits = DEFAULT_LIMITS) -> object:
-    return native_analyzer("t", limits)
+def _native_factory(transport: str = "t", limits: Limits = DEFAULT_LIMITS) -> object:
+    return native_analyzer(transport, limits)
 
 
 def _rows_with_native_analyzer(frames: list[tuple[int, int, bytes]]) -> tuple[list[tuple[object, ...]], list[object]]:
-    saved = dispatch.__dict__["TlsAnalyzer"]
-    setattr(dispatch, "TlsAnalyzer", _native_factory)  # noqa: B010 - the name is not re-exported
-    try:
+    with replaced_tls_analyzer(_native_factory):
         return _rows(frames)
-    finally:
-        setattr(dispatch, "TlsAnalyzer", saved)  # noqa: B010
 
 
 @pytest.mark.parametrize("path", FIXTURE_CAPTURES, ids=lambda p: p.relative_to(FIXTURES).as_posix())

@@ -5,10 +5,11 @@ builds the messages from the wire format (tests/tls/vectors.py builders) and dra
 about one time in eight, not: session ids of 0-33 bytes, empty or odd-length suite lists, every extension code
 the parsers decode (client and server side, GREASE and an unknown one) with a well-formed body for its code or
 a random or wrongly shaped one, damaged extension blocks, HelloRetryRequest randoms and TLS 1.3 draft
-versions, then a server flight of Certificate, ServerKeyExchange (under DHE/ECDHE/PSK suites),
+versions, then a server flight of HelloVerifyRequest, Certificate, ServerKeyExchange (under DHE/ECDHE/PSK suites),
 CertificateRequest, CertificateStatus, NewSessionTicket, alerts and ChangeCipherSpec with drawn bodies. Both
-analyzers get the same records in the same (drawn) chunking; every summary field, the anomaly list and
-``finished`` must be equal.
+analyzers get the same records, over TCP in the same (drawn) chunking or, as QUIC and DTLS hand them over,
+through ``record()`` with the DTLS cookie and a second ClientHello; every summary field, the anomaly list and
+``finished`` must be equal after every call.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ SERVER_EXTENSIONS = (5, 11, 15, 16, 22, 23, 28, 35, 40, 41, 43, 51, 0xFF01, 0x1A
 # ECDHE, DHE, ECDHE_PSK, DHE_PSK, RSA, TLS 1.3 suites, and an unknown code
 SUITES = (0xC02F, 0x009E, 0xC035, 0x008F, 0x002F, 0x1301, 0x0005, 0xFEFE)
 VERSIONS = (0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x7F12, 0x7F17, 0x7E02, 0x0002, 0xFEFD)
-SERVER_MESSAGES = (11, 12, 13, 14, 16, 22, 4, 8, 20, 99)
+SERVER_MESSAGES = (11, 12, 13, 14, 16, 22, 4, 8, 20, 3, 99)  # 3: DTLS HelloVerifyRequest
 
 
 def rarely(draw: st.DrawFn) -> bool:
@@ -112,7 +113,7 @@ def _extensions(codes: tuple[int, ...]) -> st.SearchStrategy[bytes]:
 
 
 @st.composite
-def client_hello(draw: st.DrawFn) -> bytes:
+def client_hello(draw: st.DrawFn, dtls: bool = False) -> bytes:
     suites = draw(
         st.lists(st.sampled_from((*SUITES, 0x5600, 0x00FF, 0x2A2A)), min_size=0 if rarely(draw) else 1, max_size=5)
     )
@@ -121,6 +122,7 @@ def client_hello(draw: st.DrawFn) -> bytes:
         draw(st.sampled_from(VERSIONS)).to_bytes(2, "big")
         + draw(st.binary(min_size=32, max_size=32))
         + vec(1, draw(session_id()))
+        + (vec(1, draw(st.binary(max_size=8))) if dtls else b"")  # DTLS: the cookie
         + vec(2, suite_bytes)
         + vec(1, b"" if rarely(draw) else draw(st.sampled_from((b"\x00", b"\x01\x00"))))
     )
@@ -176,54 +178,68 @@ def server_message(draw: st.DrawFn) -> bytes:
     return handshake(msg_type, payload)
 
 
+Call = tuple[str, bool, int, bytes]  # ("data", is_orig, 0, bytes) or ("record", is_orig, content_type, body)
+
+
 @st.composite
-def connections(draw: st.DrawFn) -> tuple[Limits, list[tuple[bool, bytes]]]:
-    orig = record(22, handshake(1, draw(client_hello())))
+def connections(draw: st.DrawFn) -> tuple[Limits, str, list[Call]]:
+    """A drawn handshake as the calls one analyzer gets: TLS bytes in drawn chunks over TCP ("t"), or the
+    records one by one through ``record()`` as the QUIC ("q") and DTLS ("d") layers hand them over; a DTLS
+    client sends its ClientHello again after a HelloVerifyRequest."""
+    transport = draw(st.sampled_from("ttqd"))
+    dtls = transport == "d"
+    records: list[tuple[bool, int, bytes]] = [(True, 22, handshake(1, draw(client_hello(dtls))))]
     flight = handshake(2, draw(server_hello())) + b"".join(draw(st.lists(server_message(), max_size=6)))
-    resp = b""
     while flight:  # the flight in records of drawn sizes
         n = draw(st.integers(1, 300))
-        resp += record(22, flight[:n])
+        records.append((False, 22, flight[:n]))
         flight = flight[n:]
+    if dtls and draw(st.booleans()):
+        records.append((True, 22, handshake(1, draw(client_hello(dtls)))))
     for _ in range(draw(st.integers(0, 3))):
         kind = draw(st.sampled_from(("alert", "ccs", "app", "client_key_exchange")))
-        to_orig = draw(st.booleans())
-        extra = {
-            "alert": record(21, draw(st.binary(max_size=5))),
-            "ccs": record(20, draw(st.sampled_from((b"\x01", b"\x01", b"", b"\x02\x03")))),
-            "app": record(23, b"\x00" * 8),
-            "client_key_exchange": record(22, handshake(16, b"\x00")),
+        content_type, body = {
+            "alert": (21, draw(st.binary(max_size=5))),
+            "ccs": (20, draw(st.sampled_from((b"\x01", b"\x01", b"", b"\x02\x03")))),
+            "app": (23, b"\x00" * 8),
+            "client_key_exchange": (22, handshake(16, b"\x00")),
         }[kind]
-        if to_orig:
-            orig += extra
-        else:
-            resp += extra
-    calls: list[tuple[bool, bytes]] = []
-    streams = {True: orig, False: resp}
-    pos = {True: 0, False: 0}
-    while pos[True] < len(orig) or pos[False] < len(resp):
-        is_orig = draw(st.booleans())
-        if pos[is_orig] >= len(streams[is_orig]):
-            is_orig = not is_orig
-        n = draw(st.integers(1, 200))
-        calls.append((is_orig, streams[is_orig][pos[is_orig] : pos[is_orig] + n]))
-        pos[is_orig] += n
+        records.append((draw(st.booleans()), content_type, body))
     limits = Limits(
         max_certificates_per_chain=draw(st.integers(1, 4)),
         max_certificates_per_connection=draw(st.integers(1, 6)),
         max_alerts=draw(st.integers(1, 3)),
         max_anomalies=draw(st.integers(1, 8)),
     )
-    return limits, calls
+    if transport != "t":
+        return limits, transport, [("record", o, ct, body) for o, ct, body in records]
+    streams = {
+        True: b"".join(record(ct, body) for o, ct, body in records if o),
+        False: b"".join(record(ct, body) for o, ct, body in records if not o),
+    }
+    calls: list[Call] = []
+    pos = {True: 0, False: 0}
+    while pos[True] < len(streams[True]) or pos[False] < len(streams[False]):
+        is_orig = draw(st.booleans())
+        if pos[is_orig] >= len(streams[is_orig]):
+            is_orig = not is_orig
+        n = draw(st.integers(1, 200))
+        calls.append(("data", is_orig, 0, streams[is_orig][pos[is_orig] : pos[is_orig] + n]))
+        pos[is_orig] += n
+    return limits, transport, calls
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(connections())
-def test_drawn_handshake_messages_are_equal(connection: tuple[Limits, list[tuple[bool, bytes]]]) -> None:
-    limits, calls = connection
-    python = TlsAnalyzer(limits=limits)
-    native = native_analyzer("t", limits)
-    for is_orig, data in calls:
-        python.data(is_orig, data)
-        native.data(is_orig, data)
+def test_drawn_handshake_messages_are_equal(connection: tuple[Limits, str, list[Call]]) -> None:
+    limits, transport, calls = connection
+    python = TlsAnalyzer(transport, limits)
+    native = native_analyzer(transport, limits)
+    for kind, is_orig, content_type, data in calls:
+        if kind == "record":
+            python.record(is_orig, content_type, data)
+            native.record(is_orig, content_type, data)
+        else:
+            python.data(is_orig, data)
+            native.data(is_orig, data)
         assert differences(python, native) == {}

@@ -1,7 +1,7 @@
 //! `tlsmon._native.TlsAnalyzer`: the native TLS analyzer (`crate::tls`) with the interface the dispatcher
-//! uses of `tlsmon.tls.analyzer.TlsAnalyzer`: `data`, `gap`, `end`, `finished`, `anomalies` (plain strings),
-//! `anomalies_dropped` and `summary` (a `TlsSummary` built on each read), plus `summary_fields()`, the same
-//! fields as a dict (the DER chains and the OCSP response are bytes in it).
+//! uses of `tlsmon.tls.analyzer.TlsAnalyzer`: `data`, `record`, `gap`, `end`, `finished`, `anomalies` (plain strings),
+//! `anomalies_dropped`, `summary` (a `TlsSummary` built on each read) and `server_hello` (the fields the QUIC
+//! analyzer reads), plus `summary_fields()`, the summary as a dict (DER chains and OCSP response as bytes).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -140,6 +140,11 @@ impl PyTlsAnalyzer {
         self.inner.data(is_orig, data);
     }
 
+    /// One plaintext record whose framing another layer removed (DTLS records, QUIC CRYPTO bytes).
+    fn record(&mut self, is_orig: bool, content_type: u32, body: &[u8]) {
+        self.inner.record(is_orig, content_type, body);
+    }
+
     fn gap(&mut self, is_orig: bool, length: u64) {
         self.inner.gap(is_orig, length);
     }
@@ -169,6 +174,22 @@ impl PyTlsAnalyzer {
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let class = py.import("tlsmon.tls.summary")?.getattr("TlsSummary")?;
         class.call((), Some(&fields(py, &self.inner.summary)?))
+    }
+
+    /// The last ServerHello as a `types.SimpleNamespace` of `is_hrr`, `legacy_version`, `selected_version`,
+    /// `cipher_suite` (what the QUIC analyzer reads to know the server has answered), or None.
+    #[getter]
+    fn server_hello<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(hello) = &self.inner.server_hello else {
+            return Ok(None);
+        };
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("is_hrr", hello.is_hrr)?;
+        kwargs.set_item("legacy_version", hello.legacy_version)?;
+        kwargs.set_item("selected_version", hello.selected_version)?;
+        kwargs.set_item("cipher_suite", hello.cipher_suite)?;
+        let namespace = py.import("types")?.getattr("SimpleNamespace")?;
+        Ok(Some(namespace.call((), Some(&kwargs))?))
     }
 
     /// Every `TlsSummary` field by name.

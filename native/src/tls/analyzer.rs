@@ -12,17 +12,17 @@
 
 use super::anomalies::{self, Anomaly};
 use super::codes::{
-    alert_description, cipher_kex_name, cipher_suite, history_letter, is_forward_secret_cipher,
-    is_pre_tls13_version, is_rc4_cipher, named_group, version_known, ALERT_LEVEL_FATAL, CT_ALERT,
-    CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, CT_HEARTBEAT, DEFAULT_MAX_ALERTS,
-    DEFAULT_MAX_ANOMALIES, DEFAULT_MAX_CERTIFICATES_PER_CHAIN,
-    DEFAULT_MAX_CERTIFICATES_PER_CONNECTION, HISTORY_ALERT, HISTORY_CHANGE_CIPHER_SPEC,
-    HISTORY_FLIPPED, HISTORY_HEARTBEAT, HISTORY_HELLO_RETRY, HISTORY_UNKNOWN_HANDSHAKE,
-    HT_CERTIFICATE, HT_CERTIFICATE_REQUEST, HT_CERTIFICATE_STATUS, HT_CLIENT_HELLO,
-    HT_CLIENT_KEY_EXCHANGE, HT_NEW_SESSION_TICKET, HT_SERVER_HELLO, HT_SERVER_KEY_EXCHANGE,
-    KEX_OTHER, MAX_ALERTS_PER_RECORD, MAX_HISTORY_LENGTH, SSL2_MT_CLIENT_HELLO,
-    SSL2_MT_CLIENT_MASTER_KEY, SSL2_MT_ERROR, SSL2_MT_SERVER_HELLO, TLSV12, TLSV13,
-    TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV,
+    alert_description, cipher_kex_name, cipher_suite, dtls_to_tls_version, history_letter,
+    is_dtls_pre13_version, is_forward_secret_cipher, is_pre_tls13_version, is_rc4_cipher,
+    named_group, version_known, ALERT_LEVEL_FATAL, CT_ALERT, CT_APPLICATION_DATA,
+    CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, CT_HEARTBEAT, DEFAULT_MAX_ALERTS, DEFAULT_MAX_ANOMALIES,
+    DEFAULT_MAX_CERTIFICATES_PER_CHAIN, DEFAULT_MAX_CERTIFICATES_PER_CONNECTION, HISTORY_ALERT,
+    HISTORY_CHANGE_CIPHER_SPEC, HISTORY_FLIPPED, HISTORY_HEARTBEAT, HISTORY_HELLO_RETRY,
+    HISTORY_UNKNOWN_HANDSHAKE, HT_CERTIFICATE, HT_CERTIFICATE_REQUEST, HT_CERTIFICATE_STATUS,
+    HT_CLIENT_HELLO, HT_CLIENT_KEY_EXCHANGE, HT_HELLO_VERIFY_REQUEST, HT_NEW_SESSION_TICKET,
+    HT_SERVER_HELLO, HT_SERVER_KEY_EXCHANGE, KEX_OTHER, MAX_ALERTS_PER_RECORD, MAX_HISTORY_LENGTH,
+    SSL2_MT_CLIENT_HELLO, SSL2_MT_CLIENT_MASTER_KEY, SSL2_MT_ERROR, SSL2_MT_SERVER_HELLO, TLSV12,
+    TLSV13, TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV,
 };
 use super::digest::sha256_hex;
 use super::fingerprints;
@@ -109,6 +109,10 @@ pub struct TlsAnalyzer {
     orig: Direction,
     resp: Direction,
     flipped: bool,
+    /// transport "d": DTLS hellos carry a cookie, DTLS 1.0/1.2 follow the TLS <= 1.2 rules
+    dtls: bool,
+    /// DTLS: a HelloVerifyRequest came, so the next ClientHello (with the cookie) is the row's (as Zeek)
+    replace_client_hello: bool,
     negotiated: Option<u32>,
     client_session_id: Option<Vec<u8>>,
     ticket_with_empty_session: bool,
@@ -132,6 +136,8 @@ impl TlsAnalyzer {
             orig: Direction::new(true),
             resp: Direction::new(false),
             flipped: false,
+            dtls: transport == "d",
+            replace_client_hello: false,
             negotiated: None,
             client_session_id: None,
             ticket_with_empty_session: false,
@@ -180,6 +186,29 @@ impl TlsAnalyzer {
         self.finished = true;
     }
 
+    // --- records framed by another layer (DTLS records, QUIC CRYPTO frames) ---
+
+    /// One plaintext record whose framing another layer removed; `body` as a TLS record's.
+    pub fn record(&mut self, is_orig: bool, content_type: u32, body: &[u8]) {
+        if self.finished {
+            return;
+        }
+        let side = self.side(is_orig);
+        if side.stopped {
+            return;
+        }
+        if content_type == CT_HANDSHAKE && !side.encrypted {
+            self.on_handshake_record(is_orig, body);
+        } else {
+            self.on_record(is_orig, content_type, body);
+        }
+    }
+
+    /// The versions that follow the TLS <= 1.2 rules: DTLS 1.0/1.2 too on a DTLS flow.
+    fn is_pre_tls13(&self, version: u32) -> bool {
+        is_pre_tls13_version(version) || (self.dtls && is_dtls_pre13_version(version))
+    }
+
     // --- records ---
 
     fn drain(&mut self, is_orig: bool) {
@@ -206,7 +235,7 @@ impl TlsAnalyzer {
         if self.side(is_orig).encrypted {
             self.on_ciphertext();
         } else if content_type == CT_APPLICATION_DATA {
-            if self.negotiated.is_some_and(|v| !is_pre_tls13_version(v)) {
+            if self.negotiated.is_some_and(|v| !self.is_pre_tls13(v)) {
                 self.start_encryption(is_orig);
                 self.on_ciphertext();
             }
@@ -309,7 +338,7 @@ impl TlsAnalyzer {
         let is_client = is_orig != self.flipped;
         if msg_type == HT_CLIENT_HELLO {
             self.history(is_client, b'c');
-            match parse_client_hello(body) {
+            match parse_client_hello(body, self.dtls) {
                 Ok(hello) => self.on_client_hello(hello),
                 Err(_) => self.anomaly(anomalies::MALFORMED_CLIENT_HELLO),
             }
@@ -338,6 +367,9 @@ impl TlsAnalyzer {
                 HT_CERTIFICATE_STATUS => self.on_certificate_status(body),
                 HT_NEW_SESSION_TICKET => self.on_new_session_ticket(body),
                 HT_CLIENT_KEY_EXCHANGE if is_client => self.client_key_exchange_seen = true,
+                HT_HELLO_VERIFY_REQUEST if self.dtls && !is_client => {
+                    self.replace_client_hello = true;
+                }
                 _ => {}
             }
         }
@@ -357,9 +389,10 @@ impl TlsAnalyzer {
         if hello.has_pre_shared_key {
             self.client_psk_seen = true;
         }
-        if self.client_hello.is_some() {
+        if self.client_hello.is_some() && !self.replace_client_hello {
             return;
         }
+        self.replace_client_hello = false;
         self.fill_client(&hello);
         self.fingerprint_client(&hello);
         self.client_hello = Some(hello);
@@ -449,8 +482,10 @@ impl TlsAnalyzer {
         if hello.has_pre_shared_key && self.client_psk_seen {
             s.resumed = true;
         }
+        let pre_tls13 =
+            is_pre_tls13_version(version) || (self.dtls && is_dtls_pre13_version(version));
         s.rc4 = Some(is_rc4_cipher(hello.cipher_suite));
-        s.forward_secrecy = Some(if is_pre_tls13_version(version) {
+        s.forward_secrecy = Some(if pre_tls13 {
             is_forward_secret_cipher(hello.cipher_suite)
         } else {
             s.server_key_share_group.is_some()
@@ -515,7 +550,10 @@ impl TlsAnalyzer {
 
     fn on_certificate_request(&mut self, body: &[u8]) {
         // Python's `self._negotiated or TLSV12`: a negotiated version 0 is falsy too
-        let version = self.negotiated.filter(|&v| v != 0).unwrap_or(TLSV12);
+        let mut version = self.negotiated.filter(|&v| v != 0).unwrap_or(TLSV12);
+        if self.dtls {
+            version = dtls_to_tls_version(version).unwrap_or(version);
+        }
         if parse_certificate_request(body, version).is_err() {
             self.anomaly(anomalies::MALFORMED_CERTIFICATE_REQUEST);
             return;

@@ -11,6 +11,9 @@ pub const CT_APPLICATION_DATA: u32 = 0x17;
 pub const CT_CHANGE_CIPHER_SPEC: u32 = 0x14;
 pub const CT_HANDSHAKE: u32 = 0x16;
 pub const CT_HEARTBEAT: u32 = 0x18;
+pub const DTLSV10: u32 = 0xfeff;
+pub const DTLSV12: u32 = 0xfefd;
+pub const DTLSV13: u32 = 0xfefc;
 pub const EC_CURVE_TYPE_NAMED: u32 = 0x3;
 pub const EXT_ALPN: u32 = 0x10;
 pub const EXT_EARLY_DATA: u32 = 0x2a;
@@ -841,8 +844,21 @@ pub fn cipher_kex_name(code: u32) -> Option<&'static str> {
     })
 }
 
+pub fn dtls_to_tls_version(code: u32) -> Option<u32> {
+    Some(match code {
+        0xfefc => 0x304,
+        0xfefd => 0x303,
+        0xfeff => 0x302,
+        _ => return None,
+    })
+}
+
 pub fn is_pre_tls13_version(code: u32) -> bool {
     matches!(code, 0x2 | 0x300 | 0x301 | 0x302 | 0x303)
+}
+
+pub fn is_dtls_pre13_version(code: u32) -> bool {
+    matches!(code, 0xfefd | 0xfeff)
 }
 
 pub fn is_tls_content_type(code: u32) -> bool {

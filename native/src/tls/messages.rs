@@ -37,6 +37,8 @@ pub struct ClientHello {
     pub early_data: bool,
     /// codes of extensions whose body did not match their syntax
     pub malformed_extensions: Vec<u32>,
+    /// DTLS only: the cookie echoed from a HelloVerifyRequest (RFC 6347 §4.2.1); empty in TLS
+    pub cookie: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -88,14 +88,21 @@ fn read_extensions<H>(
 
 // --- ClientHello (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2) ---
 
-pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello> {
+/// `dtls`: the body is a DTLS ClientHello, with a cookie<0..2^8-1> after session_id (RFC 6347 §4.2.1).
+pub fn parse_client_hello(body: &[u8], dtls: bool) -> Result<ClientHello> {
     let end = body.len();
     if end < HELLO_START_LEN {
         return Err(Malformed);
     }
     let legacy_version = u32::from(u16::from_be_bytes([body[0], body[1]]));
     let random = body[2..HELLO_START_LEN].to_vec();
-    let (session_id, off) = read_session_id(body, HELLO_START_LEN, end)?;
+    let (session_id, mut off) = read_session_id(body, HELLO_START_LEN, end)?;
+    let mut cookie = Vec::new();
+    if dtls {
+        let (start, stop) = block8(body, off, end)?;
+        cookie = body[start..stop].to_vec();
+        off = stop;
+    }
     let (cipher_suites, off) = uint16_list16(body, off, end)?;
     if cipher_suites.is_empty() {
         return Err(Malformed);
@@ -110,6 +117,7 @@ pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello> {
         session_id,
         cipher_suites,
         compression_methods,
+        cookie,
         ..Default::default()
     };
     if off < end {

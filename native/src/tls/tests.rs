@@ -70,7 +70,7 @@ fn the_tls13_fingerprints_are_the_python_ones() {
 fn a_client_hello_record_parses_with_its_sni() {
     let first = unhex(TLS13_BASIC[0].1);
     // record header (5) and handshake header (4) removed
-    let hello = parse_client_hello(&first[9..]).unwrap();
+    let hello = parse_client_hello(&first[9..], false).unwrap();
     assert_eq!(hello.server_name.as_deref(), Some("example.test"));
     assert_eq!(hello.legacy_version, 0x0303);
     assert!(hello.supported_versions.contains(&0x0304));
