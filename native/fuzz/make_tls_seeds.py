@@ -1,5 +1,6 @@
 """Seed inputs for the ``tls`` fuzz target: every TLS connection of real captures, in the target's call format
-(see fuzz_targets/tls.rs), as the Python engine delivered its bytes to the TLS analyzer.
+(see fuzz_targets/tls.rs), as the Python engine delivered its bytes to the TLS analyzer: data calls for TCP,
+record() calls for QUIC and DTLS flows (with the target's transport byte set to q or d).
 
     PYTHONPATH=. .venv/bin/python native/fuzz/make_tls_seeds.py native/fuzz/corpus/tls fixtures/pcaps ../shared/corpus
 """
@@ -16,8 +17,11 @@ from tests.tls_native.tee import teeing
 from tlsmon.engine import Engine, MemorySink
 
 SUFFIXES = (".pcap", ".pcapng", ".cap", ".trace", ".gz", ".zst")
-#: limits 4/4/4/4 (each byte % 4 + 1) and transport "t"
-HEADER = b"\x03\x03\x03\x03\x00"
+#: limits 4/4/4/4 (each byte % 4 + 1); the transport byte follows (the target's index of t, q, d)
+LIMITS = b"\x03\x03\x03\x03"
+TRANSPORTS = "tqd"
+#: control bits 1-3 of the target: 1 a record() call, 2 data
+RECORD, DATA = 0b010, 0b100
 
 
 def seeds(path: Path) -> list[bytes]:
@@ -27,13 +31,16 @@ def seeds(path: Path) -> list[bytes]:
         engine.close()
     out = []
     for n, tee in enumerate(made):
-        seed = bytearray(HEADER)
+        seed = bytearray(LIMITS + bytes([TRANSPORTS.index(tee.transport)]))
         for i, (is_orig, data) in enumerate(tee.calls):
             for start in range(0, len(data), 0xFFFF):
                 piece = data[start : start + 0xFFFF]
-                control = int(is_orig) | 0b10 | ((i + n) % 13) << 4
+                control = int(is_orig) | DATA | ((i + n) % 13) << 4
                 seed += struct.pack("!BH", control, len(piece)) + piece
-        if len(seed) > len(HEADER):
+        for is_orig, content_type, body in tee.records:
+            call = bytes([content_type]) + body[:0xFFFE]
+            seed += struct.pack("!BH", int(is_orig) | RECORD, len(call)) + call
+        if len(seed) > len(LIMITS) + 1:
             out.append(bytes(seed))
     return out
 

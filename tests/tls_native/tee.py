@@ -37,7 +37,7 @@ def native_analyzer(transport: str = "t", limits: Limits = DEFAULT_LIMITS) -> An
 
 
 class TeeAnalyzer(TlsAnalyzer):
-    __slots__ = ("calls", "native")
+    __slots__ = ("calls", "native", "records")
 
     made: list[TeeAnalyzer] = []  # noqa: RUF012 - reset by teeing()
 
@@ -46,6 +46,8 @@ class TeeAnalyzer(TlsAnalyzer):
         self.native = native_analyzer(transport, limits)
         #: the bytes of every data call, per direction, in order (the handshake streams the engine delivered)
         self.calls: list[tuple[bool, bytes]] = []
+        #: every record() call: (is_orig, content_type, body), the QUIC/DTLS path
+        self.records: list[tuple[bool, int, bytes]] = []
         TeeAnalyzer.made.append(self)
 
     def data(self, is_orig: bool, data: bytes) -> None:
@@ -56,6 +58,7 @@ class TeeAnalyzer(TlsAnalyzer):
     def record(self, is_orig: bool, content_type: int, body: bytes) -> None:
         super().record(is_orig, content_type, body)
         self.native.record(is_orig, content_type, bytes(body))
+        self.records.append((is_orig, content_type, bytes(body)))
 
     def gap(self, is_orig: bool, length: int) -> None:
         super().gap(is_orig, length)

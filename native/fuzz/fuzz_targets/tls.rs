@@ -3,8 +3,9 @@
 //!
 //! Input layout: bytes 0-3 pick the limits (each 1-4, so every cut is reached), byte 4 the JA4 transport
 //! (t, q, d or an invalid one); then calls of `[control, length high, length low, bytes …]`: control bit 0 is
-//! the direction, bits 1-3 zero make the call a gap of `length` bytes (else data), bits 4-7 pick the piece
-//! size the second analyzer gets the same data in (1 byte to 4 KiB). At the end both get `end()`. Checks:
+//! the direction, bits 1-3 pick the call: 0 a gap of `length` bytes, 1 a `record()` (the first byte is the
+//! content type, the rest the body: the QUIC/DTLS path), else data, which the second analyzer gets in pieces
+//! of the size bits 4-7 pick (1 byte to 4 KiB). At the end both get `end()`. Checks:
 //! no panic; both analyzers agree on every summary field, the anomaly list and `finished` (chunking never
 //! changes the result); every list stays within its limit.
 #![no_main]
@@ -41,9 +42,16 @@ fuzz_target!(|data: &[u8]| {
         }
         let (chunk, next) = rest[3..].split_at(length.min(rest.len() - 3));
         rest = next;
-        whole.data(is_orig, chunk);
-        for piece in chunk.chunks(1 << (usize::from(control >> 4) % 13)) {
-            pieces.data(is_orig, piece);
+        if (control >> 1) & 7 == 1 {
+            if let Some((&content_type, body)) = chunk.split_first() {
+                whole.record(is_orig, u32::from(content_type), body);
+                pieces.record(is_orig, u32::from(content_type), body);
+            }
+        } else {
+            whole.data(is_orig, chunk);
+            for piece in chunk.chunks(1 << (usize::from(control >> 4) % 13)) {
+                pieces.data(is_orig, piece);
+            }
         }
         assert_eq!(whole.summary, pieces.summary);
         assert_eq!(whole.anomalies, pieces.anomalies);
