@@ -9,6 +9,9 @@
 //! ClientHello from the TCP responder flips the roles and writes `^`. A direction stops on an over-long
 //! message, a gap before encryption or a fatal alert it sent; a record-layer anomaly stops both. The bounds of
 //! [`Limits`] cut chains, alerts and anomalies with the same named anomalies, in the same order, as Python.
+//! QUIC and DTLS remove the record framing themselves and hand plaintext records to [`TlsAnalyzer::record`];
+//! with transport `d` hellos carry a cookie, DTLS 1.0/1.2 follow the TLS <= 1.2 rules and the ClientHello
+//! after a HelloVerifyRequest replaces the first one (as Zeek).
 
 use super::anomalies::{self, Anomaly};
 use super::codes::{
