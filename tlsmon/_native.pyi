@@ -2,7 +2,9 @@
 
 from collections.abc import Callable, Sequence
 from os import PathLike
-from typing import Self, final
+from typing import Any, Self, final
+
+from tlsmon.tls.summary import TlsSummary
 
 __version__: str
 
@@ -111,3 +113,35 @@ class LiveCapture:
     def packets(self) -> int: ...
     @property
     def bytes(self) -> int: ...
+
+class TlsAnalyzer:
+    """The native port of tlsmon.tls.analyzer.TlsAnalyzer (native/src/tls/, native/src/python/tls.rs); the
+    limits are the TLS fields of tlsmon.limits.Limits."""
+
+    def __init__(
+        self,
+        transport: str = "t",
+        max_certificates_per_chain: int = 32,
+        max_certificates_per_connection: int = 48,
+        max_alerts: int = 100,
+        max_anomalies: int = 100,
+    ) -> None: ...
+    def data(self, is_orig: bool, data: bytes) -> None: ...
+    def record(self, is_orig: bool, content_type: int, body: bytes) -> None: ...
+    def gap(self, is_orig: bool, length: int) -> None: ...
+    def end(self) -> None: ...
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def anomalies(self) -> list[str]: ...
+    @property
+    def anomalies_dropped(self) -> int: ...
+    @property
+    def server_hello(self) -> Any:
+        """None, or a SimpleNamespace of the last ServerHello's is_hrr, legacy_version, selected_version,
+        cipher_suite."""
+    @property
+    def summary(self) -> TlsSummary:
+        """A new TlsSummary with the analyzer's fields (a copy, built on each read)."""
+    def summary_fields(self) -> dict[str, Any]:
+        """Every TlsSummary field by name: ``TlsSummary(**fields)`` is the Python summary."""

@@ -1,8 +1,9 @@
 //! tlsmon's compiled core. Each module mirrors a stage of the Python package (`tlsmon/capture`, `decode`,
-//! `tcp`, `udp`); `python` holds the PyO3 bindings, the only place that knows about Python.
+//! `tcp`, `udp`, `tls`); `python` holds the PyO3 bindings, the only place that knows about Python.
 
 pub mod capture;
 pub mod decode;
 pub mod python;
 pub mod tcp;
+pub mod tls;
 pub mod udp;

@@ -7,6 +7,7 @@ pub(crate) mod capture;
 mod decode;
 pub(crate) mod live;
 mod tcp;
+mod tls;
 
 #[pymodule]
 #[pyo3(name = "_native")]
@@ -16,5 +17,6 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     decode::register(m)?;
     capture::register(m)?;
     live::register(m)?;
+    tls::register(m)?;
     Ok(())
 }
