@@ -314,7 +314,8 @@ def test_corpus_s2s_session_with_dialback_offered() -> None:
 def test_corpus_trace_through_the_engine_gives_the_starttls_columns(
     rel: str, stream_type: str, required: bool, capabilities: list[str]
 ) -> None:
-    [record] = engine_records(rel)
+    # (xmpp-dialback-starttls.pcap ends with a stray FIN 5 s after the close: a second, empty connection)
+    [record] = [r for r in engine_records(rel) if r.conn.app_proto == "xmpp"]
     assert record.starttls is not None and record.tls is not None
     st_ = record.starttls
     assert (record.conn.app_proto, record.conn.tls_mode) == ("xmpp", "starttls")
