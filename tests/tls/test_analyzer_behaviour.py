@@ -246,3 +246,33 @@ def test_a_server_hello_with_a_broken_extension_block_keeps_its_version_and_ciph
     s = analyzer.summary
     assert (s.version, s.cipher, s.server_extensions) == ("TLSv12", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", [0xFF01])
     assert analyzer.anomalies == ["tls.malformed_extension_block"]
+
+
+def test_the_extension_that_broke_the_block_is_named() -> None:
+    # renegotiation_info well formed, then extended_master_secret (23) whose length runs past the block
+    broken = ext(0xFF01, b"\x00") + (0x0017).to_bytes(2, "big") + (40).to_bytes(2, "big") + b"\x00\x00"
+    analyzer = run(
+        (True, record(22, handshake(1, client_hello()))),
+        (False, record(22, handshake(2, server_hello(broken, suite=0xC02F)))),
+    )
+    assert analyzer.summary.server_malformed_extensions == [0x0017]
+
+
+def test_an_extension_header_cut_after_its_code_is_named_too() -> None:
+    broken = ext(0xFF01, b"\x00") + (0x0010).to_bytes(2, "big") + b"\x00"  # ALPN's code, then one length byte
+    analyzer = run(
+        (True, record(22, handshake(1, client_hello()))),
+        (False, record(22, handshake(2, server_hello(broken, suite=0xC02F)))),
+    )
+    assert analyzer.summary.server_malformed_extensions == [0x0010]
+
+
+def test_a_malformed_extension_body_is_named_and_the_block_kept() -> None:
+    bad_alpn = ext(0x0010, b"\x00\x05\x02h2")  # list length 5 for 3 bytes
+    analyzer = run(
+        (True, record(22, handshake(1, client_hello()))),
+        (False, record(22, handshake(2, server_hello(bad_alpn, suite=0xC02F)))),
+    )
+    s = analyzer.summary
+    assert (s.server_extensions, s.server_malformed_extensions) == ([0x0010], [0x0010])
+    assert analyzer.anomalies == ["tls.malformed_extension"]

@@ -389,6 +389,7 @@ class TlsAnalyzer:
         s.client_compression_methods = hello.compression_methods
         s.client_session_id_len = len(hello.session_id)
         s.client_extensions = hello.extensions
+        s.client_malformed_extensions = hello.malformed_extensions
         s.client_alpn = [p.decode("ascii", "backslashreplace") for p in hello.alpn]
         s.client_supported_versions = hello.supported_versions
         s.client_supported_groups = hello.supported_groups
@@ -426,6 +427,9 @@ class TlsAnalyzer:
         s.cipher_code = hello.cipher_suite
         s.server_version_code = hello.legacy_version
         s.server_extensions = hello.extensions
+        s.server_malformed_extensions = hello.malformed_extensions + (
+            [hello.broken_extension] if hello.broken_extension is not None else []
+        )
         s.server_compression = hello.compression_method
         if hello.is_hrr:
             s.hrr = True

@@ -44,6 +44,8 @@ class ClientHello:
     early_data: bool = False  # early_data (42)
     #: codes of extensions whose body did not match their syntax (kept in ``extensions``, not decoded)
     malformed_extensions: list[int] = field(default_factory=list)
+    #: the code of the extension whose length broke the extension block (when its code could be read)
+    broken_extension: int | None = None
     #: DTLS only: the cookie echoed from a HelloVerifyRequest (RFC 6347 §4.2.1); empty in TLS
     cookie: bytes = b""
 
@@ -75,6 +77,8 @@ class ServerHello:
     malformed_extensions: list[int] = field(default_factory=list)
     #: the extension block's lengths do not add up; what was read before the damage is kept
     malformed_extension_block: bool = False
+    #: the code of the extension whose length broke the block (when its code could be read)
+    broken_extension: int | None = None
 
     @property
     def version(self) -> int:

@@ -102,11 +102,14 @@ def _read_extensions(hello: H, body: bytes, off: int, end: int, decoders: dict[i
     codes = hello.extensions
     while pos < stop:
         if pos + 4 > stop:
+            if pos + 2 <= stop:  # the header is cut after its code: that extension broke the block
+                hello.broken_extension = int.from_bytes(body[pos : pos + 2], "big")
             raise BufferReadError("read out of bounds")
         code, length = U16_PAIR.unpack_from(body, pos)
         start = pos + 4
         pos = start + length
         if pos > stop:
+            hello.broken_extension = code  # its length runs past the block: it broke the block
             raise BufferReadError("read out of bounds")
         codes.append(code)
         decoder = decoders.get(code)

@@ -48,6 +48,7 @@ class TlsSummary:
     client_compression_methods: list[int] = field(default_factory=list)
     client_session_id_len: int | None = None
     client_extensions: list[int] = field(default_factory=list)
+    client_malformed_extensions: list[int] = field(default_factory=list)
     client_alpn: list[str] = field(default_factory=list)
     client_supported_versions: list[int] = field(default_factory=list)
     client_supported_groups: list[int] = field(default_factory=list)
@@ -72,6 +73,7 @@ class TlsSummary:
     sslv2_client_hello: bool = False
     server_version_code: int | None = None
     server_extensions: list[int] = field(default_factory=list)
+    server_malformed_extensions: list[int] = field(default_factory=list)
     server_compression: int | None = None
     server_key_share_group: int | None = None
     hrr: bool = False
@@ -181,6 +183,12 @@ TLS_COLUMNS = ColumnGroup(
             "Extension codes in the ClientHello, wire order, GREASE kept",
             "[0, 10, 11]",
         ),
+        Column(
+            "client_malformed_extensions",
+            _u16_list(),
+            "Codes of the ClientHello's extensions whose body was malformed (anomaly tls.malformed_extension each)",
+            "[10]",
+        ),
         Column("client_alpn", pa.list_(pa.string()), "ALPN protocols offered", "[h2, http/1.1]"),
         Column("client_supported_versions", _u16_list(), "supported_versions offered", "[772, 771]"),
         Column("client_supported_groups", _u16_list(), "supported_groups offered", "[29, 23, 24]"),
@@ -230,6 +238,14 @@ TLS_COLUMNS = ColumnGroup(
         ),
         Column("server_version_code", pa.uint16(), "ServerHello legacy_version field", "771"),
         Column("server_extensions", _u16_list(), "Extension codes in the ServerHello, wire order", "[43, 51]"),
+        Column(
+            "server_malformed_extensions",
+            _u16_list(),
+            "Codes of the ServerHello's extensions that were malformed (anomaly tls.malformed_extension each), and "
+            "of the one whose length broke the extension block (tls.malformed_extension_block: the version, cipher "
+            "and extensions before it are kept)",
+            "[16]",
+        ),
         Column("server_compression", pa.uint8(), "Compression method the server chose", "0"),
         Column("server_key_share_group", pa.uint16(), "Group of the ServerHello key_share", "29"),
         Column("hrr", pa.bool_(), "The server sent a HelloRetryRequest", "false"),

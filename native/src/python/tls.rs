@@ -39,6 +39,10 @@ fn fields<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("client_compression_methods", &s.client_compression_methods)?;
     d.set_item("client_session_id_len", s.client_session_id_len)?;
     d.set_item("client_extensions", &s.client_extensions)?;
+    d.set_item(
+        "client_malformed_extensions",
+        &s.client_malformed_extensions,
+    )?;
     d.set_item("client_alpn", &s.client_alpn)?;
     d.set_item("client_supported_versions", &s.client_supported_versions)?;
     d.set_item("client_supported_groups", &s.client_supported_groups)?;
@@ -66,6 +70,10 @@ fn fields<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("sslv2_client_hello", s.sslv2_client_hello)?;
     d.set_item("server_version_code", s.server_version_code)?;
     d.set_item("server_extensions", &s.server_extensions)?;
+    d.set_item(
+        "server_malformed_extensions",
+        &s.server_malformed_extensions,
+    )?;
     d.set_item("server_compression", s.server_compression)?;
     d.set_item("server_key_share_group", s.server_key_share_group)?;
     d.set_item("hrr", s.hrr)?;

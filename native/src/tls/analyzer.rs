@@ -410,6 +410,8 @@ impl TlsAnalyzer {
             .clone_from(&hello.compression_methods);
         s.client_session_id_len = Some(hello.session_id.len() as u32);
         s.client_extensions.clone_from(&hello.extensions);
+        s.client_malformed_extensions
+            .clone_from(&hello.malformed_extensions);
         s.client_alpn = hello.alpn.iter().map(|p| ascii_text(p)).collect();
         s.client_supported_versions
             .clone_from(&hello.supported_versions);
@@ -460,6 +462,9 @@ impl TlsAnalyzer {
         s.cipher_code = Some(hello.cipher_suite);
         s.server_version_code = Some(hello.legacy_version);
         s.server_extensions.clone_from(&hello.extensions);
+        s.server_malformed_extensions
+            .clone_from(&hello.malformed_extensions);
+        s.server_malformed_extensions.extend(hello.broken_extension);
         s.server_compression = Some(hello.compression_method);
         if hello.is_hrr {
             s.hrr = true;

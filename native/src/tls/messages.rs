@@ -37,6 +37,8 @@ pub struct ClientHello {
     pub early_data: bool,
     /// codes of extensions whose body did not match their syntax
     pub malformed_extensions: Vec<u32>,
+    /// the code of the extension whose length broke the extension block (when its code could be read)
+    pub broken_extension: Option<u32>,
     /// DTLS only: the cookie echoed from a HelloVerifyRequest (RFC 6347 §4.2.1); empty in TLS
     pub cookie: Vec<u8>,
 }
@@ -67,6 +69,8 @@ pub struct ServerHello {
     pub record_size_limit: Option<u32>,
     pub malformed_extensions: Vec<u32>,
     pub malformed_extension_block: bool,
+    /// the code of the extension whose length broke the block (when its code could be read)
+    pub broken_extension: Option<u32>,
 }
 
 impl ServerHello {

@@ -55,6 +55,7 @@ type Decoder<H> = fn(&mut H, u32, &[u8], usize, usize) -> Option<Result<usize>>;
 
 /// Walk the extensions block at `off`: record each code, decode the known ones with `decode`, which
 /// returns `Ok(None)` for a code it does not know and the offset where it stopped otherwise.
+#[allow(clippy::too_many_arguments)] // the hello and its block, then one accessor per list the walk fills
 fn read_extensions<H>(
     hello: &mut H,
     body: &[u8],
@@ -62,11 +63,16 @@ fn read_extensions<H>(
     end: usize,
     codes: fn(&mut H) -> &mut Vec<u32>,
     malformed: fn(&mut H) -> &mut Vec<u32>,
+    broken: fn(&mut H) -> &mut Option<u32>,
     decode: Decoder<H>,
 ) -> Result<()> {
     let (mut pos, stop) = block16(body, off, end)?;
     while pos < stop {
         if pos + 4 > stop {
+            if pos + 2 <= stop {
+                // the header is cut after its code: that extension broke the block
+                *broken(hello) = Some(u32::from(u16::from_be_bytes([body[pos], body[pos + 1]])));
+            }
             return Err(Malformed);
         }
         let code = u32::from(u16::from_be_bytes([body[pos], body[pos + 1]]));
@@ -74,6 +80,7 @@ fn read_extensions<H>(
         let start = pos + 4;
         pos = start + length;
         if pos > stop {
+            *broken(hello) = Some(code); // its length runs past the block: it broke the block
             return Err(Malformed);
         }
         codes(hello).push(code);
@@ -128,6 +135,7 @@ pub fn parse_client_hello(body: &[u8], dtls: bool) -> Result<ClientHello> {
             end,
             |h| &mut h.extensions,
             |h| &mut h.malformed_extensions,
+            |h| &mut h.broken_extension,
             client_extension,
         )?;
     }
@@ -309,6 +317,7 @@ pub fn parse_server_hello(body: &[u8]) -> Result<ServerHello> {
             end,
             |h| &mut h.extensions,
             |h| &mut h.malformed_extensions,
+            |h| &mut h.broken_extension,
             server_extension,
         )
         .is_err()
