@@ -61,8 +61,6 @@ def _match(pattern: str, value: str) -> bool:
     return pattern.endswith("*") and value.startswith(pattern[:-1])
 
 
-DTLS = "DTLS over UDP not in scope of the TCP pipeline"
-QUIC = "QUIC (TLS inside QUIC CRYPTO frames over UDP) not in scope of the TCP pipeline"
 HTTP_PORT = (
     "a TLS ClientHello sent to an HTTP server on port 80: tshark dissects port 80 as HTTP only and never "
     "sees it; tlsmon, like Zeek's DPD, recognises TLS by content"
@@ -151,12 +149,6 @@ SV = "suricata-verify/tests/"
 
 KNOWN: tuple[Known, ...] = (
     # --- Zeek ssl.log: out of scope
-    Known("zeek", Z + "tls/dtls1_0.pcap", DTLS),
-    Known("zeek", Z + "tls/dtls1_2.pcap", DTLS),
-    Known("zeek", Z + "tls/dtls13-wolfssl.pcap", DTLS),
-    Known("zeek", Z + "tls/dtls13-cid.pcap", DTLS),
-    Known("zeek", Z + "tls/webrtc-stun.pcap", DTLS + " (DTLS found by DPD among STUN on WebRTC)"),
-    Known("zeek", Z + "quic/*", QUIC),
     Known("zeek", Z + "websocket/wstunnel-https.pcap",
           "TLS inside WebSocket binary frames (wstunnel over HTTP) is out of scope; the baseline also keeps "
           "no id columns to pair it with a connection"),
@@ -179,7 +171,6 @@ KNOWN: tuple[Known, ...] = (
         for name in ("duration", "conn_state", "orig_bytes", "resp_bytes")
     ),
     # --- JA4 goldens
-    Known("ja4", "*", QUIC, conn="quic *"),
     Known("ja4", "ja4/pcap/tls-non-ascii-alpn.pcapng", NON_ASCII_ALPN, field="ja4",
           expected="t13d1516bd_8daaf6152771_e5627efa2ab1"),
     Known("ja4", "ja4/pcap/tls-non-ascii-alpn.pcapng", NON_ASCII_ALPN, field="ja4_r",
