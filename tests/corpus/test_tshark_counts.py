@@ -3,8 +3,8 @@ tshark does.
 
 tshark counts messages and tlsmon writes connections: a connection with a HelloRetryRequest has two
 ClientHellos and two ServerHellos (the HRR is one), renegotiation adds more, so the oracle is the number of
-TCP streams in which tshark dissected at least one such message. QUIC and DTLS rows are left
-out here (tests/quic/test_tshark_counts.py compares UDP flows). tshark does not decode TLS on non-standard ports or after some
+TCP streams in which tshark dissected at least one such message. QUIC and DTLS rows are left out here
+(tests/quic/test_tshark_counts.py compares UDP flows). tshark does not decode TLS on non-standard ports or after some
 STARTTLS commands (see MANIFEST.md): those captures are known differences.
 """
 
