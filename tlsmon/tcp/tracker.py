@@ -63,7 +63,7 @@ from tlsmon.tcp.connection import (
     Half,
 )
 from tlsmon.tcp.endpoint import both_closed, track
-from tlsmon.tcp.ports import is_service_port
+from tlsmon.tcp.ports import sender_is_originator
 from tlsmon.tcp.reassembly import Reassembler
 from tlsmon.udp.flows import DEFAULT_UDP_IDLE_TIMEOUT_NS, UdpTracker
 
@@ -285,7 +285,7 @@ class TcpTracker:
         table = self.table
         if len(table) >= 2 * self.config.max_connections:
             self._evict(ts)
-        if _sender_is_originator(flags, sport, dport):
+        if sender_is_originator(flags, sport, dport):
             conn = Connection(ts, ip_version, src, sport, dst, dport, vlan)
         else:
             conn = Connection(ts, ip_version, dst, dport, src, sport, vlan)
@@ -470,19 +470,6 @@ class TcpTracker:
                 self._finalize(conn)
         if self.udp is not None:
             self.udp.finish(reason)
-
-
-def _sender_is_originator(flags: int, sport: int, dport: int) -> bool:
-    syn_ack = flags & (_SYN | _ACK)
-    if syn_ack == _SYN:
-        return True
-    if syn_ack == _SYN | _ACK:
-        return False
-    dport_service = is_service_port(dport)
-    sport_service = is_service_port(sport)
-    if dport_service != sport_service:
-        return dport_service
-    return True
 
 
 def _add_history(half: Half, flags: int, plen: int) -> None:

@@ -25,7 +25,7 @@ from typing import Protocol
 from tlsmon.decode.numbers import IPPROTO_UDP
 from tlsmon.decode.packet import Decoded
 from tlsmon.tcp.connection import END_EOF, END_EVICTED, END_TIMEOUT
-from tlsmon.tcp.ports import is_service_port
+from tlsmon.tcp.ports import sender_is_originator
 
 #: Zeek's udp_inactivity_timeout
 DEFAULT_UDP_IDLE_TIMEOUT_NS = 60 * 1_000_000_000
@@ -179,7 +179,7 @@ class UdpTracker:
             oldest.end_reason = END_EVICTED
             self.evicted += 1
             self._finalize(oldest)
-        sender_is_orig = not (is_service_port(sport) and not is_service_port(dport))
+        sender_is_orig = sender_is_originator(0, sport, dport)  # no SYN in UDP: the port rule alone
         if sender_is_orig:
             flow = UdpFlow(ts, ip_version, src, sport, dst, dport, vlan)
         else:

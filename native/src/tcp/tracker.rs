@@ -159,8 +159,8 @@ impl Tracker {
     /// A decoded TCP segment (or UDP datagram) of the frame last passed to `frame`.
     pub fn segment(&mut self, ts: i64, seg: &Segment) {
         if seg.udp {
-            let sender_is_orig =
-                !self.service_port[seg.sport as usize] || self.service_port[seg.dport as usize];
+            // no SYN in UDP: the port rule alone, as for a TCP connection picked up mid-stream
+            let sender_is_orig = self.sender_is_originator(0, seg.sport, seg.dport);
             self.udp.datagram(
                 ts,
                 seg,
