@@ -265,31 +265,17 @@ class NativeEngine(Recorder):
 
     def _apply(self, events: list[tuple[int, int, int, bool, object]]) -> None:
         flows = self.flows
-        udp_flows = self.udp_flows
         finished: list[int] = []
         for conn, epoch, kind, is_orig, value in events:
             if kind == OPEN:
                 assert isinstance(value, int)
                 flows[conn] = Flow(value, self.limits)
                 continue
-            if kind == DATAGRAM:
-                dispatcher = udp_flows[conn]
-                if not dispatcher.finished:  # the Python engine stops feeding it there too
-                    assert isinstance(value, tuple)
-                    dispatcher.datagram(is_orig, value[0], value[1])
-                    if dispatcher.finished:
-                        finished.append(conn)
+            flow = flows.get(conn)
+            if flow is None:  # a UDP flow: one lookup more for these only
+                if self._apply_udp(conn, kind, is_orig, value):
+                    finished.append(conn)
                 continue
-            if kind == OPEN_UDP:
-                udp_flows[conn] = UdpDispatcher(self.limits)
-                continue
-            if conn in udp_flows:
-                assert kind == END
-                dispatcher = udp_flows.pop(conn)
-                dispatcher.end()
-                self.record_udp(NativeConnection(value, 0, 0), dispatcher)  # type: ignore[arg-type]
-                continue
-            flow = flows[conn]
             if epoch != flow.epoch:
                 flow.epoch = epoch
                 if not flow.finished and flow.dispatcher.finished:
@@ -317,6 +303,23 @@ class NativeEngine(Recorder):
                 flow.conn_anomalies.append(value)
         if finished:
             self.tracker.bypass(finished)
+
+    def _apply_udp(self, conn: int, kind: int, is_orig: bool, value: object) -> bool:
+        """One event of a UDP flow; True when its dispatcher has just finished (the flow is to be bypassed)."""
+        if kind == OPEN_UDP:
+            self.udp_flows[conn] = UdpDispatcher(self.limits)
+            return False
+        if kind == END:
+            dispatcher = self.udp_flows.pop(conn)
+            dispatcher.end()
+            self.record_udp(NativeConnection(value, 0, 0), dispatcher)  # type: ignore[arg-type]
+            return False
+        dispatcher = self.udp_flows[conn]
+        if dispatcher.finished:  # the Python engine stops feeding it there too
+            return False
+        assert kind == DATAGRAM and isinstance(value, tuple)
+        dispatcher.datagram(is_orig, value[0], value[1])
+        return dispatcher.finished
 
     def _end(self, flow: Flow, facts: object) -> None:
         flow.dispatcher.end()

@@ -248,7 +248,7 @@ def _continues(a: Row, b: Row, idle_ns: int) -> bool:
                                                                        b["orig_p"])
     if not (same or flipped):
         return False
-    return all(abs(d) <= MAX_SEQ_DELTA for d in _seq_deltas(a, _as_seen_by(a, b)))
+    return all(abs(d) <= MAX_SEQ_DELTA for d in _seq_deltas(a, _as_seen_by(a, b)).values())
 
 
 def _as_seen_by(a: Row, b: Row) -> Row:
@@ -262,21 +262,22 @@ def _as_seen_by(a: Row, b: Row) -> Row:
     return b
 
 
-def _seq_deltas(a: Row, b: Row) -> list[int]:
-    """For each direction both pieces saw: B's first sequence number minus A's next one (signed 32-bit)."""
-    deltas = []
+def _seq_deltas(a: Row, b: Row) -> dict[str, int]:
+    """For each direction both pieces saw ("orig", "resp"): B's first sequence number minus A's next one
+    (signed 32-bit)."""
+    deltas = {}
     for side in ("orig", "resp"):
         nxt, first = a.get(f"{side}_seq_next"), b.get(f"{side}_seq_first")
         if isinstance(nxt, int) and isinstance(first, int):
             d = (first - nxt) & 0xFFFFFFFF
-            deltas.append(d - (1 << 32) if d & 0x80000000 else d)
+            deltas[side] = d - (1 << 32) if d & 0x80000000 else d
     return deltas
 
 
 def _join(a: Row, b: Row) -> None:
     """Fold piece ``b`` into row ``a`` (in place)."""
     b = _as_seen_by(a, b)
-    deltas = {side: d for side in ("orig", "resp") for d in _seq_deltas(_only(a, side), _only(b, side))}
+    deltas = _seq_deltas(a, b)
     for name in _SUMS:
         if name in a and name in b:
             a[name] = _int(a[name]) + _int(b[name])
@@ -324,12 +325,6 @@ def _join(a: Row, b: Row) -> None:
     a["service"] = zeek.service(app_proto, str(a["tls_mode"]), server_hello, _names(a["anomalies"]))
     if not deltas:
         _mark(a, STITCHED_WITHOUT_SEQ)
-
-
-def _only(row: Row, side: str) -> Row:
-    """The row's sequence columns of one direction (the other direction's set to None)."""
-    other = "resp" if side == "orig" else "orig"
-    return {**row, f"{other}_seq_first": None, f"{other}_seq_next": None}
 
 
 def _mark(row: Row, anomaly: str) -> None:
