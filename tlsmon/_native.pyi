@@ -23,6 +23,7 @@ class Tracker:
         service_ports: list[int],
         interim_interval_ns: int | None,
         udp_idle_timeout_ns: int = 60_000_000_000,
+        tls_limits: tuple[int, int, int, int] | None = None,
     ) -> None: ...
     def sweep(self, now: int) -> None: ...
     @property
@@ -113,6 +114,9 @@ class LiveCapture:
     def packets(self) -> int: ...
     @property
     def bytes(self) -> int: ...
+
+def looks_like_tls(data: bytes) -> bool | None:
+    """tlsmon.tls.probe.looks_like_tls, natively (the tracker's first-byte decision, native/src/dispatch.rs)."""
 
 class TlsAnalyzer:
     """The native port of tlsmon.tls.analyzer.TlsAnalyzer (native/src/tls/, native/src/python/tls.rs); the

@@ -38,6 +38,9 @@ summary, TLS). Bytes held while probing are bounded by the probe sizes below, wh
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.base import ProtocolAnalyzer
 from tlsmon.protocols.events import Event, TlsPayload
@@ -76,6 +79,29 @@ _MIN_CLIENT_HELLO = 2 + 32 + 1 + 2 + 1
 _MAX_CLIENT_HELLO = 1 << 16  # a fragmented ClientHello (post-quantum key shares are under 2 KiB)
 
 
+class TlsStreamAnalyzer(Protocol):
+    """What the dispatcher asks of a TLS analyzer: tlsmon.tls.analyzer's, or the native one (_native)."""
+
+    def data(self, is_orig: bool, data: bytes) -> None: ...
+
+    def gap(self, is_orig: bool, length: int) -> None: ...
+
+    def end(self) -> None: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    @property
+    def anomalies(self) -> Sequence[str]: ...
+
+    @property
+    def summary(self) -> TlsSummary: ...
+
+
+#: Makes a connection's TLS analyzer; the dispatcher's default is the Python one (``--engine python``).
+TlsFactory = Callable[[Limits], TlsStreamAnalyzer]
+
+
 class Dispatcher:
     __slots__ = (
         "_after_upgrade",
@@ -92,6 +118,7 @@ class Dispatcher:
         "_search_from",
         "_searching",
         "_server_port",
+        "_tls_factory",
         "anomalies",
         "app_proto",
         "finished",
@@ -102,13 +129,16 @@ class Dispatcher:
         "tls_mode",
     )
 
-    def __init__(self, server_port: int = 0, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, server_port: int = 0, limits: Limits = DEFAULT_LIMITS, tls_factory: TlsFactory | None = None
+    ) -> None:
         self._limits = limits
+        self._tls_factory = tls_factory
         self.finished = False
         self.anomalies: list[str] = []
         self.app_proto: str | None = None
         self.tls_mode = TLS_MODE_NONE
-        self.tls: TlsAnalyzer | None = None
+        self.tls: TlsStreamAnalyzer | None = None
         self.proto: ProtocolAnalyzer | None = None
         self.starttls: StartTlsSummary | None = None
         self._after_upgrade: ProtocolAnalyzer | None = None  # switched; waiting to see TLS on the wire
@@ -354,7 +384,7 @@ class Dispatcher:
         """TLS bytes the plaintext protocol carried in its own messages: to a TLS analyzer beside it."""
         tls = self.tls
         if tls is None:
-            tls = self.tls = TlsAnalyzer(limits=self._limits)
+            tls = self.tls = self._new_tls()
             self.tls_mode = TLS_MODE_STARTTLS
         tls.data(event.is_orig, event.data)
 
@@ -376,8 +406,13 @@ class Dispatcher:
             self.anomalies.append(ANOMALY_NOT_TLS_AFTER_UPGRADE)
         self._give_up()
 
+    def _new_tls(self) -> TlsStreamAnalyzer:
+        if self._tls_factory is not None:
+            return self._tls_factory(self._limits)
+        return TlsAnalyzer(limits=self._limits)  # looked up here: tests replace it (tests/tls_native/tee.py)
+
     def _start_tls(self, chunks: list[tuple[bool, bytes]]) -> None:
-        tls = TlsAnalyzer(limits=self._limits)
+        tls = self._new_tls()
         self.tls = tls
         for is_orig, chunk in chunks:
             if chunk:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tlsmon.consumer import StreamConsumer
 from tlsmon.decode.packet import Decoder
@@ -27,11 +27,36 @@ from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
 from tlsmon.x509.validate import Validator
 
+if TYPE_CHECKING:
+    from tlsmon.protocols.proxy import PreambleSummary
+    from tlsmon.protocols.starttls import StartTlsSummary
+
 # Named run counters of the TCP and UDP stages and the certificate store (the stats table's `counters`).
 EVICTED_PACKETS = "tcp.evicted_packets"  # packets of evicted connections, counted on their tombstones
 UDP_FLOWS_IGNORED = "udp.flows_ignored"  # UDP flows neither QUIC nor DTLS: counted, no row
 UDP_FLOWS_EVICTED = "udp.flows_evicted"  # UDP flows ended early to respect max_connections
 CERTIFICATES_EVICTED = "x509.certificates_evicted"  # distinct certificates the bounded store let go
+
+
+class StreamFacts(Protocol):
+    """What a row takes from the analysis of a connection's stream: a Dispatcher, a UdpDispatcher, or the
+    native engine's NativeTlsStream."""
+
+    @property
+    def app_proto(self) -> str | None: ...
+
+    @property
+    def tls_mode(self) -> str: ...
+
+    @property
+    def starttls(self) -> StartTlsSummary | None: ...
+
+    @property
+    def preamble(self) -> PreambleSummary | None: ...
+
+    def tls_summary(self) -> TlsSummary | None: ...
+
+    def all_anomalies(self) -> list[str]: ...
 
 
 class RecordSink(Protocol):
@@ -133,7 +158,7 @@ class Recorder:
         self,
         conn: TransportFacts,
         uid: str,
-        dispatcher: Dispatcher | UdpDispatcher,
+        dispatcher: StreamFacts,
         transport_anomalies: list[str],
         first_record: bool = True,
     ) -> None:

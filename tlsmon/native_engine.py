@@ -1,18 +1,24 @@
-"""The native engine: the compiled core tracks connections, Python analyzes their streams.
+"""The native engine: the compiled core tracks connections and analyzes TLS; Python analyzes the other streams.
 
-Theory of operation. ``tlsmon._native.Tracker`` owns the flow table and reassembly. It returns, per batch of
-packets, an ordered list of events ``(conn, epoch, kind, is_orig, value)``: a connection opened, in-order data,
-a gap, a reassembly anomaly (first occurrence per direction), a connection anomaly, or the end of a connection
-with its transport facts. This module applies them to one :class:`~tlsmon.dispatch.Dispatcher` per
-connection, exactly as the Python tracker calls its stream consumer, and reports back which connections are
-finished so the tracker bypasses them.
+Theory of operation. ``tlsmon._native.Tracker`` owns the flow table and reassembly. A connection whose first
+stream bytes are TLS is analyzed natively from that byte on (native/src/dispatch.rs): it crosses the boundary
+once, at its end, as a ``TLS_END`` event carrying its transport facts and its TLS row part, and the tracker
+bypasses it itself once the analyzer is finished. Every other connection (plaintext protocols and STARTTLS,
+PROXY headers and preambles) goes to a Python :class:`~tlsmon.dispatch.Dispatcher`, whose TLS part is the
+native analyzer too (``_native.TlsAnalyzer``, handed the stream at the byte where TLS starts).
+
+For those the tracker returns, per batch of packets, an ordered list of events ``(conn, epoch, kind, is_orig,
+value)``: a connection opened, in-order data, a gap, a reassembly anomaly (first occurrence per direction), a
+connection anomaly, or the end of a connection with its transport facts. This module applies them to one
+dispatcher per connection, exactly as the Python tracker calls its stream consumer, and reports back which
+connections are finished so the tracker bypasses them.
 
 The tracker learns of a bypass only after the batch, so it may produce events for a connection that the
 Python engine would have bypassed already. The *epoch* says where they belong: the tracker bumps a
 connection's epoch at the point where the Python tracker asks ``consumer.finished``. On the first event of a
 new epoch this module asks the dispatcher the same question; once the answer is yes, the connection's later
 events are dropped, being exactly those the Python engine never produced. The rows are therefore the same as
-the Python engine's whatever the batch size (tests/tcp/test_native_equality.py holds them equal).
+the Python engine's whatever the batch size (tests/engines holds them equal).
 """
 
 from __future__ import annotations
@@ -22,12 +28,13 @@ from itertools import islice
 
 from tlsmon import _native
 from tlsmon.capture.live import LiveSource
-from tlsmon.dispatch import Dispatcher
+from tlsmon.dispatch import TLS_MODE_IMPLICIT, Dispatcher
 from tlsmon.engine import Recorder, RecordSink, RunStats
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.tcp.connection import END_EOF
 from tlsmon.tcp.ports import SERVICE_PORTS
 from tlsmon.tcp.tracker import TrackerConfig, TrackerStats
+from tlsmon.tls.summary import TlsSummary
 from tlsmon.udp.dispatch import UdpDispatcher
 from tlsmon.x509.validate import Validator
 
@@ -41,6 +48,10 @@ OPEN = 5
 INTERIM = 6
 OPEN_UDP = 7  # value: the responder's port
 DATAGRAM = 8  # value: (ts, payload) of one whole UDP datagram
+# A natively analyzed TLS connection's end / interim record. Value: (facts, TLS summary fields, transport
+# anomalies, TLS anomalies, originator's missed bytes, responder's missed bytes).
+TLS_END = 9
+TLS_INTERIM = 10
 
 DEFAULT_BATCH = 64  # frames per crossing when the frames come from Python
 # Reading natively, a crossing returns once this many events wait: the fewer, the sooner Python's verdict
@@ -48,6 +59,16 @@ DEFAULT_BATCH = 64  # frames per crossing when the frames come from Python
 # docs/performance.md).
 DEFAULT_MAX_EVENTS = 64
 MAX_FRAMES = 1 << 16  # and at least this often: progress, part rotation and signals are seen at each crossing
+
+
+def tls_limits(limits: Limits) -> tuple[int, int, int, int]:
+    """The TLS fields of ``limits``, as the tracker takes them."""
+    return (
+        limits.max_certificates_per_chain,
+        limits.max_certificates_per_connection,
+        limits.max_alerts,
+        limits.max_anomalies,
+    )
 
 
 class NativeConnection:
@@ -121,6 +142,39 @@ class NativeConnection:
         self.resp_missed_bytes = resp_missed_bytes
 
 
+def native_tls_analyzer(limits: Limits) -> _native.TlsAnalyzer:
+    """The TLS analyzer of a connection Python's dispatcher reads (after STARTTLS, a preamble, ...)."""
+    return _native.TlsAnalyzer(
+        "t",
+        limits.max_certificates_per_chain,
+        limits.max_certificates_per_connection,
+        limits.max_alerts,
+        limits.max_anomalies,
+    )
+
+
+class NativeTlsStream:
+    """What a row takes from the stream of a connection analyzed natively: implicit TLS from the first byte
+    (what :class:`~tlsmon.dispatch.Dispatcher` records for such a connection)."""
+
+    __slots__ = ("summary", "tls_anomalies")
+
+    app_proto = "tls"
+    tls_mode = TLS_MODE_IMPLICIT
+    starttls = None
+    preamble = None
+
+    def __init__(self, fields: dict[str, object], tls_anomalies: list[str]) -> None:
+        self.summary = TlsSummary(**fields)  # type: ignore[arg-type]
+        self.tls_anomalies = tls_anomalies
+
+    def tls_summary(self) -> TlsSummary:
+        return self.summary
+
+    def all_anomalies(self) -> list[str]:
+        return self.tls_anomalies
+
+
 class Flow:
     """The Python side of one native connection: its analyzer and what the row takes from the events."""
 
@@ -136,7 +190,7 @@ class Flow:
     )
 
     def __init__(self, server_port: int, limits: Limits) -> None:
-        self.dispatcher = Dispatcher(server_port, limits)
+        self.dispatcher = Dispatcher(server_port, limits, native_tls_analyzer)
         self.epoch = 0
         self.finished = False
         self.missed = [0, 0]  # responder, originator (indexed by is_orig)
@@ -158,6 +212,7 @@ class NativeEngine(Recorder):
         limits: Limits = DEFAULT_LIMITS,
         batch: int = DEFAULT_BATCH,
         max_events: int = DEFAULT_MAX_EVENTS,
+        native_tls: bool = True,
     ) -> None:
         super().__init__(sink, validator, limits)
         c = config or TrackerConfig()
@@ -176,10 +231,12 @@ class NativeEngine(Recorder):
             sorted(SERVICE_PORTS),
             c.interim_interval_ns,
             c.udp_idle_timeout_ns,
+            tls_limits(limits) if native_tls else None,
         )
         self._finished = False
         self.flows: dict[int, Flow] = {}
         self.udp_flows: dict[int, UdpDispatcher] = {}
+        self.tls_uids: dict[int, str] = {}  # natively analyzed connections given an interim record
 
     def run(self, frames: Iterable[tuple[int, int, bytes]] | _native.CaptureSource) -> None:
         """Track every frame; a native capture source is read natively (no Python per packet)."""
@@ -272,8 +329,10 @@ class NativeEngine(Recorder):
                 flows[conn] = Flow(value, self.limits)
                 continue
             flow = flows.get(conn)
-            if flow is None:  # a UDP flow: one lookup more for these only
-                if self._apply_udp(conn, kind, is_orig, value):
+            if flow is None:  # natively analyzed TLS, or a UDP flow: one lookup more for these only
+                if kind == TLS_END or kind == TLS_INTERIM:
+                    self._tls_record(conn, kind == TLS_END, value)  # type: ignore[arg-type]
+                elif self._apply_udp(conn, kind, is_orig, value):
                     finished.append(conn)
                 continue
             if epoch != flow.epoch:
@@ -320,6 +379,20 @@ class NativeEngine(Recorder):
         assert kind == DATAGRAM and isinstance(value, tuple)
         dispatcher.datagram(is_orig, value[0], value[1])
         return dispatcher.finished
+
+    def _tls_record(
+        self, conn: int, end: bool, value: tuple[object, dict[str, object], list[str], list[str], int, int]
+    ) -> None:
+        """The row of a natively analyzed connection (``end``), or an interim one with the same uid."""
+        facts, fields, transport_anomalies, tls_anomalies, orig_missed, resp_missed = value
+        connection = NativeConnection(facts, orig_missed, resp_missed)  # type: ignore[arg-type]
+        uid = self.tls_uids.pop(conn, None) if end else self.tls_uids.get(conn)
+        first_record = uid is None
+        if uid is None:
+            uid = self.next_uid(connection)
+            if not end:
+                self.tls_uids[conn] = uid
+        self.record(connection, uid, NativeTlsStream(fields, tls_anomalies), transport_anomalies, first_record)
 
     def _end(self, flow: Flow, facts: object) -> None:
         flow.dispatcher.end()

@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod decode;
+pub mod dispatch;
 pub mod python;
 pub mod tcp;
 pub mod tls;

@@ -317,7 +317,7 @@ def conn_summary(
         end_reason=conn.end_reason,
         app_proto=app_proto,
         tls_mode=tls_mode,
-        anomalies=anomalies,
+        anomalies=[str(a) for a in anomalies],  # plain names: the enums of each stage, or the native core's
         community_id=community_id(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p, proto=conn.proto),
         orig_seq_first=conn.orig_seq_first,
         orig_seq_next=conn.orig_seq_next,

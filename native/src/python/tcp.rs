@@ -7,11 +7,13 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::decode::Addr;
 use crate::decode::Decoder;
+use crate::dispatch::TlsRow;
 use crate::python::capture::{capture_error, PyCaptureSource};
 use crate::python::live::PyLiveCapture;
 use crate::tcp::connection::{END_EOF, END_INTERRUPTED};
 use crate::tcp::events::{ConnEnd, EventBatch, EventKind};
 use crate::tcp::tracker::{Tracker, TrackerConfig};
+use crate::tls::Limits;
 use crate::udp::flows::IPPROTO_UDP;
 
 /// Event kinds as Python sees them (first item after the connection id and epoch).
@@ -24,6 +26,8 @@ const OPEN: u8 = 5;
 const INTERIM: u8 = 6;
 const OPEN_UDP: u8 = 7;
 const DATAGRAM: u8 = 8;
+const TLS_END: u8 = 9;
+const TLS_INTERIM: u8 = 10;
 
 pub fn addr_to_py(py: Python<'_>, addr: Addr) -> PyResult<Bound<'_, PyAny>> {
     match addr {
@@ -92,6 +96,26 @@ fn facts_to_py<'py>(py: Python<'py>, e: &ConnEnd) -> PyResult<Bound<'py, PyTuple
     )
 }
 
+/// A natively analyzed connection's row parts: `(facts, TLS summary fields, transport anomalies, TLS anomalies,
+/// originator's missed bytes, responder's missed bytes)`.
+fn tls_row_to_py<'py>(
+    py: Python<'py>,
+    facts: &ConnEnd,
+    row: &TlsRow,
+) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(
+        py,
+        [
+            facts_to_py(py, facts)?.into_any(),
+            crate::python::tls::fields(py, &row.summary)?.into_any(),
+            PyList::new(py, &row.transport_anomalies)?.into_any(),
+            PyList::new(py, &row.tls_anomalies)?.into_any(),
+            row.missed[1].into_pyobject(py)?.into_any(),
+            row.missed[0].into_pyobject(py)?.into_any(),
+        ],
+    )
+}
+
 /// The batch's events as `(conn, epoch, kind, is_orig, value)` tuples.
 pub fn events_to_py<'py>(py: Python<'py>, batch: &EventBatch) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
@@ -114,6 +138,14 @@ pub fn events_to_py<'py>(py: Python<'py>, batch: &EventBatch) -> PyResult<Bound<
             EventKind::Interim { index } => {
                 (INTERIM, facts_to_py(py, &batch.ends[index])?.into_any())
             }
+            EventKind::TlsEnd { index, tls } => (
+                TLS_END,
+                tls_row_to_py(py, &batch.ends[index], &batch.tls[tls])?.into_any(),
+            ),
+            EventKind::TlsInterim { index, tls } => (
+                TLS_INTERIM,
+                tls_row_to_py(py, &batch.ends[index], &batch.tls[tls])?.into_any(),
+            ),
         };
         let item = PyTuple::new(
             py,
@@ -193,7 +225,7 @@ impl PyTracker {
     #[pyo3(signature = (
         idle_timeout_ns, linger_ns, max_connections, max_buffered_per_direction, max_buffered_total,
         sweep_interval_ns, check_every_packets, service_ports, interim_interval_ns,
-        udp_idle_timeout_ns = 60_000_000_000,
+        udp_idle_timeout_ns = 60_000_000_000, tls_limits = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -207,6 +239,7 @@ impl PyTracker {
         service_ports: Vec<u16>,
         interim_interval_ns: Option<i64>,
         udp_idle_timeout_ns: i64,
+        tls_limits: Option<(usize, usize, usize, usize)>,
     ) -> Self {
         let config = TrackerConfig {
             idle_timeout_ns,
@@ -219,6 +252,12 @@ impl PyTracker {
             service_ports,
             interim_interval_ns,
             udp_idle_timeout_ns,
+            tls_limits: tls_limits.map(|(chain, connection, alerts, anomalies)| Limits {
+                max_certificates_per_chain: chain,
+                max_certificates_per_connection: connection,
+                max_alerts: alerts,
+                max_anomalies: anomalies,
+            }),
         };
         PyTracker {
             tracker: Tracker::new(config),

@@ -1,6 +1,7 @@
 //! One TCP connection's state: two halves (one per sender), the history letters and how it ended.
 
 use crate::decode::Addr;
+use crate::dispatch::Dispatch;
 use crate::tcp::endpoint::Endpoints;
 use crate::tcp::reassembly::Reassembler;
 
@@ -69,6 +70,8 @@ pub struct Connection {
     pub epoch: u32,
     /// Zeek's endpoint states and sequence spaces (`endpoint`).
     pub seqs: Endpoints,
+    /// Where the stream goes: Python's dispatcher or the native TLS analyzer (`crate::dispatch`).
+    pub dispatch: Dispatch,
 }
 
 impl Connection {
@@ -105,6 +108,7 @@ impl Connection {
             global_cap_named: false,
             epoch: 0,
             seqs: Endpoints::default(),
+            dispatch: Dispatch::Python,
         }
     }
 
@@ -130,6 +134,15 @@ impl Connection {
             (&mut self.orig, &mut self.resp)
         } else {
             (&mut self.resp, &mut self.orig)
+        }
+    }
+
+    /// Both halves, the sender's first, and the dispatch their streams go to.
+    pub fn streams(&mut self, is_orig: bool) -> (&mut Half, &mut Half, &mut Dispatch) {
+        if is_orig {
+            (&mut self.orig, &mut self.resp, &mut self.dispatch)
+        } else {
+            (&mut self.resp, &mut self.orig, &mut self.dispatch)
         }
     }
 

@@ -13,6 +13,8 @@
 //! finished; once it is, every later event of that connection is dropped — exactly the events the Python
 //! engine would never have produced, because it had bypassed the connection there.
 
+use crate::dispatch::{Dispatch, TlsRow};
+
 /// One event's payload. Data bytes live in the batch's shared buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -30,6 +32,10 @@ pub enum EventKind {
     End { index: usize },
     /// An interim record of a connection still open (live capture): its facts so far are `ends[index]`.
     Interim { index: usize },
+    /// A natively analyzed TLS connection ended: its transport facts are `ends[index]`, its TLS part `tls[tls]`.
+    TlsEnd { index: usize, tls: usize },
+    /// An interim record of a natively analyzed TLS connection (as `Interim`, with its TLS part `tls[tls]`).
+    TlsInterim { index: usize, tls: usize },
     /// A UDP flow was created; Python makes its UDP dispatcher.
     OpenUdp { resp_p: u16 },
     /// One whole UDP datagram `payload[start..start + len]` of one direction, sent at `ts`.
@@ -77,6 +83,8 @@ pub struct EventBatch {
     pub events: Vec<Event>,
     pub payload: Vec<u8>,
     pub ends: Vec<ConnEnd>,
+    /// The TLS parts of the rows of natively analyzed connections (`TlsEnd`, `TlsInterim`).
+    pub tls: Vec<TlsRow>,
 }
 
 impl EventBatch {
@@ -84,6 +92,7 @@ impl EventBatch {
         self.events.clear();
         self.payload.clear();
         self.ends.clear();
+        self.tls.clear();
     }
 
     pub fn is_empty(&self) -> bool {
@@ -99,6 +108,8 @@ impl EventBatch {
 /// Where a reassembler sends what it produces for one direction of one connection.
 pub struct StreamOut<'a> {
     pub batch: &'a mut EventBatch,
+    /// The connection's analyzer choice: its events go to Python, or to the native TLS analyzer.
+    pub dispatch: &'a mut Dispatch,
     pub conn: u64,
     pub epoch: u32,
     pub is_orig: bool,
@@ -106,12 +117,8 @@ pub struct StreamOut<'a> {
 
 impl StreamOut<'_> {
     pub fn data(&mut self, bytes: &[u8]) {
-        let start = self.batch.payload.len();
-        self.batch.payload.extend_from_slice(bytes);
-        self.push(EventKind::Data {
-            start,
-            len: bytes.len(),
-        });
+        let ev = self.event(EventKind::Data { start: 0, len: 0 });
+        self.dispatch.data(self.batch, ev, bytes);
     }
 
     pub fn gap(&mut self, len: u64) {
@@ -122,12 +129,17 @@ impl StreamOut<'_> {
         self.push(EventKind::Anomaly { name });
     }
 
-    fn push(&mut self, kind: EventKind) {
-        self.batch.events.push(Event {
+    fn event(&self, kind: EventKind) -> Event {
+        Event {
             conn: self.conn,
             epoch: self.epoch,
             is_orig: self.is_orig,
             kind,
-        });
+        }
+    }
+
+    fn push(&mut self, kind: EventKind) {
+        let ev = self.event(kind);
+        self.dispatch.event(self.batch, ev);
     }
 }

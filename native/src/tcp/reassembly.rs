@@ -398,6 +398,7 @@ impl Reassembler {
 #[cfg(test)]
 mod tests {
     use super::{Reassembler, TcpAnomaly};
+    use crate::dispatch::Dispatch;
     use crate::tcp::events::{EventBatch, EventKind, StreamOut};
 
     /// What the consumer heard, as readable items: bytes, gaps and anomaly names.
@@ -424,6 +425,8 @@ mod tests {
     fn out(batch: &mut EventBatch) -> StreamOut<'_> {
         StreamOut {
             batch,
+            // a few bytes per call, in tests only: the events go to the batch as they do for Python's dispatcher
+            dispatch: Box::leak(Box::new(Dispatch::Python)),
             conn: 0,
             epoch: 0,
             is_orig: true,

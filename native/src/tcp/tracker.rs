@@ -24,6 +24,7 @@ use ahash::RandomState;
 
 use crate::decode::numbers::IPPROTO_TCP;
 use crate::decode::Segment;
+use crate::dispatch::{open_event, Dispatch};
 use crate::tcp::connection::{
     Connection, Key, ACK, END_EVICTED, END_FIN, END_INTERIM, END_RST, END_TIMEOUT, FIN, RST, SYN,
 };
@@ -51,6 +52,9 @@ pub struct TrackerConfig {
     pub interim_interval_ns: Option<i64>,
     /// A UDP flow ends after this long without a datagram (Zeek's `udp_inactivity_timeout`).
     pub udp_idle_timeout_ns: i64,
+    /// Given: connections that are TLS from their first stream byte are analyzed natively with these limits
+    /// (`crate::dispatch`); None: every connection's stream goes to Python.
+    pub tls_limits: Option<crate::tls::Limits>,
 }
 
 impl Default for TrackerConfig {
@@ -66,6 +70,7 @@ impl Default for TrackerConfig {
             service_ports: (0..1024).collect(),
             interim_interval_ns: None,
             udp_idle_timeout_ns: 60 * SECOND,
+            tls_limits: None,
         }
     }
 }
@@ -266,13 +271,14 @@ impl Tracker {
         if flags & SYN != 0 {
             conn.syn_seen = true;
         }
-        let (half, peer) = conn.halves(is_orig);
+        let (half, peer, dispatch) = conn.streams(is_orig);
         let reasm = half.reasm.get_or_insert_with(|| Reassembler::new(max_dir));
         let before = reasm.held_memory() + peer.reasm.as_ref().map_or(0, Reassembler::held_memory);
         let out = &mut self.out;
         {
             let mut stream = StreamOut {
                 batch: out,
+                dispatch,
                 conn: id,
                 epoch,
                 is_orig,
@@ -295,6 +301,7 @@ impl Tracker {
             if let Some(peer_reasm) = peer.reasm.as_mut() {
                 let mut stream = StreamOut {
                     batch: out,
+                    dispatch,
                     conn: id,
                     epoch,
                     is_orig: !is_orig,
@@ -312,6 +319,7 @@ impl Tracker {
                 self.held_bytes -= reasm.held_memory() as i64;
                 let mut stream = StreamOut {
                     batch: out,
+                    dispatch,
                     conn: id,
                     epoch,
                     is_orig,
@@ -323,17 +331,21 @@ impl Tracker {
         }
         if cap_hit && !conn.global_cap_named {
             conn.global_cap_named = true; // the row names it once; the run counts every flush
-            let kind = EventKind::ConnAnomaly {
-                name: ANOMALY_GLOBAL_BUFFER_CAP,
-            };
-            self.out.events.push(Event {
+            let ev = Event {
                 conn: id,
                 epoch,
                 is_orig,
-                kind,
-            });
+                kind: EventKind::ConnAnomaly {
+                    name: ANOMALY_GLOBAL_BUFFER_CAP,
+                },
+            };
+            conn.dispatch.event(&mut self.out, ev);
         }
         conn.epoch += 1;
+        // The checkpoint: a natively analyzed connection is bypassed here, as the Python tracker bypasses.
+        if conn.dispatch.is_finished_tls() {
+            self.bypass_slot(slot);
+        }
     }
 
     fn create(&mut self, ts: i64, seg: &Segment, key: Key) -> (u32, bool) {
@@ -365,6 +377,17 @@ impl Tracker {
                 seg.vlan,
             )
         };
+        let mut conn = conn;
+        let resp_p = conn.resp_p;
+        if let Some(limits) = self.config.tls_limits {
+            conn.dispatch = Dispatch::Undecided {
+                resp_p,
+                limits,
+                pending: Vec::new(),
+            };
+        } else {
+            self.out.events.push(open_event(id, resp_p));
+        }
         let orig_key = conn.orig_key();
         let resp_key = conn.resp_key();
         let slot = if let Some(slot) = self.free.pop() {
@@ -387,13 +410,6 @@ impl Tracker {
                     .is_some_and(|c| c.id == i)
             });
         }
-        let resp_p = self.slots[slot as usize].as_ref().map_or(0, |c| c.resp_p);
-        self.out.events.push(Event {
-            conn: id,
-            epoch: 0,
-            is_orig: true,
-            kind: EventKind::Open { resp_p },
-        });
         self.live += 1;
         self.stats.connections += 1;
         (slot, orig_key == key)
@@ -472,7 +488,13 @@ impl Tracker {
         if self.udp.bypass(id) {
             return;
         }
-        let Some(slot) = self.slot_of(id) else { return };
+        if let Some(slot) = self.slot_of(id) {
+            self.bypass_slot(slot);
+        }
+    }
+
+    /// Stop reassembling a connection: its later packets are only counted.
+    fn bypass_slot(&mut self, slot: u32) {
         let conn = self.slots[slot as usize].as_mut().expect("live slot");
         if conn.bypass {
             return;
@@ -521,6 +543,7 @@ impl Tracker {
             return;
         }
         let (id, epoch, open_side) = (conn.id, conn.epoch, conn.rst_open_side);
+        let dispatch = &mut conn.dispatch;
         for (is_orig, half) in [(true, &mut conn.orig), (false, &mut conn.resp)] {
             let wanted = match only {
                 Some(side) => side == is_orig,
@@ -533,6 +556,7 @@ impl Tracker {
                 self.held_bytes -= reasm.held_memory() as i64;
                 let mut stream = StreamOut {
                     batch: &mut self.out,
+                    dispatch,
                     conn: id,
                     epoch,
                     is_orig,
@@ -557,7 +581,7 @@ impl Tracker {
         } else if let Some(side) = open_side {
             self.flush(slot, Some(side));
         }
-        let conn = self.slots[slot as usize].take().expect("live slot");
+        let mut conn = self.slots[slot as usize].take().expect("live slot");
         self.free.push(slot);
         self.live -= 1;
         self.dead_in_order += 1;
@@ -568,12 +592,25 @@ impl Tracker {
         }
         let index = self.out.ends.len();
         self.out.ends.push(Self::facts(&conn, conn.end_reason));
-        self.out.events.push(Event {
+        let kind = if matches!(conn.dispatch, Dispatch::Tls(_)) {
+            let Dispatch::Tls(tls) = std::mem::replace(&mut conn.dispatch, Dispatch::Python) else {
+                unreachable!("matched above")
+            };
+            self.out.tls.push(tls.into_row());
+            EventKind::TlsEnd {
+                index,
+                tls: self.out.tls.len() - 1,
+            }
+        } else {
+            EventKind::End { index }
+        };
+        let ev = Event {
             conn: conn.id,
             epoch: conn.epoch,
             is_orig: true,
-            kind: EventKind::End { index },
-        });
+            kind,
+        };
+        conn.dispatch.event(&mut self.out, ev);
         self.compact_order();
     }
 
@@ -673,7 +710,7 @@ impl Tracker {
         self.last_interim_check = Some(now);
         let Some(previous) = previous else { return };
         for slot in self.live_in_order() {
-            let conn = self.slots[slot as usize].as_ref().expect("live slot");
+            let conn = self.slots[slot as usize].as_mut().expect("live slot");
             let start = conn.start_ts;
             let crossed =
                 (now - start).div_euclid(interval) > (previous - start).div_euclid(interval).max(0);
@@ -682,12 +719,22 @@ impl Tracker {
                 let (id, epoch) = (conn.id, conn.epoch);
                 let index = self.out.ends.len();
                 self.out.ends.push(facts);
-                self.out.events.push(Event {
+                let kind = if let Dispatch::Tls(tls) = &conn.dispatch {
+                    self.out.tls.push(tls.snapshot());
+                    EventKind::TlsInterim {
+                        index,
+                        tls: self.out.tls.len() - 1,
+                    }
+                } else {
+                    EventKind::Interim { index }
+                };
+                let ev = Event {
                     conn: id,
                     epoch,
                     is_orig: true,
-                    kind: EventKind::Interim { index },
-                });
+                    kind,
+                };
+                conn.dispatch.event(&mut self.out, ev);
             }
         }
     }

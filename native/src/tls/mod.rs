@@ -18,12 +18,13 @@ pub mod fingerprints;
 pub mod handshake;
 pub mod messages;
 pub mod parse;
+pub mod probe;
 pub mod record;
 pub mod summary;
 pub mod wire;
 
 #[cfg(test)]
-mod testdata;
+pub(crate) mod testdata;
 #[cfg(test)]
 mod tests;
 
