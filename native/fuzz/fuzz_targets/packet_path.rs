@@ -13,6 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use tlsmon_native::decode::Decoder;
 use tlsmon_native::tcp::events::EventKind;
 use tlsmon_native::tcp::tracker::{Tracker, TrackerConfig};
+use tlsmon_native::tls::Limits;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {
@@ -26,6 +27,8 @@ fuzz_target!(|data: &[u8]| {
         max_buffered_total: usize::from(data[1]) * 16,
         sweep_interval_ns: 10,
         check_every_packets: 3,
+        // half the inputs analyze connections TLS from their first byte natively (crate::dispatch)
+        tls_limits: (data[0] & 0x80 != 0).then(Limits::default),
         ..TrackerConfig::default()
     };
     let mut tracker = Tracker::new(config);
@@ -61,12 +64,20 @@ fuzz_target!(|data: &[u8]| {
 fn account(tracker: &Tracker, open: &mut HashSet<u64>, ended: &mut HashSet<u64>) {
     for event in &tracker.out.events {
         match event.kind {
-            EventKind::Open { .. } => assert!(open.insert(event.conn), "opened twice"),
+            EventKind::Open { .. } | EventKind::OpenUdp { .. } => {
+                assert!(open.insert(event.conn), "opened twice");
+            }
             EventKind::End { .. } => {
                 assert!(open.remove(&event.conn), "ended without being open");
                 assert!(ended.insert(event.conn), "ended twice");
             }
-            _ => assert!(open.contains(&event.conn), "event of a connection not open"),
+            // a natively analyzed connection never opens in Python: it only ends, once
+            EventKind::TlsEnd { tls, .. } => {
+                assert!(!open.contains(&event.conn), "a Python connection ended natively");
+                assert!(ended.insert(event.conn), "ended twice");
+                assert!(tls < tracker.out.tls.len());
+            }
+            _ => assert!(open.contains(&event.conn), "event of a connection not open: {:?}", event.kind),
         }
     }
 }
