@@ -270,9 +270,8 @@ CONN_COLUMNS = ColumnGroup(
             "rebinding, migration) and was followed by a connection ID seen in its long headers (docs/udp.md). "
             "Packets and bytes are those of all its paths; the addresses and ports are its first path's (Zeek "
             "writes one conn.log row per 4-tuple). 'udp.quic_address_changed' on anomalies when a later path's "
-            "addresses, not only its ports, differ.",
+            "addresses, not only its ports, differ. Null only in files written before the column existed.",
             "2",
-            nullable=False,
         ),
     ),
 )
