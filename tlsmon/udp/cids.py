@@ -74,11 +74,12 @@ def long_header_cids(buf: bytes | memoryview, off: int, end: int) -> tuple[bytes
 class CidIndex(Generic[F]):
     """Connection ID → (flow, whether the ID addresses the flow's originator), for the live flows."""
 
-    __slots__ = ("by_cid", "lengths")
+    __slots__ = ("by_cid", "lengths", "live_lengths")
 
     def __init__(self) -> None:
         self.by_cid: dict[bytes, tuple[F, bool]] = {}
-        self.lengths = [0] * (MAX_CID_LENGTH + 1)  # live IDs of each length: the lengths a short header is tried at
+        self.lengths = [0] * (MAX_CID_LENGTH + 1)  # live IDs of each length
+        self.live_lengths: tuple[int, ...] = ()  # the lengths with live IDs, ascending: a short header is tried at
 
     def learn(self, flow: F, known: list[bytes], cid: bytes, addressed_is_orig: bool) -> None:
         """Note ``cid`` for ``flow`` (``known``: the flow's IDs so far, appended to) unless it is too short, the
@@ -89,6 +90,8 @@ class CidIndex(Generic[F]):
         if cid not in self.by_cid:
             self.by_cid[cid] = (flow, addressed_is_orig)
             self.lengths[len(cid)] += 1
+            if self.lengths[len(cid)] == 1:
+                self._lengths_changed()
 
     def forget(self, flow: F, known: list[bytes]) -> None:
         """The flow ended: its IDs leave the index (those another flow learned first stay that flow's)."""
@@ -97,6 +100,11 @@ class CidIndex(Generic[F]):
             if found is not None and found[0] is flow:
                 del self.by_cid[cid]
                 self.lengths[len(cid)] -= 1
+                if not self.lengths[len(cid)]:
+                    self._lengths_changed()
+
+    def _lengths_changed(self) -> None:
+        self.live_lengths = tuple(n for n, count in enumerate(self.lengths) if count)
 
     def match(self, buf: bytes | memoryview, off: int, end: int) -> tuple[F, bool] | None:
         """The flow a datagram ``buf[off:end]`` names by its DCID, and whether that ID addresses the originator."""
@@ -110,9 +118,10 @@ class CidIndex(Generic[F]):
             if dcid_len < MIN_INDEXED_CID or dcid_len > MAX_CID_LENGTH or off + 6 + dcid_len > end:
                 return None
             return by_cid.get(bytes(buf[off + 6 : off + 6 + dcid_len]))
-        for length in range(MIN_INDEXED_CID, min(MAX_CID_LENGTH, end - off - 1) + 1):
-            if self.lengths[length]:
-                found = by_cid.get(bytes(buf[off + 1 : off + 1 + length]))
-                if found is not None:
-                    return found
+        for length in self.live_lengths:
+            if off + 1 + length > end:
+                break
+            found = by_cid.get(bytes(buf[off + 1 : off + 1 + length]))
+            if found is not None:
+                return found
         return None

@@ -173,11 +173,10 @@ class UdpTracker:
         ip_version, src, dst, sport, dport, _, _, _, buf, poff, plen, vlan = d
         found = self.table.get((src, sport, dst, dport))
         if found is None:
-            found = self._moved(buf, poff, poff + plen, src, sport, dst, dport)
-        if found is None:
-            flow, is_orig = self._create(ts, ip_version, src, dst, sport, dport, vlan)
-        else:
-            flow, is_orig = found
+            found = self._moved(buf, poff, poff + plen, src, sport, dst, dport) if self.cids.by_cid else None
+            if found is None:
+                found = self._create(ts, ip_version, src, dst, sport, dport, vlan)
+        flow, is_orig = found
         if plen and buf[poff] & 0x80 and len(flow.cids) < MAX_CIDS_PER_FLOW:
             cids = long_header_cids(buf, poff, poff + plen)
             if cids is not None:
@@ -265,7 +264,8 @@ class UdpTracker:
         for orig_h, orig_p, resp_h, resp_p in flow.extra_paths:
             self.table.pop((orig_h, orig_p, resp_h, resp_p), None)
             self.table.pop((resp_h, resp_p, orig_h, orig_p), None)
-        self.cids.forget(flow, flow.cids)
+        if flow.cids:
+            self.cids.forget(flow, flow.cids)
         if flow.consumer is not None:
             flow.consumer.end()
         self.on_close(flow)
