@@ -11,6 +11,9 @@ import json
 import struct
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from fixtures import tcpsynth
 from fixtures.make_udp_captures import CLIENT_PORT, CLIENT_PORT_REBOUND, SERVER_IP, SERVER_PORT, udp_ipv4
 from tests.engines.equality import capture_frames, run_native, run_python
@@ -155,3 +158,34 @@ def quic_v1_server_cid() -> bytes:
     dcid_len = quic[5]
     scid_len = quic[6 + dcid_len]
     return quic[7 + dcid_len : 7 + dcid_len + scid_len]
+
+
+HEADS = st.sampled_from([b"", b"\xc3\x00\x00\x00\x01", b"\xc3\x6b\x33\x43\xcf", b"\x43", b"\x80", b"\xff\x00\x00\x20"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    datagrams=st.lists(
+        st.tuples(st.integers(40000, 40003), st.booleans(), HEADS, st.integers(0, 25), st.binary(max_size=40)),
+        max_size=12,
+    )
+)
+def test_any_datagrams_after_a_quic_handshake_leave_both_engines_equal(
+    datagrams: list[tuple[int, bool, bytes, int, bytes]],
+) -> None:
+    """Long and short headers with real and random IDs, of any length and truncated, from old and new ports."""
+    quic = capture_frames([UDP_PCAPS / "quic-v1.pcap"])
+    known = quic_v1_server_cid()
+    t = quic[-1][0]
+    frames = list(quic)
+    for i, (port, use_known, head, length, tail) in enumerate(datagrams):
+        cid = known if use_known else tail[:8]
+        body = head + (bytes([length]) if head[:1] >= b"\x80" else b"") + cid + tail
+        if port % 2:
+            frames.append(udp_frame(t + i + 1, "192.0.2.10", port, "198.51.100.20", 443, body))
+        else:
+            frames.append(udp_frame(t + i + 1, "198.51.100.20", 443, "192.0.2.10", port, body))
+    python_sink, python_stats = run(frames)
+    native_sink, native_stats = run(frames, native=True)
+    assert [repr(r) for r in native_sink.rows] == [repr(r) for r in python_sink.rows]
+    assert native_stats.tracker_counters == python_stats.tracker_counters
