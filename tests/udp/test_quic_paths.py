@@ -86,6 +86,15 @@ def test_the_row_counts_the_datagrams_of_both_paths_in_their_directions() -> Non
     assert (conn.orig_pkts, conn.resp_pkts) == (first[0] + rebound[0], first[1] + rebound[1]) == (7, 8)
 
 
+def test_the_row_counts_the_bytes_of_both_paths_by_sender() -> None:
+    frames = rebinding_frames()
+    sink, _ = run(frames)
+    ((conn, _),) = sink.rows
+    client = sum(len(f) - ETH_IP_UDP for _, _, f in frames if ports(f)[0] != SERVER_PORT)
+    server = sum(len(f) - ETH_IP_UDP for _, _, f in frames if ports(f)[0] == SERVER_PORT)
+    assert (conn.orig_bytes, conn.resp_bytes) == (client, server) == (3764, 1826)
+
+
 def test_the_row_says_two_paths() -> None:
     sink, _ = run(rebinding_frames())
     ((conn, _),) = sink.rows
