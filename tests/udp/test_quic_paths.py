@@ -15,7 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fixtures import tcpsynth
-from fixtures.make_udp_captures import CLIENT_PORT, CLIENT_PORT_REBOUND, SERVER_IP, SERVER_PORT, udp_ipv4
+from fixtures.make_udp_captures import (
+    CLIENT_IP,
+    CLIENT_PORT,
+    CLIENT_PORT_REBOUND,
+    SERVER_IP,
+    SERVER_PORT,
+    udp_ipv4,
+)
 from tests.engines.equality import capture_frames, run_native, run_python
 from tests.udp.test_flow_table import SECOND, run, udp_frame
 from tlsmon.engine import UDP_FLOWS_IGNORED
@@ -29,6 +36,7 @@ SERVER_CID = bytes.fromhex(str(EXPECTED["server_cid"]))
 PORTS: dict[str, list[int]] = EXPECTED["client_ports"]  # type: ignore[assignment]
 ETH_IP_UDP = 14 + 20 + 8
 MOVED_IP = bytes([203, 0, 113, 77])
+LINKTYPE_ETHERNET = 1
 
 Frames = list[tuple[int, int, bytes]]
 
@@ -54,6 +62,21 @@ def with_client_address(frames: Frames, address: bytes) -> Frames:
             ip = udp_ipv4(SERVER_IP, address, sport, dport, payload, 0)
             frame = tcpsynth.link_ethernet(ip, src=tcpsynth.SERVER_MAC, dst=tcpsynth.CLIENT_MAC)
         out.append((ts, link, frame))
+    return out
+
+
+def rebound_after(frames: Frames, first: int, port: int) -> Frames:
+    """The capture with the client's port changed to ``port`` from frame ``first`` on, both ways."""
+    out = list(frames[:first])
+    for ts, _, frame in frames[first:]:
+        payload = frame[ETH_IP_UDP:]
+        if ports(frame)[1] == SERVER_PORT:
+            ip = udp_ipv4(CLIENT_IP, SERVER_IP, port, SERVER_PORT, payload, 0)
+            out.append((ts, LINKTYPE_ETHERNET, tcpsynth.link_ethernet(ip)))
+        else:
+            ip = udp_ipv4(SERVER_IP, CLIENT_IP, SERVER_PORT, port, payload, 0)
+            link = tcpsynth.link_ethernet(ip, src=tcpsynth.SERVER_MAC, dst=tcpsynth.CLIENT_MAC)
+            out.append((ts, LINKTYPE_ETHERNET, link))
     return out
 
 
@@ -118,6 +141,18 @@ def test_a_new_address_on_the_new_path_is_named_on_the_row() -> None:
     sink, _ = run(with_client_address(rebinding_frames(), MOVED_IP))
     ((conn, _),) = sink.rows
     assert (conn.paths, conn.orig_h, conn.anomalies) == (2, "192.0.2.10", [UdpAnomaly.QUIC_ADDRESS_CHANGED])
+
+
+def test_a_handshake_rebound_mid_client_hello_reaches_the_same_analyzer() -> None:
+    """quic-two-initials.pcap's ClientHello spans three Initials; from the second on, the client's port changes:
+    the rest of the ClientHello (and the server's Initial) must reach the analyzer that has its start."""
+    frames = rebound_after(capture_frames([UDP_PCAPS / "quic-two-initials.pcap"]), 1, CLIENT_PORT_REBOUND)
+    sink, stats = run(frames)
+    ((conn, tls),) = sink.rows
+    assert tls is not None
+    summary = (conn.paths, tls.ssl_history, tls.version, tls.server_name, len(tls.client_alpn))
+    assert summary == (2, "Cs", "TLSv13", "quic.example.test", 40)
+    assert stats.tracker_counters == {}
 
 
 def test_a_short_header_naming_the_servers_id_from_a_new_port_joins_the_connection() -> None:
