@@ -27,7 +27,7 @@ from tests.engines.equality import capture_frames, run_native, run_python
 from tests.udp.test_flow_table import SECOND, run, udp_frame
 from tlsmon.engine import UDP_FLOWS_IGNORED
 from tlsmon.tcp.tracker import TrackerConfig
-from tlsmon.udp.flows import UdpAnomaly
+from tlsmon.udp.anomalies import UdpAnomaly
 
 UDP_PCAPS = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps" / "udp"
 REBINDING = UDP_PCAPS / "quic-nat-rebinding.pcap"

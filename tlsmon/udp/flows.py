@@ -28,23 +28,17 @@ Both engines keep this table the same way (``native/src/udp/``), held equal by t
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Protocol
 
 from tlsmon.decode.numbers import IPPROTO_UDP
 from tlsmon.decode.packet import Decoded
 from tlsmon.tcp.connection import END_EOF, END_EVICTED, END_TIMEOUT, TransportFacts
 from tlsmon.tcp.ports import sender_is_originator
+from tlsmon.udp.anomalies import UdpAnomaly
 from tlsmon.udp.cids import MAX_CIDS_PER_FLOW, MAX_PATHS_PER_FLOW, CidIndex, long_header_cids
 
 #: Zeek's udp_inactivity_timeout
 DEFAULT_UDP_IDLE_TIMEOUT_NS = 60 * 1_000_000_000
-
-
-class UdpAnomaly(StrEnum):
-    #: a QUIC flow followed by connection ID to a 4-tuple whose addresses (not only ports) differ from its first
-    #: one's: a client that moved networks, a NAT that changed its public address, or a server's preferred address
-    QUIC_ADDRESS_CHANGED = "udp.quic_address_changed"
 
 
 def path_anomalies(flow: TransportFacts) -> list[str]:
