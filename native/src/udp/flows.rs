@@ -368,7 +368,7 @@ mod tests {
         assert_eq!((out.ends[0].conn, flows.evicted, flows.len()), (0, 1, 1));
     }
 
-    /// A v1 long header from `sport` (client 10.0.0.1 to server 10.0.0.2:443) with these IDs.
+    /// The first bytes of a v1 Initial with these IDs (the rest does not matter to the table).
     fn long(dcid: &[u8], scid: &[u8]) -> Vec<u8> {
         let mut d = vec![0xc3, 0, 0, 0, 1, u8::try_from(dcid.len()).unwrap()];
         d.extend_from_slice(dcid);
