@@ -22,7 +22,7 @@ from tlsmon.tcp.connection import END_EOF, Connection, TransportFacts
 from tlsmon.tcp.tracker import TcpTracker, TrackerConfig, TrackerStats
 from tlsmon.tls.summary import TlsSummary
 from tlsmon.udp.dispatch import UdpDispatcher
-from tlsmon.udp.flows import UdpFlow, UdpTracker
+from tlsmon.udp.flows import UdpFlow, UdpTracker, path_anomalies
 from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
 from tlsmon.x509.validate import Validator
@@ -140,7 +140,7 @@ class Recorder:
         if not dispatcher.recognised:
             self.udp_ignored += 1
             return
-        self.record(flow, self.next_uid(flow), dispatcher, [])
+        self.record(flow, self.next_uid(flow), dispatcher, path_anomalies(flow))
 
     def udp_counters(self, evicted: int) -> dict[str, int]:
         counters = {}

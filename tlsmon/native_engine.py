@@ -75,6 +75,7 @@ class NativeConnection:
     """A connection's transport facts as the tracker hands them over at its end (:class:`TransportFacts`)."""
 
     __slots__ = (
+        "addresses_changed",
         "end_reason",
         "history",
         "ip_version",
@@ -88,6 +89,7 @@ class NativeConnection:
         "orig_seq_next",
         "orig_size",
         "orig_state",
+        "paths",
         "proto",
         "resp_bytes",
         "resp_h",
@@ -107,7 +109,7 @@ class NativeConnection:
         self,
         facts: tuple[
             int, int, int, int | bytes, int, int | bytes, int, int | None, int, int, int, int, str, str,
-            int, int, int, int, int | None, int | None, int | None, int | None, int, int,
+            int, int, int, int, int | None, int | None, int | None, int | None, int, int, int, bool,
         ],
         orig_missed_bytes: int,
         resp_missed_bytes: int,
@@ -137,6 +139,8 @@ class NativeConnection:
             self.resp_seq_next,
             self.proto,
             self.zeek_last_ts,
+            self.paths,
+            self.addresses_changed,
         ) = facts
         self.orig_missed_bytes = orig_missed_bytes
         self.resp_missed_bytes = resp_missed_bytes

@@ -46,7 +46,9 @@ def test_quic_capture_agrees_with_aioquic(name: str) -> None:
     )
     assert (s.ja4 or "")[:1] == "q"
     assert quic.anomalies == []
-    assert len(flow.datagrams) == expected["datagrams"]
+    ports = expected.get("client_ports")  # a capture with a rebinding: udpwalk keys by 5-tuple, the first path
+    first_path = sum(next(iter(ports.values()))) if isinstance(ports, dict) else expected["datagrams"]
+    assert len(flow.datagrams) == first_path
 
 
 def test_retry_capture_has_two_client_hellos() -> None:

@@ -57,6 +57,7 @@ class ConnSummary:
     service: str | None = None
     duration: float | None = None
     conn_state: str = "OTH"
+    paths: int = 1
 
 
 CONN_COLUMNS = ColumnGroup(
@@ -262,6 +263,16 @@ CONN_COLUMNS = ColumnGroup(
             "SF",
             nullable=False,
         ),
+        Column(
+            "paths",
+            pa.uint8(),
+            "The 4-tuples the connection was seen on: 1, or more for a QUIC connection that changed its path (NAT "
+            "rebinding, migration) and was followed by a connection ID seen in its long headers (docs/udp.md). "
+            "Packets and bytes are those of all its paths; the addresses and ports are its first path's (Zeek "
+            "writes one conn.log row per 4-tuple). 'udp.quic_address_changed' on anomalies when a later path's "
+            "addresses, not only its ports, differ. Null only in files written before the column existed.",
+            "2",
+        ),
     ),
 )
 
@@ -332,6 +343,7 @@ def conn_summary(
             if conn.proto == IPPROTO_TCP
             else udp_conn_state(conn.orig_pkts, conn.resp_pkts)
         ),
+        paths=conn.paths,
     )
 
 

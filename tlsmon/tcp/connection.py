@@ -66,6 +66,16 @@ class TransportFacts(Protocol):
         """IP protocol: 6 (TCP) or 17 (UDP)."""
         ...
 
+    @property
+    def paths(self) -> int:
+        """4-tuples the connection was seen on: 1, or more for a QUIC flow followed by connection ID."""
+        ...
+
+    @property
+    def addresses_changed(self) -> bool:
+        """Whether a later 4-tuple had other addresses than the first (tlsmon/udp/flows.py)."""
+        ...
+
     # Zeek's endpoint view (tcp/endpoint.py): states, sizes by sequence space, raw 32-bit sequence numbers of
     # the first stream byte and of the byte after the last (None when the direction sent nothing).
     @property
@@ -121,6 +131,8 @@ class Half:
 
 class Connection:
     proto = IPPROTO_TCP
+    paths = 1  # a TCP connection is its 4-tuple
+    addresses_changed = False
 
     __slots__ = (
         "anomalies",

@@ -14,6 +14,14 @@ counted. A flow ends after ``udp_idle_timeout_ns`` without a datagram (Zeek's ``
 minute), when the input ends, or, past ``max_connections`` flows, the oldest-created is ended first
 (``evicted``). Each flow is handed to ``on_close`` exactly once, with its counters and ``end_reason``.
 
+A QUIC connection can change its 4-tuple (NAT rebinding, migration: RFC 9000 §9). The table learns each flow's
+clear-text connection IDs and, before creating a flow for an unknown 4-tuple, asks the :class:`CidIndex`
+whether the datagram names a live flow's ID (tlsmon/udp/cids.py has the rules). If so, the 4-tuple is added to
+that flow (both directions, until the flow ends; at most ``MAX_PATHS_PER_FLOW``), the datagram is counted in
+the direction the ID says and goes to the same consumer. The flow keeps its first 4-tuple as its addresses
+(the row's); ``paths`` counts the 4-tuples and ``addresses_changed`` says whether a later one had other
+addresses than the first (not only other ports), which the row names as ``udp.quic_address_changed``.
+
 Both engines keep this table the same way (``native/src/udp/``), held equal by tests/engines.
 """
 
@@ -24,11 +32,18 @@ from typing import Protocol
 
 from tlsmon.decode.numbers import IPPROTO_UDP
 from tlsmon.decode.packet import Decoded
-from tlsmon.tcp.connection import END_EOF, END_EVICTED, END_TIMEOUT
+from tlsmon.tcp.connection import END_EOF, END_EVICTED, END_TIMEOUT, TransportFacts
 from tlsmon.tcp.ports import sender_is_originator
+from tlsmon.udp.anomalies import UdpAnomaly
+from tlsmon.udp.cids import MAX_CIDS_PER_FLOW, MAX_PATHS_PER_FLOW, CidIndex, long_header_cids
 
 #: Zeek's udp_inactivity_timeout
 DEFAULT_UDP_IDLE_TIMEOUT_NS = 60 * 1_000_000_000
+
+
+def path_anomalies(flow: TransportFacts) -> list[str]:
+    """The row's transport anomalies of a UDP flow."""
+    return [UdpAnomaly.QUIC_ADDRESS_CHANGED] if flow.addresses_changed else []
 
 
 class DatagramConsumer(Protocol):
@@ -46,9 +61,12 @@ class UdpFlow:
     """One UDP flow's transport facts (the :class:`~tlsmon.tcp.connection.TransportFacts` of its row)."""
 
     __slots__ = (
+        "addresses_changed",
         "bypass",
+        "cids",
         "consumer",
         "end_reason",
+        "extra_paths",
         "history",
         "ip_version",
         "orig_bytes",
@@ -91,6 +109,9 @@ class UdpFlow:
         self.bypass = False
         self.consumer: DatagramConsumer | None = None
         self.uid: str | None = None
+        self.cids: list[bytes] = []  # the connection IDs learned (tlsmon/udp/cids.py)
+        self.extra_paths: list[tuple[int | bytes, int, int | bytes, int]] = []  # later 4-tuples, orig side first
+        self.addresses_changed = False
 
     proto = IPPROTO_UDP
     # TransportFacts that a UDP flow has in one way only: nothing is reassembled, and Zeek's size of a UDP
@@ -102,6 +123,11 @@ class UdpFlow:
     @property
     def last_ts(self) -> int:
         return max(self.orig_last, self.resp_last)
+
+    @property
+    def paths(self) -> int:
+        """The 4-tuples the flow was seen on: 1, more for a QUIC connection followed by connection ID."""
+        return 1 + len(self.extra_paths)
 
     @property
     def zeek_last_ts(self) -> int:
@@ -131,6 +157,7 @@ class UdpTracker:
         self.max_flows = max_flows
         self.idle_timeout_ns = idle_timeout_ns
         self.table: dict[tuple[object, ...], tuple[UdpFlow, bool]] = {}
+        self.cids: CidIndex[UdpFlow] = CidIndex()
         self.flows: dict[int, UdpFlow] = {}  # by id(), in creation order: the eviction order
         self.created = 0
         self.evicted = 0
@@ -140,9 +167,16 @@ class UdpTracker:
         ip_version, src, dst, sport, dport, _, _, _, buf, poff, plen, vlan = d
         found = self.table.get((src, sport, dst, dport))
         if found is None:
-            flow, is_orig = self._create(ts, ip_version, src, dst, sport, dport, vlan)
-        else:
-            flow, is_orig = found
+            found = self._moved(buf, poff, poff + plen, src, sport, dst, dport) if self.cids.by_cid else None
+            if found is None:
+                found = self._create(ts, ip_version, src, dst, sport, dport, vlan)
+        flow, is_orig = found
+        if plen and buf[poff] & 0x80 and len(flow.cids) < MAX_CIDS_PER_FLOW:
+            cids = long_header_cids(buf, poff, poff + plen)
+            if cids is not None:
+                # the DCID addresses the receiver, the SCID the sender
+                self.cids.learn(flow, flow.cids, cids[0], not is_orig)
+                self.cids.learn(flow, flow.cids, cids[1], is_orig)
         if is_orig:
             flow.orig_pkts += 1
             flow.orig_bytes += plen
@@ -163,6 +197,32 @@ class UdpTracker:
         consumer.datagram(is_orig, ts, bytes(buf[poff : poff + plen]))
         if consumer.finished:
             flow.bypass = True
+
+    def _moved(
+        self,
+        buf: bytes | memoryview,
+        off: int,
+        end: int,
+        src: int | bytes,
+        sport: int,
+        dst: int | bytes,
+        dport: int,
+    ) -> tuple[UdpFlow, bool] | None:
+        """The live flow a datagram of an unknown 4-tuple names by connection ID, which gets the 4-tuple."""
+        found = self.cids.match(buf, off, end)
+        if found is None:
+            return None
+        flow, addressed_is_orig = found
+        if len(flow.extra_paths) + 1 >= MAX_PATHS_PER_FLOW:
+            return None
+        is_orig = not addressed_is_orig  # the sender is the side the ID does not address
+        path = (src, sport, dst, dport) if is_orig else (dst, dport, src, sport)
+        flow.extra_paths.append(path)
+        if (path[0], path[2]) != (flow.orig_h, flow.resp_h):
+            flow.addresses_changed = True
+        self.table[path] = (flow, True)
+        self.table[(path[2], path[3], path[0], path[1])] = (flow, False)
+        return flow, is_orig
 
     def _create(
         self,
@@ -195,6 +255,11 @@ class UdpTracker:
         del self.flows[id(flow)]
         self.table.pop((flow.orig_h, flow.orig_p, flow.resp_h, flow.resp_p), None)
         self.table.pop((flow.resp_h, flow.resp_p, flow.orig_h, flow.orig_p), None)
+        for orig_h, orig_p, resp_h, resp_p in flow.extra_paths:
+            self.table.pop((orig_h, orig_p, resp_h, resp_p), None)
+            self.table.pop((resp_h, resp_p, orig_h, orig_p), None)
+        if flow.cids:
+            self.cids.forget(flow, flow.cids)
         if flow.consumer is not None:
             flow.consumer.end()
         self.on_close(flow)

@@ -92,6 +92,10 @@ fn facts_to_py<'py>(py: Python<'py>, e: &ConnEnd) -> PyResult<Bound<'py, PyTuple
                 .into_any(),
             e.proto.into_pyobject(py)?.into_any(),
             zeek_last_ts.into_pyobject(py)?.into_any(),
+            e.paths.into_pyobject(py)?.into_any(),
+            pyo3::types::PyBool::new(py, e.addresses_changed)
+                .to_owned()
+                .into_any(),
         ],
     )
 }

@@ -75,6 +75,10 @@ pub struct ConnEnd {
     pub resp_seen: bool,
     /// IP protocol: 6 (TCP) or 17 (UDP).
     pub proto: u8,
+    /// 4-tuples the connection was seen on (1; more for a QUIC flow followed by connection ID: udp/cids.rs),
+    /// and whether a later one had other addresses than the first.
+    pub paths: u32,
+    pub addresses_changed: bool,
 }
 
 /// The events of one batch, in the order they happened.

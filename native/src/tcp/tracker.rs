@@ -760,6 +760,8 @@ impl Tracker {
             orig_seen: conn.orig.pkts > 0,
             resp_seen: conn.resp.pkts > 0,
             proto: IPPROTO_TCP,
+            paths: 1,
+            addresses_changed: false,
         }
     }
 

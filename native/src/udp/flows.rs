@@ -6,6 +6,9 @@
 //! dispatcher says when a flow is finished and the tracker bypasses it ([`UdpFlows::bypass`]). Flows end
 //! after the UDP idle timeout, at the end of input, or oldest-created first past the flow cap, each with an
 //! `End` event carrying its facts.
+//!
+//! A datagram of an unknown 4-tuple that names a live flow's connection ID (udp/cids.rs) joins that flow: its
+//! 4-tuple is added to the table for both directions until the flow ends (at most [`MAX_PATHS_PER_FLOW`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,6 +18,7 @@ use crate::decode::{Addr, Segment};
 use crate::tcp::connection::{Key, END_EVICTED, END_TIMEOUT};
 use crate::tcp::endpoint::Endpoints;
 use crate::tcp::events::{ConnEnd, Event, EventBatch, EventKind};
+use crate::udp::cids::{long_header_cids, Cid, CidIndex, MAX_CIDS_PER_FLOW, MAX_PATHS_PER_FLOW};
 
 /// IP protocol number of UDP, as the facts carry it.
 pub const IPPROTO_UDP: u8 = 17;
@@ -37,6 +41,11 @@ struct UdpFlow {
     resp_last: i64,
     history: String,
     bypass: bool,
+    /// The connection IDs learned (udp/cids.rs).
+    cids: Vec<Cid>,
+    /// Later 4-tuples, originator side first.
+    extra_paths: Vec<Key>,
+    addresses_changed: bool,
 }
 
 impl UdpFlow {
@@ -65,6 +74,8 @@ impl UdpFlow {
             orig_seen: false,
             resp_seen: false,
             proto: IPPROTO_UDP,
+            paths: 1 + u32::try_from(self.extra_paths.len()).expect("at most MAX_PATHS_PER_FLOW"),
+            addresses_changed: self.addresses_changed,
         }
     }
 }
@@ -73,6 +84,7 @@ impl UdpFlow {
 #[derive(Default)]
 pub struct UdpFlows {
     table: HashMap<Key, (u64, bool), RandomState>,
+    cids: CidIndex,
     /// By id: ids grow with creation, so this is the creation order (eviction, sweeps and the end of input).
     flows: BTreeMap<u64, UdpFlow>,
     pub evicted: u64,
@@ -102,6 +114,8 @@ impl UdpFlows {
         let key: Key = (seg.src, seg.sport, seg.dst, seg.dport);
         let (id, is_orig) = if let Some(&found) = self.table.get(&key) {
             found
+        } else if let Some(found) = self.moved(seg) {
+            found
         } else {
             self.create(ts, seg, next_id, max_flows, sender_is_orig, out)
         };
@@ -109,6 +123,14 @@ impl UdpFlows {
             .flows
             .get_mut(&id)
             .expect("table points at a live flow");
+        if flow.cids.len() < MAX_CIDS_PER_FLOW && seg.payload.first().is_some_and(|b| b & 0x80 != 0)
+        {
+            if let Some((dcid, scid)) = long_header_cids(seg.payload) {
+                // the DCID addresses the receiver, the SCID the sender
+                self.cids.learn(id, &mut flow.cids, dcid, !is_orig);
+                self.cids.learn(id, &mut flow.cids, scid, is_orig);
+            }
+        }
         let plen = seg.payload.len() as u64;
         if is_orig {
             flow.orig_pkts += 1;
@@ -140,6 +162,29 @@ impl UdpFlows {
                 ts,
             },
         });
+    }
+
+    /// The live flow a datagram of an unknown 4-tuple names by connection ID, which gets the 4-tuple.
+    fn moved(&mut self, seg: &Segment) -> Option<(u64, bool)> {
+        let (id, addressed_is_orig) = self.cids.lookup(seg.payload)?;
+        let flow = self.flows.get_mut(&id)?;
+        if flow.extra_paths.len() + 1 >= MAX_PATHS_PER_FLOW {
+            return None;
+        }
+        let is_orig = !addressed_is_orig; // the sender is the side the ID does not address
+        let path: Key = if is_orig {
+            (seg.src, seg.sport, seg.dst, seg.dport)
+        } else {
+            (seg.dst, seg.dport, seg.src, seg.sport)
+        };
+        flow.extra_paths.push(path);
+        if (path.0, path.2) != (flow.orig_h, flow.resp_h) {
+            flow.addresses_changed = true;
+        }
+        self.table.insert(path, (id, true));
+        self.table
+            .insert((path.2, path.3, path.0, path.1), (id, false));
+        Some((id, is_orig))
     }
 
     fn create(
@@ -186,6 +231,9 @@ impl UdpFlows {
                 resp_last: ts,
                 history: String::new(),
                 bypass: false,
+                cids: Vec::new(),
+                extra_paths: Vec::new(),
+                addresses_changed: false,
             },
         );
         out.events.push(Event {
@@ -205,6 +253,11 @@ impl UdpFlows {
             .remove(&(flow.orig_h, flow.orig_p, flow.resp_h, flow.resp_p));
         self.table
             .remove(&(flow.resp_h, flow.resp_p, flow.orig_h, flow.orig_p));
+        for &(orig_h, orig_p, resp_h, resp_p) in &flow.extra_paths {
+            self.table.remove(&(orig_h, orig_p, resp_h, resp_p));
+            self.table.remove(&(resp_h, resp_p, orig_h, orig_p));
+        }
+        self.cids.forget(id, &flow.cids);
         let index = out.ends.len();
         out.ends.push(flow.facts(id, end_reason));
         out.events.push(Event {
@@ -313,5 +366,178 @@ mod tests {
         flows.datagram(2, &seg(40001, b"b"), &mut id, 1, true, &mut out);
         assert_eq!(out.ends[0].end_reason, END_EVICTED);
         assert_eq!((out.ends[0].conn, flows.evicted, flows.len()), (0, 1, 1));
+    }
+
+    /// The first bytes of a v1 Initial with these IDs (the rest does not matter to the table).
+    fn long(dcid: &[u8], scid: &[u8]) -> Vec<u8> {
+        let mut d = vec![0xc3, 0, 0, 0, 1, u8::try_from(dcid.len()).unwrap()];
+        d.extend_from_slice(dcid);
+        d.push(u8::try_from(scid.len()).unwrap());
+        d.extend_from_slice(scid);
+        d.extend_from_slice(&[0, 0x41, 0]);
+        d
+    }
+
+    fn short(dcid: &[u8]) -> Vec<u8> {
+        [&[0x41], dcid, b"sealed"].concat()
+    }
+
+    fn from_server(dport: u16, payload: &[u8]) -> Segment<'_> {
+        Segment {
+            src: Addr::V4(0x0a00_0002),
+            dst: Addr::V4(0x0a00_0001),
+            sport: 443,
+            dport,
+            ..seg(0, payload)
+        }
+    }
+
+    /// A handshake on port 40000: the client's Initial (first DCID "client-dcid", SCID "clientid") and the
+    /// server's (SCID "serverid").
+    fn handshake(flows: &mut UdpFlows, id: &mut u64, out: &mut EventBatch) {
+        flows.datagram(
+            1,
+            &seg(40000, &long(b"client-dcid", b"clientid")),
+            id,
+            10,
+            true,
+            out,
+        );
+        flows.datagram(
+            2,
+            &from_server(40000, &long(b"clientid", b"serverid")),
+            id,
+            10,
+            true,
+            out,
+        );
+    }
+
+    #[test]
+    fn a_short_header_from_a_new_port_naming_the_servers_id_joins_the_flow_from_the_client() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        handshake(&mut flows, &mut id, &mut out);
+        flows.datagram(
+            3,
+            &seg(40001, &short(b"serverid")),
+            &mut id,
+            10,
+            true,
+            &mut out,
+        );
+        flows.datagram(
+            4,
+            &from_server(40001, &short(b"clientid")),
+            &mut id,
+            10,
+            true,
+            &mut out,
+        );
+        flows.finish("eof", &mut out);
+        let end = &out.ends[0];
+        assert_eq!((id, flows.len(), out.ends.len()), (1, 0, 1));
+        assert_eq!(
+            (end.orig_p, end.orig_pkts, end.resp_pkts, end.paths),
+            (40000, 2, 2, 2)
+        );
+        assert!(!end.addresses_changed);
+        assert!(out.events.iter().all(|e| e.conn == 0));
+    }
+
+    #[test]
+    fn the_clients_first_dcid_names_the_server_side() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        flows.datagram(
+            1,
+            &seg(40000, &long(b"client-dcid", b"clientid")),
+            &mut id,
+            10,
+            true,
+            &mut out,
+        );
+        flows.datagram(
+            2,
+            &seg(40001, &long(b"client-dcid", b"clientid")),
+            &mut id,
+            10,
+            true,
+            &mut out,
+        );
+        flows.finish("eof", &mut out);
+        assert_eq!((out.ends[0].orig_pkts, out.ends[0].paths), (2, 2));
+    }
+
+    #[test]
+    fn a_new_path_with_another_address_is_noted() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        handshake(&mut flows, &mut id, &mut out);
+        let payload = short(b"serverid");
+        let moved = Segment {
+            src: Addr::V4(0x0a00_0063),
+            ..seg(5000, &payload)
+        };
+        flows.datagram(3, &moved, &mut id, 10, true, &mut out);
+        flows.finish("eof", &mut out);
+        assert_eq!(
+            (out.ends[0].paths, out.ends[0].addresses_changed),
+            (2, true)
+        );
+    }
+
+    #[test]
+    fn an_unknown_id_on_a_new_port_is_a_flow_of_its_own() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        handshake(&mut flows, &mut id, &mut out);
+        flows.datagram(
+            3,
+            &seg(40001, &short(b"stranger")),
+            &mut id,
+            10,
+            true,
+            &mut out,
+        );
+        assert_eq!((id, flows.len()), (2, 2));
+    }
+
+    #[test]
+    fn an_ended_flows_paths_and_ids_leave_the_tables() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        handshake(&mut flows, &mut id, &mut out);
+        flows.datagram(
+            3,
+            &seg(40001, &short(b"serverid")),
+            &mut id,
+            10,
+            true,
+            &mut out,
+        );
+        flows.finish("eof", &mut out);
+        assert_eq!((flows.table.len(), flows.cids.len()), (0, 0));
+        flows.datagram(
+            4,
+            &seg(40002, &short(b"serverid")),
+            &mut id,
+            10,
+            true,
+            &mut out,
+        );
+        assert_eq!(id, 2);
+    }
+
+    #[test]
+    fn a_flow_holds_at_most_eight_paths() {
+        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
+        handshake(&mut flows, &mut id, &mut out);
+        for port in 40001..40009 {
+            flows.datagram(
+                3,
+                &seg(port, &short(b"serverid")),
+                &mut id,
+                10,
+                true,
+                &mut out,
+            );
+        }
+        assert_eq!((id, flows.len(), flows.table.len()), (2, 2, 2 * 8 + 2));
     }
 }
