@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tlsmon.consumer import StreamConsumer
 from tlsmon.decode.packet import Decoder
@@ -25,7 +25,9 @@ from tlsmon.udp.dispatch import UdpDispatcher
 from tlsmon.udp.flows import UdpFlow, UdpTracker
 from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
-from tlsmon.x509.validate import Validator
+
+if TYPE_CHECKING:  # an annotation only: cryptography is loaded at the first certificate (tlsmon.x509.chains)
+    from tlsmon.x509.validate import Validator
 
 # Named run counters of the TCP and UDP stages and the certificate store (the stats table's `counters`).
 EVICTED_PACKETS = "tcp.evicted_packets"  # packets of evicted connections, counted on their tombstones
