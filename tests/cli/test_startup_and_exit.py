@@ -1,7 +1,8 @@
 """Start-up and exit of ``read``: it imports only what its run needs (no terminal library when its output is not a
 terminal, no cryptography before a certificate, no plaintext analyzer before a connection that is not TLS from
-its first byte, no libpcap binding, no other subcommand's modules), and the console script leaves without tearing
-the heap down, after every file is in place, with main()'s status.
+its first byte, no libpcap binding, no other subcommand's modules), freezes what it imported out of the collector's
+sight, and the console script leaves without tearing the heap down, after every file is in place, with main()'s
+status.
 
 What a read imported is read from ``sys.modules`` in a fresh interpreter after ``main()`` returned."""
 
@@ -142,3 +143,13 @@ def test_a_read_that_sees_plaintext_imports_the_protocol_analyzers_then(tmp_path
 def test_a_read_with_a_filter_imports_libpcap_s_binding(tmp_path: Path) -> None:
     modules = _modules_after_read(TLS13, tmp_path, "--filter", "tcp port 443")
     assert "pcap" in modules
+
+
+def test_a_read_freezes_what_it_imported_and_widens_the_young_generation(tmp_path: Path) -> None:
+    code = (
+        "import gc, json; from tlsmon.cli import main; from tlsmon.engines import GC_YOUNG_THRESHOLD; "
+        f"main(['read', {str(TLS13)!r}, '-o', {str(tmp_path)!r}, '-q']); "
+        "print(json.dumps([gc.get_freeze_count() > 10_000, gc.get_threshold()[0] == GC_YOUNG_THRESHOLD]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout.splitlines()[-1]) == [True, True]
