@@ -48,6 +48,8 @@ def _holds(path: Path, table: pa.Table) -> bool:
 
 def write_registries(out_dir: Path, metadata: dict[str, str]) -> Path:
     """``out_dir/registries/registries.parquet``, replaced atomically; its path."""
+    import pyarrow.parquet as pq  # when writing: see the module docstring
+
     folder = out_dir / TABLE
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / FILE_NAME
@@ -57,8 +59,6 @@ def write_registries(out_dir: Path, metadata: dict[str, str]) -> Path:
     for stale in folder.glob(f".{FILE_NAME}.tmp-*"):  # left by a killed run (outputs are locked to one writer)
         stale.unlink(missing_ok=True)
     tmp = folder / f".{FILE_NAME}.tmp-{os.getpid()}"
-    import pyarrow.parquet as pq  # when writing: see the module docstring
-
     try:
         pq.write_table(table, tmp, compression=COMPRESSION)
         fsync_path(tmp)
