@@ -5,6 +5,14 @@ written); 2 usage error (one line); 3 the run completed but some input was damag
 each named in a warning line); 130/143 ``read`` stopped by SIGINT/SIGTERM after writing every record, open
 connections included (end_reason ``interrupted``). No path prints a traceback (``TLSMON_TRACEBACK=1`` shows
 the one of an internal error).
+
+Start-up. ``read`` imports only what its run needs: the parser of ``read`` alone (not the ``report`` and
+``batch`` modules), no libpcap binding without ``--filter`` (:mod:`tlsmon.capture.bpf`), no terminal library
+when stderr and stdout are not terminals; the modules it does import are then frozen out of the collector's
+sight (:func:`tlsmon.engines.settle_heap`). The X.509 parser with cryptography and the plaintext protocol
+analyzers are imported by the stages that use them, at the first certificate (:mod:`tlsmon.x509.store`) and
+the first connection whose first bytes are not TLS (:mod:`tlsmon.protocols.identification`).
+tests/cli/test_startup_and_exit.py holds the list of modules a TLS-only read must not load.
 """
 
 from __future__ import annotations
@@ -23,7 +31,6 @@ from types import FrameType
 from typing import NoReturn, cast
 
 from tlsmon import __version__
-from tlsmon.batch.cli import add_batch_commands
 from tlsmon.capture import CaptureError
 from tlsmon.capture.bpf import compile_filter
 from tlsmon.engine import RunStats
@@ -50,7 +57,6 @@ from tlsmon.output.sink import (
     run_metadata,
 )
 from tlsmon.records.tables import TABLES
-from tlsmon.report.cli import add_parser as add_report_parser
 from tlsmon.tcp.connection import END_EOF, END_INTERRUPTED
 from tlsmon.tcp.tracker import TrackerConfig
 
@@ -113,9 +119,10 @@ def output_dir(value: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    args_given = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(args_given[0] if args_given else None)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(args_given)
     except UsageError as exc:
         print(f"{exc} (see {parser.prog} --help)", file=sys.stderr)
         return EXIT_USAGE
@@ -146,7 +153,8 @@ def run() -> NoReturn:
     sys.exit(code)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line parser; for ``command`` ``read`` without the subcommands other modules register."""
     parser = _Parser(prog="tlsmon", description="Passive TLS and STARTTLS monitor.")
     parser.add_argument("--version", action="version", version=f"tlsmon {__version__}")
     sub = cast(
@@ -193,8 +201,13 @@ def _parser() -> argparse.ArgumentParser:
     read.set_defaults(func=_cmd_read)
 
     _add_live(sub)
-    add_report_parser(sub)
-    add_batch_commands(sub)
+    if command != "read":
+        # Imported here: a read needs neither module (they register report, batch and compact themselves).
+        from tlsmon.batch.cli import add_batch_commands
+        from tlsmon.report.cli import add_parser as add_report_parser
+
+        add_report_parser(sub)
+        add_batch_commands(sub)
 
     schema = sub.add_parser("schema", help="print the Parquet schema of every table (Markdown)")
     schema.set_defaults(func=_cmd_schema)

@@ -39,19 +39,22 @@ summary, TLS). Bytes held while probing are bounded by the probe sizes below, wh
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tlsmon.limits import DEFAULT_LIMITS, Limits
-from tlsmon.protocols.base import ProtocolAnalyzer
-from tlsmon.protocols.events import Event, TlsPayload
+from tlsmon.protocols.events import TlsPayload
+from tlsmon.protocols.identification import identify
 from tlsmon.protocols.proxy import PreambleSummary, ProxyHeaderReader
-from tlsmon.protocols.registry import identify
 from tlsmon.protocols.starttls import StartTlsSummary
 from tlsmon.tls.analyzer import TlsAnalyzer
 from tlsmon.tls.codes import CT_HANDSHAKE, HT_CLIENT_HELLO
 from tlsmon.tls.probe import looks_like_tls
 from tlsmon.tls.record import MAX_RECORD_LENGTH
 from tlsmon.tls.summary import TlsSummary
+
+if TYPE_CHECKING:  # annotations only: the analyzers are imported at the first plaintext probe (identification)
+    from tlsmon.protocols.base import ProtocolAnalyzer
+    from tlsmon.protocols.events import Event
 
 TLS_MODE_NONE = "none"
 TLS_MODE_IMPLICIT = "implicit"

@@ -25,7 +25,9 @@ from tlsmon.udp.dispatch import UdpDispatcher
 from tlsmon.udp.flows import UdpFlow, UdpTracker, path_anomalies
 from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
-from tlsmon.x509.validate import Validator
+
+if TYPE_CHECKING:  # an annotation only: cryptography is loaded at the first certificate (tlsmon.x509.chains)
+    from tlsmon.x509.validate import Validator
 
 if TYPE_CHECKING:
     from tlsmon.protocols.proxy import PreambleSummary

@@ -50,8 +50,8 @@ def make_engine(
 def settle_heap() -> None:
     """Before a long run: move everything imported so far out of the collector's sight (gc.freeze) and let
     the young generation grow large. A run allocates mostly acyclic tuples and bytes; with the default
-    thresholds the collector took 9-15 % of a native `read` on bench/'s large workload (perf)."""
-    gc.collect()
+    thresholds the collector took 9-15 % of a native `read` on bench/'s large workload (perf). No gc.collect()
+    first: after the imports it frees ~300 objects and costs ~7 ms, 3 % of a small read (docs/performance.md)."""
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 1000)
 

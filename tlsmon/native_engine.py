@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from itertools import islice
+from typing import TYPE_CHECKING
 
 from tlsmon import _native
-from tlsmon.capture.live import LiveSource
 from tlsmon.dispatch import TLS_MODE_IMPLICIT, Dispatcher
 from tlsmon.engine import Recorder, RecordSink, RunStats
 from tlsmon.limits import DEFAULT_LIMITS, Limits
@@ -36,7 +36,10 @@ from tlsmon.tcp.ports import SERVICE_PORTS
 from tlsmon.tcp.tracker import TrackerConfig, TrackerStats
 from tlsmon.tls.summary import TlsSummary
 from tlsmon.udp.dispatch import UdpDispatcher
-from tlsmon.x509.validate import Validator
+
+if TYPE_CHECKING:  # annotations only: neither libpcap's binding nor cryptography is loaded by a file read
+    from tlsmon.capture.live import LiveSource
+    from tlsmon.x509.validate import Validator
 
 # Event kinds (native/src/python/tcp.rs).
 DATA = 0

@@ -1,13 +1,20 @@
-"""Start-up and exit of ``read``: it imports no terminal library when its output is not a terminal, and the
-console script leaves without tearing the heap down, after every file is in place, with main()'s status."""
+"""Start-up and exit of ``read``: it imports only what its run needs (no terminal library when its output is not a
+terminal, no cryptography before a certificate, no plaintext analyzer before a connection that is not TLS from
+its first byte, no libpcap binding, no other subcommand's modules), freezes what it imported out of the collector's
+sight, and the console script leaves without tearing the heap down, after every file is in place, with main()'s
+status.
+
+What a read imported is read from ``sys.modules`` in a fresh interpreter after ``main()`` returned."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from tests.e2e.captures import PCAPS
 
@@ -44,3 +51,105 @@ def test_a_read_whose_output_is_not_a_terminal_imports_no_rich(tmp_path: Path) -
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.splitlines()[-1] == "no rich"
     assert "  TLS connections" in result.stdout  # the summary, as plain text
+
+
+#: Modules (and their submodules) a read of a TLS-only capture with no certificate on the wire must not import.
+NOT_NEEDED_BY_A_TLS_READ = frozenset(
+    {
+        "cryptography",  # X.509 parsing and validation, OCSP, QUIC's Initial keys
+        "tlsmon.x509.certs",
+        "tlsmon.x509.der",
+        "tlsmon.x509.names",
+        "tlsmon.x509.ocsp",
+        "tlsmon.x509.oids",
+        "tlsmon.x509.roots",
+        "tlsmon.x509.validate",
+        "tlsmon.quic.analyzer",
+        "tlsmon.quic.protection",
+        "tlsmon.protocols.registry",  # the plaintext (STARTTLS) analyzers
+        "tlsmon.protocols.base",
+        "tlsmon.protocols.binary",
+        "tlsmon.protocols.ber",
+        "tlsmon.protocols.text",
+        "tlsmon.protocols.ftp",
+        "tlsmon.protocols.http_connect",
+        "tlsmon.protocols.imap",
+        "tlsmon.protocols.irc",
+        "tlsmon.protocols.ldap",
+        "tlsmon.protocols.mysql",
+        "tlsmon.protocols.nntp",
+        "tlsmon.protocols.pop3",
+        "tlsmon.protocols.postgresql",
+        "tlsmon.protocols.rdp",
+        "tlsmon.protocols.sieve",
+        "tlsmon.protocols.smtp",
+        "tlsmon.protocols.socks",
+        "tlsmon.protocols.xmpp",
+        "pcap",  # libpcap's binding: live capture and --filter only
+        "tlsmon.capture.live",
+        "tlsmon.live.config",
+        "tlsmon.live.metrics",
+        "tlsmon.live.service",
+        "tlsmon.live.signals",
+        "tlsmon.live.worker",
+        "tlsmon.report",
+        "tlsmon.batch",
+        "rich",
+        "pyarrow.dataset",  # reading back the registries file went through it
+        "pyarrow.compute",
+    }
+)
+TLS13 = PCAPS / "tls13-basic.pcap"  # one TLS 1.3 connection: its certificate is encrypted
+TLS12 = PCAPS / "tls12-ecdhe-rsa.pcap"  # one TLS 1.2 connection, its server chain of two certificates
+SMTP = PCAPS / "starttls" / "smtp-accepted.pcap"  # SMTP, STARTTLS accepted, TLS 1.3
+
+
+def _modules_after_read(capture: Path, out: Path, *options: str) -> set[str]:
+    code = (
+        "import json, sys; from tlsmon.cli import main; "
+        f"status = main(['read', {str(capture)!r}, '-o', {str(out)!r}, '-q', *{list(options)!r}]); "
+        "print(json.dumps([status, sorted(sys.modules)]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    status, modules = json.loads(result.stdout.splitlines()[-1])
+    assert status == 0
+    return set(modules)
+
+
+def _unneeded(modules: set[str]) -> set[str]:
+    """The modules of :data:`NOT_NEEDED_BY_A_TLS_READ` (a name there or a submodule of one) among ``modules``."""
+    return {m for m in modules if any(m == name or m.startswith(name + ".") for name in NOT_NEEDED_BY_A_TLS_READ)}
+
+
+@pytest.mark.parametrize("engine", ["native", "python"])
+def test_a_tls_only_read_imports_no_module_it_does_not_need(tmp_path: Path, engine: str) -> None:
+    modules = _modules_after_read(TLS13, tmp_path, "--engine", engine)
+    assert _unneeded(modules) == set()
+    assert pq.read_table(tmp_path / "certificates").num_rows == 0
+
+
+def test_a_read_that_sees_a_certificate_imports_cryptography_then(tmp_path: Path) -> None:
+    modules = _modules_after_read(TLS12, tmp_path)
+    assert {"cryptography", "tlsmon.x509.certs", "tlsmon.x509.validate"} <= modules
+    assert pq.read_table(tmp_path / "certificates").num_rows == 2
+
+
+def test_a_read_that_sees_plaintext_imports_the_protocol_analyzers_then(tmp_path: Path) -> None:
+    modules = _modules_after_read(SMTP, tmp_path)
+    assert {"tlsmon.protocols.registry", "tlsmon.protocols.smtp"} <= modules
+    assert "cryptography" not in modules
+
+
+def test_a_read_with_a_filter_imports_libpcap_s_binding(tmp_path: Path) -> None:
+    modules = _modules_after_read(TLS13, tmp_path, "--filter", "tcp port 443")
+    assert "pcap" in modules
+
+
+def test_a_read_freezes_what_it_imported_and_widens_the_young_generation(tmp_path: Path) -> None:
+    code = (
+        "import gc, json; from tlsmon.cli import main; from tlsmon.engines import GC_YOUNG_THRESHOLD; "
+        f"main(['read', {str(TLS13)!r}, '-o', {str(tmp_path)!r}, '-q']); "
+        "print(json.dumps([gc.get_freeze_count() > 10_000, gc.get_threshold()[0] == GC_YOUNG_THRESHOLD]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout.splitlines()[-1]) == [True, True]

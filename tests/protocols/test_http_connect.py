@@ -16,7 +16,8 @@ from tlsmon.protocols.events import (
     StartTlsRequested,
 )
 from tlsmon.protocols.http_connect import HttpConnectAnalyzer, probe
-from tlsmon.protocols.registry import PROTOCOLS, Protocol, identify
+from tlsmon.protocols.identification import identify
+from tlsmon.protocols.registry import PROTOCOLS, Protocol
 
 # Suricata-verify bug-2430: a CONNECT through a proxy on 8080 and its 200 answer, as captured.
 CONNECT = (C, b"CONNECT qagpublic.qg1.apps.qualys.com:443 HTTP/1.1\r\nHost: qagpublic.qg1.apps.qualys.com:443\r\n\r\n")

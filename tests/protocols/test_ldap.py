@@ -18,8 +18,8 @@ from tlsmon.protocols.events import (
     StartTlsRejected,
     StartTlsRequested,
 )
+from tlsmon.protocols.identification import identify
 from tlsmon.protocols.ldap import MAX_HEAD, LdapAnalyzer, probe
-from tlsmon.protocols.registry import identify
 
 
 def tlv(tag: int, *parts: bytes) -> bytes:

@@ -20,8 +20,8 @@ from tlsmon.protocols.events import (
     StartTlsRejected,
     StartTlsRequested,
 )
+from tlsmon.protocols.identification import identify
 from tlsmon.protocols.mysql import MysqlAnalyzer, probe
-from tlsmon.protocols.registry import identify
 
 # MySQL 8.0.28 on AWS RDS (Zeek's tls-12-amazon-rds.pcap): capabilities 0xdfffffff, mysql_native_password.
 MYSQL8_GREETING = bytes.fromhex(

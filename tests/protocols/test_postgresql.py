@@ -17,8 +17,8 @@ from tlsmon.protocols.events import (
     StartTlsRejected,
     StartTlsRequested,
 )
+from tlsmon.protocols.identification import identify
 from tlsmon.protocols.postgresql import PostgresqlAnalyzer, probe
-from tlsmon.protocols.registry import identify
 
 SSL_REQUEST = (C, bytes.fromhex("0000000804d2162f"))  # length 8, code 80877103
 GSSENC_REQUEST = (C, bytes.fromhex("0000000804d21630"))  # length 8, code 80877104

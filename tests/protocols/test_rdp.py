@@ -14,8 +14,9 @@ from tlsmon.protocols.events import (
     StartTlsRejected,
     StartTlsRequested,
 )
+from tlsmon.protocols.identification import identify
 from tlsmon.protocols.rdp import RdpAnalyzer, probe, protocol_names
-from tlsmon.protocols.registry import PROTOCOLS, Protocol, identify
+from tlsmon.protocols.registry import PROTOCOLS, Protocol
 
 
 def confirm(kind: int, value: int) -> tuple[bool, bytes]:

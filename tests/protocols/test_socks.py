@@ -14,7 +14,8 @@ from tlsmon.protocols.events import (
     StartTlsRejected,
     StartTlsRequested,
 )
-from tlsmon.protocols.registry import PROTOCOLS, Protocol, identify
+from tlsmon.protocols.identification import identify
+from tlsmon.protocols.registry import PROTOCOLS, Protocol
 from tlsmon.protocols.socks import SocksAnalyzer, probe
 
 # Zeek's socks-with-ssl trace: SOCKS 5 without authentication, CONNECT www.google.com:443 by name.

@@ -30,7 +30,8 @@ from tlsmon.output.parquet import TableWriter
 from tlsmon.records.tables import CERTIFICATES, TABLES
 from tlsmon.tls.analyzer import TlsAnalyzer
 from tlsmon.tls.summary import TLS_COLUMNS
-from tlsmon.x509.certs import PARSED_COLUMNS, parse_certificate
+from tlsmon.x509.certs import parse_certificate
+from tlsmon.x509.parsed import PARSED_COLUMNS
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 DHE_SUITES = (0x009E, 0x0033, 0x0067, 0x00AA)  # DHE_RSA_*, DHE_PSK_AES_128_GCM

@@ -22,8 +22,9 @@ from tests.x509.builders import (
     root,
     rsa_key,
 )
-from tlsmon.x509.certs import PARSED_COLUMNS, ParsedCertificate, format_serial, parse_certificate
+from tlsmon.x509.certs import format_serial, parse_certificate
 from tlsmon.x509.names import escape_value, format_name
+from tlsmon.x509.parsed import PARSED_COLUMNS, ParsedCertificate
 
 
 def parsed(cert: x509.Certificate) -> ParsedCertificate:

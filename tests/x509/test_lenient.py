@@ -18,8 +18,9 @@ import pytest
 
 import fixtures.make_broken_certificates as broken
 from tests.corpus.location import CORPUS, requires_corpus
-from tlsmon.x509.certs import ParsedCertificate, parse_certificate
+from tlsmon.x509.certs import parse_certificate
 from tlsmon.x509.der import DerError, encode_tlv, validity_time
+from tlsmon.x509.parsed import ParsedCertificate
 
 BROKEN = Path(__file__).resolve().parents[2] / "fixtures" / "certificates" / "broken"
 MANIFEST = json.loads((BROKEN / "MANIFEST.json").read_text())

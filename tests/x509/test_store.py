@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from tlsmon.output.parquet import TableWriter
-from tlsmon.x509 import store as store_module
-from tlsmon.x509.certs import ParsedCertificate
+from tlsmon.x509 import certs as certs_module
+from tlsmon.x509.parsed import ParsedCertificate
 from tlsmon.x509.store import CERT_COLUMNS, CertificateRecord, CertificateStore
 
 
@@ -98,13 +98,13 @@ def test_host_cert_is_zeeks_end_entity_flag_not_the_servers_side() -> None:
 
 def test_each_distinct_der_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     parsed: list[bytes] = []
-    real_parse = store_module.parse_certificate
+    real_parse = certs_module.parse_certificate
 
     def counting_parse(der: bytes, max_names: int) -> tuple[ParsedCertificate, object]:
         parsed.append(der)
         return real_parse(der, max_names)
 
-    monkeypatch.setattr(store_module, "parse_certificate", counting_parse)
+    monkeypatch.setattr(certs_module, "parse_certificate", counting_parse)
     store = CertificateStore()
     for ts in range(3):
         store.add_chain([LEAF, ISRG_X1], ts, is_client=False)

@@ -28,17 +28,8 @@ from tests.x509.builders import (
     root,
     rsa_key,
 )
-from tlsmon.x509.validate import (
-    DETAIL_LEAF_UNPARSEABLE,
-    STATUS_CLASS,
-    ZEEK_VALIDATION_STATUS,
-    ChainResult,
-    ValidationStatus,
-    Validator,
-    ValidityClass,
-    message_status,
-    verify_chain,
-)
+from tlsmon.x509.status import STATUS_CLASS, ZEEK_VALIDATION_STATUS, ValidationStatus, ValidityClass
+from tlsmon.x509.validate import DETAIL_LEAF_UNPARSEABLE, ChainResult, Validator, message_status, verify_chain
 
 NO_ISSUER = "candidates exhausted: all candidates exhausted with no interior errors"
 NOT_VALID = "cert is not valid at validation time"

@@ -24,7 +24,7 @@ import pytest
 
 from tests.corpus.location import CORPUS, requires_corpus
 from tests.corpus.zeeklog import ssl_baseline_rows, zeek_str
-from tlsmon.x509.validate import ZEEK_VALIDATION_STATUS, ValidationStatus
+from tlsmon.x509.status import ZEEK_VALIDATION_STATUS, ValidationStatus
 
 pytestmark = requires_corpus
 

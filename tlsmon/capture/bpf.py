@@ -4,15 +4,15 @@ pypcap's ``bpf(expr, dlt)`` compiles against a link type and its ``filter(frame)
 frame. It takes libpcap DLT_ values, which differ from the LINKTYPE_ values in files only for raw IP and
 OpenBSD loopback. When compilation fails pypcap only says "bad filter"; libpcap's own reason ("syntax
 error", "no VLAN support for Linux cooked v2", …) is fetched by compiling once more through ctypes.
+
+pypcap and ctypes are imported when a filter is compiled, not with this module: loading libpcap's binding took
+250 ms cold, and a read without ``--filter`` (or any read with the native engine, whose core compiles the
+filter itself after the command line has checked it here) does not need it.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from collections.abc import Callable
-
-import pcap
 
 from tlsmon.capture.linktypes import LINKTYPE_LOOP, RAW_IP_LINKTYPES, linktype_name
 
@@ -24,6 +24,8 @@ _SNAPLEN = 262144
 
 def libpcap_dlt(linktype: int) -> int:
     """The DLT_ value libpcap on this platform uses for a file's LINKTYPE_ value."""
+    import pcap  # only with a filter: see the module docstring
+
     if linktype in RAW_IP_LINKTYPES:
         return int(pcap.DLT_RAW)
     if linktype == LINKTYPE_LOOP:
@@ -33,6 +35,8 @@ def libpcap_dlt(linktype: int) -> int:
 
 def compile_filter(expr: str, linktype: int) -> Matcher:
     """A matcher for ``expr`` on frames of ``linktype``; ``ValueError`` with libpcap's reason if invalid."""
+    import pcap  # only with a filter: see the module docstring
+
     dlt = libpcap_dlt(linktype)
     try:
         program = pcap.bpf(expr.encode(), dlt)
@@ -47,6 +51,9 @@ def compile_filter(expr: str, linktype: int) -> Matcher:
 
 def libpcap_error(expr: str, dlt: int) -> str | None:
     """libpcap's message for compiling ``expr`` on ``dlt``, or None when libpcap cannot be reached."""
+    import ctypes  # only for a filter that failed to compile: see the module docstring
+    import ctypes.util
+
     name = ctypes.util.find_library("pcap")
     if name is None:
         return None

@@ -21,6 +21,9 @@ the first one after the batch is written (the writer stays usable).
 
 :meth:`TableWriter.finish_file` ends the current file early, so a long run can leave complete, renamed
 files behind as it goes.
+
+``pyarrow.parquet`` is imported when the first file is opened, not with this module: commands that only
+declare tables (``schema``, ``--help``) do not pay its import.
 """
 
 from __future__ import annotations
@@ -34,12 +37,15 @@ from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tlsmon.columns import ColumnGroup
 from tlsmon.output.fit import UnfittableError, anomaly_suffix, fit_value
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 COMPRESSION = "zstd"
 DEFAULT_BATCH_ROWS = 1024
@@ -358,6 +364,8 @@ class TableWriter:
     # --- files ---------------------------------------------------------------------------------------------
 
     def _open_file(self) -> pq.ParquetWriter:
+        import pyarrow.parquet as pq  # at the first file: see the module docstring
+
         name = f"part-{self._run_id}-{self._index:05d}.parquet"
         self._tmp_path = self._dir / f".{name}.tmp"
         self._writer = pq.ParquetWriter(self._tmp_path, self._schema, compression=COMPRESSION)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from tlsmon.columns import Column, ColumnGroup
-from tlsmon.records.tables import TABLE_NOTES
+from tlsmon.records.tables import table_notes
 
 TITLE = "tlsmon Parquet schema"
 INTRO = (
@@ -33,10 +33,12 @@ HEADER = "| column | type | nullable | description | example |\n|---|---|---|---
 
 
 def render_schema_markdown(
-    tables: Mapping[str, Sequence[ColumnGroup]], notes: Mapping[str, str] = TABLE_NOTES
+    tables: Mapping[str, Sequence[ColumnGroup]], notes: Mapping[str, str] | None = None
 ) -> str:
     """One section per table, one table row per column: name, Arrow type, nullable, description, example;
-    then the table's note, if ``notes`` has one."""
+    then the table's note, if ``notes`` (default: :func:`~tlsmon.records.tables.table_notes`) has one."""
+    if notes is None:
+        notes = table_notes()
     parts = [f"# {TITLE}", INTRO, TYPES]
     parts.append("Tables: " + ", ".join(f"[`{name}`](#{_anchor(name)})" for name in tables))
     for name, groups in tables.items():

@@ -4,6 +4,10 @@ Each protocol module offers ``probe(is_orig, data, server_port) -> bool | None``
 and an analyzer class. Content decides: the study found HTTPS on 110 and 993 and Apple push on 5223, so a
 mail port that speaks something else must not be labelled as mail. The port breaks ties that content cannot
 (a bare ``220`` greeting is both SMTP's and FTP's). Adding a protocol is one module and one line here.
+
+Importing this module imports every analyzer; the dispatcher asks through
+:func:`tlsmon.protocols.identification.identify`, which imports it at the first connection whose first bytes
+are not TLS, so a TLS-only run loads none of them.
 """
 
 from __future__ import annotations
@@ -56,21 +60,3 @@ PROTOCOLS: tuple[Protocol, ...] = (
     Protocol("socks", socks.probe, socks.SocksAnalyzer),
     Protocol("rdp", rdp.probe, rdp.RdpAnalyzer),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Identification:
-    protocol: Protocol | None  # the protocol that claimed the bytes
-    need_more: bool  # no claim yet, but some probe needs more bytes to decide
-
-
-def identify(is_orig: bool, data: bytes, server_port: int) -> Identification:
-    """Ask every protocol's probe about the first bytes of one direction."""
-    need_more = False
-    for proto in PROTOCOLS:
-        verdict = proto.probe(is_orig, data, server_port)
-        if verdict:
-            return Identification(proto, False)
-        if verdict is None:
-            need_more = True
-    return Identification(None, need_more)

@@ -16,12 +16,16 @@ used yet.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tlsmon.dtls.analyzer import DtlsAnalyzer
 from tlsmon.dtls.probe import looks_like_dtls
 from tlsmon.limits import DEFAULT_LIMITS, Limits
-from tlsmon.quic.analyzer import QuicAnalyzer
 from tlsmon.quic.probe import looks_like_quic
 from tlsmon.tls.summary import TlsSummary
+
+if TYPE_CHECKING:
+    from tlsmon.quic.analyzer import QuicAnalyzer
 
 _STUN_LAST_FIRST_BYTE = 3
 TRANSPORT_QUIC = "quic"
@@ -50,6 +54,10 @@ class UdpTlsAnalyzer:
         analyzer = self.analyzer
         if analyzer is None:
             if looks_like_quic(payload):
+                # Imported at the first QUIC flow: its Initial keys need cryptography, which a run without
+                # QUIC or certificates never loads.
+                from tlsmon.quic.analyzer import QuicAnalyzer
+
                 analyzer = self.analyzer = QuicAnalyzer(self.limits)
                 self.transport = TRANSPORT_QUIC
             elif looks_like_dtls(payload):

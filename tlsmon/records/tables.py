@@ -1,4 +1,10 @@
-"""The tables tlsmon writes, each as the column groups that make up its rows. Declared once, here."""
+"""The tables tlsmon writes, each as the column groups that make up its rows. Declared once, here.
+
+Theory of operation: only declarations are imported here (the column groups and the record types), never the
+modules that compute them, so that the schema, the writers and the read path's start-up do not pull in the
+X.509 parser (cryptography) or the plaintext protocol analyzers; :data:`CERTIFICATES`' parsed columns come from
+:mod:`tlsmon.x509.parsed`, not from the parser in :mod:`tlsmon.x509.certs`.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,8 @@ from tlsmon.records.conn import CONN_COLUMNS, ConnSummary
 from tlsmon.records.registries import REGISTRIES_TABLE, schema_note
 from tlsmon.records.stats import STATS_TABLE
 from tlsmon.tls.summary import TLS_COLUMNS, TlsSummary
-from tlsmon.x509.certs import PARSED_COLUMNS
 from tlsmon.x509.chains import X509_COLUMNS, X509Summary
+from tlsmon.x509.parsed import PARSED_COLUMNS
 from tlsmon.x509.store import CERT_COLUMNS
 
 #: Bumped whenever a column is renamed, removed or changes type (adding a column does not bump it).
@@ -57,5 +63,8 @@ TABLES: dict[str, tuple[ColumnGroup, ...]] = {
     "registries": REGISTRIES_TABLE,
 }
 
-#: Text docs/schema.md adds after a table's columns.
-TABLE_NOTES: dict[str, str] = {"registries": schema_note()}
+
+def table_notes() -> dict[str, str]:
+    """Text docs/schema.md adds after a table's columns. A function, not a constant: the registries' note reads
+    the IANA tables (:mod:`tlsmon.registries`, 20 ms of import) that a run never needs for it."""
+    return {"registries": schema_note()}

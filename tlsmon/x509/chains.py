@@ -7,12 +7,16 @@ validates the server's and the client's chain (:class:`~tlsmon.x509.validate.Val
 chain and day), matches the SNI against the leaf (:mod:`tlsmon.x509.hostname`), flags a weak or Tor-like
 leaf, and reads the stapled OCSP response (:mod:`tlsmon.x509.ocsp`). A connection without certificates or
 OCSP response gets no part (all its columns null).
+
+The validator and the OCSP reader need cryptography; they are imported when the first chain or response is
+there (the validator is made then, unless one was given), so a run without certificates never loads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -20,9 +24,11 @@ from tlsmon.columns import Column, ColumnGroup
 from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.x509.anomalies import X509Anomaly
 from tlsmon.x509.hostname import sni_matches
-from tlsmon.x509.ocsp import read_stapled
+from tlsmon.x509.status import ZEEK_VALIDATION_STATUS, ValidationStatus, ValidityClass
 from tlsmon.x509.store import CertificateRecord, CertificateStore, StoreAnomaly
-from tlsmon.x509.validate import ZEEK_VALIDATION_STATUS, ChainInput, ValidationStatus, Validator, ValidityClass
+
+if TYPE_CHECKING:
+    from tlsmon.x509.validate import ChainInput, Validator
 
 _TS_UTC = pa.timestamp("us", tz="UTC")  # OCSP dates: GeneralizedTime reaches 9999, int64 ns ends in 2262
 
@@ -54,7 +60,7 @@ class X509Summary:
 class ConnectionCertificates:
     """Per-run certificate work for connections: the store, the validator and their caches."""
 
-    __slots__ = ("store", "validator")
+    __slots__ = ("_max_validation_cache", "_validator", "store")
 
     def __init__(
         self,
@@ -63,7 +69,19 @@ class ConnectionCertificates:
         max_validation_cache: int = DEFAULT_LIMITS.max_validation_cache,
     ) -> None:
         self.store = store
-        self.validator = validator if validator is not None else Validator(max_entries=max_validation_cache)
+        self._validator = validator
+        self._max_validation_cache = max_validation_cache
+
+    @property
+    def validator(self) -> Validator:
+        """The run's validator, made at the first chain to validate."""
+        if self._validator is None:
+            # Imported here: the validator loads cryptography and the root store (~60 ms), which a run
+            # without certificates never needs.
+            from tlsmon.x509.validate import Validator
+
+            self._validator = Validator(max_entries=self._max_validation_cache)
+        return self._validator
 
     def summarize(
         self,
@@ -107,6 +125,8 @@ class ConnectionCertificates:
             out.client_validity_class = plain.validity_class
             out.client_validity_class_cached = cached.validity_class
         if ocsp_response is not None:
+            from tlsmon.x509.ocsp import read_stapled  # cryptography: see the module docstring
+
             leaf_cert = server[0].cert if server else None
             issuer = server[1].cert if len(server) > 1 else None
             stapled = read_stapled(ocsp_response, leaf_cert, issuer)
@@ -121,6 +141,8 @@ class ConnectionCertificates:
 
 
 def _chain_input(records: list[CertificateRecord]) -> ChainInput:
+    from tlsmon.x509.validate import ChainInput  # cryptography: see the module docstring
+
     leaf = records[0].parsed
     return ChainInput(
         fingerprints=tuple(r.fingerprint for r in records),

@@ -5,7 +5,8 @@ Connections refer to certificates by fingerprint (SHA-256 of the DER, lower-case
 with each chain seen on the wire. The store is a dict keyed by the DER bytes, so a certificate already seen
 costs one dict lookup (the bytes object caches its hash) and is never hashed with SHA again; a new one is
 hashed once and parsed once (:func:`tlsmon.x509.certs.parse_certificate`; the parsed fields are the
-record's second column group, :data:`~tlsmon.x509.certs.PARSED_COLUMNS`).
+record's second column group, :data:`~tlsmon.x509.parsed.PARSED_COLUMNS`). The parser, and cryptography with
+it, is imported at the first certificate: a run that sees none (TLS 1.3 only, say) never loads them.
 
 Each record keeps when the certificate was first and last seen (the smallest and largest timestamps, since
 chains may be reported out of capture order), in how many chains it appeared, and in which roles, with Zeek's
@@ -31,13 +32,16 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-from cryptography import x509
 
 from tlsmon.columns import Column, ColumnGroup
 from tlsmon.limits import DEFAULT_LIMITS, Limits
-from tlsmon.x509.certs import ParsedCertificate, parse_certificate
+from tlsmon.x509.parsed import ParsedCertificate
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 _TS_UTC = pa.timestamp("ns", tz="UTC")
 
@@ -186,6 +190,10 @@ class CertificateStore:
         for position, der in enumerate(ders):
             entry = by_der.get(der)
             if entry is None:
+                # Here, not at the top: cryptography costs ~50 ms of start-up that a run without certificates
+                # never needs (after the first certificate this is a dict lookup).
+                from tlsmon.x509.certs import parse_certificate
+
                 der = bytes(der)  # never keep a view on a larger buffer
                 parsed, cert = parse_certificate(der, self.limits.max_certificate_names)
                 rec = CertificateRecord(

@@ -34,10 +34,11 @@ There is no ``no_certificate`` status: the validator only sees chains, and a con
 null status, since tlsmon cannot tell a chain not sent from one it could not see (TLS 1.3 encrypts it, a
 resumption sends none).
 
-``validity_class`` (:class:`ValidityClass`) is the coarse class each status belongs to (:data:`STATUS_CLASS`):
-``verifiable``, ``self_signed``, ``expired``, ``not_yet_valid``, and ``broken`` for every other status.
-:data:`ZEEK_VALIDATION_STATUS` maps each status to the OpenSSL strings Zeek's ssl.log ``validation_status``
-holds for such a chain.
+``validity_class`` (:class:`ValidityClass`) is the coarse class each status belongs to
+(:data:`~tlsmon.x509.status.STATUS_CLASS`): ``verifiable``, ``self_signed``, ``expired``, ``not_yet_valid``, and
+``broken`` for every other status. :data:`~tlsmon.x509.status.ZEEK_VALIDATION_STATUS` maps each status to the
+OpenSSL strings Zeek's ssl.log ``validation_status`` holds for such a chain. The vocabulary is declared in
+:mod:`tlsmon.x509.status` (no cryptography there, so that the schema does not need it).
 
 The cached mode (``validity_class_cached``) runs the same rules with the intermediates of every chain that
 verified earlier in the run offered as extra untrusted intermediates, as Zeek's ``validate-certs`` does with
@@ -57,7 +58,6 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Generic, TypeVar
 
 from cryptography import x509
@@ -67,6 +67,7 @@ from cryptography.x509.verification import PolicyBuilder, Store, Subject, Verifi
 
 from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.x509.roots import mozilla_store
+from tlsmon.x509.status import STATUS_CLASS, ValidationStatus, ValidityClass
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -86,64 +87,6 @@ _WILDCARD_LABEL = "wildcard"
 #: certificates with one subject could otherwise cost 32 * 31); the verifier's own budget is 128.
 MAX_CHAIN_WALK_SIGNATURES = 64
 
-
-class ValidityClass(StrEnum):
-    VERIFIABLE = "verifiable"
-    EXPIRED = "expired"
-    NOT_YET_VALID = "not_yet_valid"
-    SELF_SIGNED = "self_signed"
-    BROKEN = "broken"
-
-
-class ValidationStatus(StrEnum):
-    """Why a chain is or is not valid: the rules are in the module docstring and docs/certificates.md."""
-
-    VERIFIABLE = "verifiable"
-    EXPIRED = "expired"
-    NOT_YET_VALID = "not_yet_valid"
-    SELF_SIGNED = "self_signed"
-    SELF_SIGNED_IN_CHAIN = "self_signed_in_chain"
-    UNKNOWN_ISSUER = "unknown_issuer"
-    BAD_SIGNATURE = "bad_signature"
-    FORBIDDEN_ALGORITHM = "forbidden_algorithm"
-    WEAK_KEY = "weak_key"
-    WRONG_PURPOSE = "wrong_purpose"
-    NAME_CONSTRAINT_VIOLATION = "name_constraint_violation"
-    PATH_TOO_LONG = "path_too_long"
-    PROFILE_VIOLATION = "profile_violation"
-    UNPARSEABLE = "unparseable"
-    BROKEN = "broken"
-
-
-#: The class of each status: a status names the reason, the class is what the study counts.
-STATUS_CLASS: dict[ValidationStatus, ValidityClass] = {
-    status: ValidityClass(status.value) if status.value in {c.value for c in ValidityClass} else ValidityClass.BROKEN
-    for status in ValidationStatus
-}
-
-#: What Zeek's ssl.log ``validation_status`` (OpenSSL's X509_verify_cert_error_string, 1.1 and 3.x spellings)
-#: says of a chain with each status, where OpenSSL has a counterpart. Statuses without one are chains OpenSSL
-#: accepts (Zeek: ``ok``) or refuses with a message of its own. docs/certificates.md has the same table.
-ZEEK_VALIDATION_STATUS: dict[ValidationStatus, tuple[str, ...]] = {
-    ValidationStatus.VERIFIABLE: ("ok",),
-    ValidationStatus.EXPIRED: ("certificate has expired",),
-    ValidationStatus.NOT_YET_VALID: ("certificate is not yet valid",),
-    ValidationStatus.SELF_SIGNED: ("self signed certificate", "self-signed certificate"),
-    ValidationStatus.SELF_SIGNED_IN_CHAIN: (
-        "self signed certificate in certificate chain",
-        "self-signed certificate in certificate chain",
-    ),
-    ValidationStatus.UNKNOWN_ISSUER: ("unable to get local issuer certificate", "unable to get issuer certificate"),
-    ValidationStatus.BAD_SIGNATURE: ("certificate signature failure",),
-    ValidationStatus.FORBIDDEN_ALGORITHM: ("ok", "CA signature digest algorithm too weak"),
-    ValidationStatus.WEAK_KEY: ("ok", "CA certificate key too weak"),
-    ValidationStatus.WRONG_PURPOSE: ("ok", "unsupported certificate purpose"),
-    ValidationStatus.NAME_CONSTRAINT_VIOLATION: ("permitted subtree violation", "excluded subtree violation"),
-    ValidationStatus.PATH_TOO_LONG: ("path length constraint exceeded", "certificate chain too long"),
-    ValidationStatus.PROFILE_VIOLATION: ("ok", "invalid CA certificate"),
-    ValidationStatus.UNPARSEABLE: (),
-    ValidationStatus.BROKEN: (),
-}
 
 # The verifier's messages (cryptography-x509-verification's policy), by the status they give: the first
 # pattern found in the message (after "candidates exhausted: ") wins.
