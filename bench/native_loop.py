@@ -1,8 +1,11 @@
-"""The native packet loop alone, in-process: read, decode, flow table, reassembly and bypass, on a capture.
+"""The native packet loop alone, in-process: read, decode, flow table, reassembly, TLS and bypass, on a capture.
 
-Python does no analysis here: every connection is declared finished at its first event, so the tracker
-bypasses it from the next crossing on, as it would once a handshake is parsed. What remains per packet is the
-native path the issue measures (issue 9: >= 5 M packets/s on the bulk workload). Prints one line per run.
+The tracker runs as the native engine runs it: connections TLS from their first byte are analyzed natively and
+bypassed once their handshake is over (native/src/dispatch.rs). Python does no analysis of the others: each is
+declared finished at its first event, so the tracker bypasses it from the next crossing on. What remains per
+packet is the native path the issue measures (issue 9: >= 5 M packets/s on the bulk workload); ``--no-tls``
+sends every connection to Python instead (each bypassed at its first crossing), the loop before issue 10.
+Prints one line per run.
 
     .venv/bin/python bench/native_loop.py bench/work/bulk.pcap [--repeat 3]
 """
@@ -14,17 +17,19 @@ import time
 from pathlib import Path
 
 from tlsmon import _native
-from tlsmon.native_engine import DEFAULT_MAX_EVENTS, MAX_FRAMES, OPEN
+from tlsmon.limits import DEFAULT_LIMITS
+from tlsmon.native_engine import DEFAULT_MAX_EVENTS, MAX_FRAMES, OPEN, tls_limits
 from tlsmon.tcp.ports import SERVICE_PORTS
 from tlsmon.tcp.tracker import TrackerConfig
 
 
-def native_loop(path: Path, max_events: int = DEFAULT_MAX_EVENTS) -> tuple[float, int, int]:
+def native_loop(path: Path, max_events: int = DEFAULT_MAX_EVENTS, native_tls: bool = True) -> tuple[float, int, int]:
     """Seconds, packets and bypassed packets for one pass over ``path``."""
     c = TrackerConfig()
     tracker = _native.Tracker(
         c.idle_timeout_ns, c.linger_ns, c.max_connections, c.max_buffered_per_direction, c.max_buffered_total,
-        c.sweep_interval_ns, c.check_every_packets, sorted(SERVICE_PORTS), None,
+        c.sweep_interval_ns, c.check_every_packets, sorted(SERVICE_PORTS), None, c.udp_idle_timeout_ns,
+        tls_limits(DEFAULT_LIMITS) if native_tls else None,
     )  # fmt: skip
     started = time.perf_counter()
     source = _native.CaptureSource([str(path)])
@@ -46,9 +51,10 @@ def main() -> None:
     parser.add_argument("capture", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--max-events", type=int, default=DEFAULT_MAX_EVENTS)
+    parser.add_argument("--no-tls", action="store_true", help="no native TLS: every connection crosses to Python")
     args = parser.parse_args()
     for _ in range(args.repeat):
-        elapsed, packets, bypassed = native_loop(args.capture, args.max_events)
+        elapsed, packets, bypassed = native_loop(args.capture, args.max_events, not args.no_tls)
         print(f"{args.capture.name}: {packets:,} packets in {elapsed:.3f} s = {packets / elapsed / 1e6:.2f} M "
               f"packets/s; {bypassed:,} bypassed")
 

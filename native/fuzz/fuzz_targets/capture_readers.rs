@@ -36,7 +36,7 @@ fuzz_target!(|input: &[u8]| {
     loop {
         match source.next_batch(&mut batch) {
             Ok(true) => {
-                for (_ts, _linktype, frame) in batch.iter() {
+                for (_ts, _linktype, frame) in source.frames(&batch) {
                     assert!(frame.len() <= 64 * 1024 * 1024);
                 }
                 frames += batch.len() as u64;

@@ -40,11 +40,14 @@ pub const DAMAGED_FILES: &str = "capture.damaged_files";
 /// Frames per batch at most (many empty or tiny frames must not make one huge batch).
 pub const MAX_BATCH_FRAMES: usize = 16_384;
 
-/// Frames in one buffer: `(ts_ns, linktype, bytes)` each, in stream order.
+/// Frames of one read, in stream order: `(ts_ns, linktype, start, len)` each, where the bytes are
+/// `buf[start..start + len]` of the reader's window. A frame is never copied: the window keeps every byte of
+/// the batch until the next read (a reader ends a batch rather than refill its window under it), and
+/// [`super::CaptureSource::frame`] hands the bytes out from there.
 #[derive(Debug, Default, Clone)]
 pub struct FrameBatch {
-    data: Vec<u8>,
-    frames: Vec<(i64, u32, usize, usize)>, // ts_ns, linktype, start, len
+    frames: Vec<(i64, u32, usize, usize)>,
+    bytes: usize,
 }
 
 impl FrameBatch {
@@ -53,8 +56,8 @@ impl FrameBatch {
     }
 
     pub fn clear(&mut self) {
-        self.data.clear();
         self.frames.clear();
+        self.bytes = 0;
     }
 
     pub fn len(&self) -> usize {
@@ -65,44 +68,48 @@ impl FrameBatch {
         self.frames.is_empty()
     }
 
-    /// Bytes of frame data held.
+    /// Bytes of frame data the batch names.
     pub fn data_len(&self) -> usize {
-        self.data.len()
+        self.bytes
     }
 
     /// Holds `budget` bytes of frames, or [`MAX_BATCH_FRAMES`] frames.
     #[inline]
     pub fn is_full(&self, budget: usize) -> bool {
-        self.data.len() >= budget || self.frames.len() >= MAX_BATCH_FRAMES
+        self.bytes >= budget || self.frames.len() >= MAX_BATCH_FRAMES
     }
 
-    pub fn push(&mut self, ts_ns: i64, linktype: u32, frame: &[u8]) {
-        let start = self.data.len();
-        self.data.extend_from_slice(frame);
-        self.frames.push((ts_ns, linktype, start, frame.len()));
+    /// A frame of `len` bytes at `start` of the window's buffer.
+    #[inline]
+    pub fn push(&mut self, ts_ns: i64, linktype: u32, start: usize, len: usize) {
+        self.bytes += len;
+        self.frames.push((ts_ns, linktype, start, len));
     }
 
-    /// The frame at `index`.
-    pub fn get(&self, index: usize) -> (i64, u32, &[u8]) {
+    /// The frame at `index`, its bytes taken from `buf` (the window's buffer).
+    #[inline]
+    pub fn get<'a>(&self, buf: &'a [u8], index: usize) -> (i64, u32, &'a [u8]) {
         let (ts, linktype, start, len) = self.frames[index];
-        (ts, linktype, &self.data[start..start + len])
+        (ts, linktype, &buf[start..start + len])
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (i64, u32, &[u8])> {
-        self.frames
-            .iter()
-            .map(|&(ts, linktype, start, len)| (ts, linktype, &self.data[start..start + len]))
-    }
-
-    /// Keeps the frames for which `keep` is true, in order (their bytes stay where they are).
-    pub(crate) fn retain_frames(&mut self, mut keep: impl FnMut(usize, u32, &[u8]) -> bool) {
-        let data = &self.data;
+    /// Keeps the frames for which `keep` is true, in order.
+    pub(crate) fn retain_frames(
+        &mut self,
+        buf: &[u8],
+        mut keep: impl FnMut(usize, u32, &[u8]) -> bool,
+    ) {
         let mut index = 0;
+        let mut bytes = 0;
         self.frames.retain(|&(_, linktype, start, len)| {
-            let kept = keep(index, linktype, &data[start..start + len]);
+            let kept = keep(index, linktype, &buf[start..start + len]);
             index += 1;
+            if kept {
+                bytes += len;
+            }
             kept
         });
+        self.bytes = bytes;
     }
 }
 
@@ -182,17 +189,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn batch_keeps_frames_in_one_buffer() {
+    fn a_batch_names_frames_in_the_window_without_copying_them() {
+        let window = b"..abc.de";
         let mut batch = FrameBatch::new();
-        batch.push(5, 1, b"abc");
-        batch.push(6, 101, b"de");
-        assert_eq!(batch.len(), 2);
-        assert_eq!(
-            batch.iter().collect::<Vec<_>>(),
-            vec![(5, 1, &b"abc"[..]), (6, 101, &b"de"[..])]
-        );
-        batch.retain_frames(|i, _, _| i == 1);
-        assert_eq!(batch.get(0), (6, 101, &b"de"[..]));
+        batch.push(5, 1, 2, 3);
+        batch.push(6, 101, 6, 2);
+        assert_eq!((batch.len(), batch.data_len()), (2, 5));
+        assert_eq!(batch.get(window, 0), (5, 1, &b"abc"[..]));
+        assert_eq!(batch.get(window, 1), (6, 101, &b"de"[..]));
+        batch.retain_frames(window, |i, _, _| i == 1);
+        assert_eq!((batch.len(), batch.data_len()), (1, 2));
+        assert_eq!(batch.get(window, 0), (6, 101, &b"de"[..]));
         batch.clear();
         assert!(batch.is_empty());
     }

@@ -104,6 +104,7 @@ impl PcapReader {
     ) -> Step {
         let hlen = self.hlen;
         loop {
+            let origin = win.start();
             let data = win.data();
             let end = data.len();
             let mut pos = 0;
@@ -128,7 +129,7 @@ impl PcapReader {
                 let raw = sec as i128 * NS_PER_S + frac as i128 * self.frac_ns;
                 let ts = state.checked_ts(raw, &mut self.history);
                 state.last_ts = ts;
-                batch.push(ts, self.linktype, &data[start..next]);
+                batch.push(ts, self.linktype, origin + start, incl as usize);
                 self.packets += 1;
                 pos = next;
                 if batch.is_full(budget) {
@@ -140,6 +141,9 @@ impl PcapReader {
             if let Some(what) = problem {
                 state.damaged(skipped_rest(&win.stream.name, &what, self.packets));
                 return Step::Done;
+            }
+            if !batch.is_empty() {
+                return Step::Paused; // refilling moves the window's bytes: the batch's frames are there
             }
             if !win.refill(state, "record", self.packets) {
                 return Step::Done;

@@ -95,8 +95,8 @@ impl PcapngReader {
                 state.damaged(skipped_rest(&win.stream.name, &what, self.packets));
                 return Step::Done;
             }
-            if batch.is_full(budget) {
-                return Step::Paused;
+            if !batch.is_empty() {
+                return Step::Paused; // refilling moves the window's bytes: the batch's frames are there
             }
             if !win.refill(state, "block", self.packets) {
                 return Step::Done;
@@ -113,6 +113,7 @@ impl PcapngReader {
         budget: usize,
     ) -> (usize, Option<String>) {
         let data = win.data();
+        let origin = win.start();
         let base = win.offset();
         let end = data.len();
         let mut pos = 0;
@@ -158,8 +159,10 @@ impl PcapngReader {
             }
             let block = &data[pos..next];
             let result = match btype {
-                BT_EPB | BT_PB_OBSOLETE => self.packet_block(btype, block, at, batch, state),
-                BT_SPB => self.simple_block(block, at, batch, state),
+                BT_EPB | BT_PB_OBSOLETE => {
+                    self.packet_block(btype, block, origin + pos, at, batch, state)
+                }
+                BT_SPB => self.simple_block(block, origin + pos, at, batch, state),
                 BT_IDB => self.interface_block(block, at),
                 BT_SHB => self.section_block(block, at),
                 _ => Ok(()),
@@ -199,10 +202,12 @@ impl PcapngReader {
         Ok(Some(*iface))
     }
 
+    /// `origin`: where the block starts in the window's buffer.
     fn packet_block(
         &mut self,
         btype: u32,
         block: &[u8],
+        origin: usize,
         at: u64,
         batch: &mut FrameBatch,
         state: &mut ReadState,
@@ -246,13 +251,14 @@ impl PcapngReader {
         let units = (i128::from(hi) << 32) | i128::from(lo);
         let raw = ((units * mult) >> shift) / div + offset_ns;
         let ts = state.checked_ts(raw, &mut self.history);
-        self.deliver(ts, linktype, &block[28..28 + cap as usize], batch, state);
+        self.deliver(ts, linktype, origin + 28, cap as usize, batch, state);
         Ok(())
     }
 
     fn simple_block(
         &mut self,
         block: &[u8],
+        origin: usize,
         at: u64,
         batch: &mut FrameBatch,
         state: &mut ReadState,
@@ -275,21 +281,23 @@ impl PcapngReader {
         let orig = read_u32(block, 8, self.big) as usize;
         let limit = if snaplen == 0 { orig } else { snaplen as usize };
         let cap = orig.min(blen - 16).min(limit);
-        self.deliver(self.last_ts, linktype, &block[12..12 + cap], batch, state);
+        self.deliver(self.last_ts, linktype, origin + 12, cap, batch, state);
         Ok(())
     }
 
+    /// A frame of `len` bytes at `start` of the window's buffer.
     fn deliver(
         &mut self,
         ts: i64,
         linktype: u32,
-        frame: &[u8],
+        start: usize,
+        len: usize,
         batch: &mut FrameBatch,
         state: &mut ReadState,
     ) {
         self.last_ts = ts;
         state.last_ts = ts;
-        batch.push(ts, linktype, frame);
+        batch.push(ts, linktype, start, len);
         self.packets += 1;
     }
 

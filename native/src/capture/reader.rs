@@ -34,6 +34,18 @@ impl Window {
         &self.buf[self.start..]
     }
 
+    /// The whole buffer: a batch's frames are `buf()[start..start + len]` until the next fill.
+    #[inline]
+    pub fn buf(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Where `data()` starts in `buf()`.
+    #[inline]
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
     pub fn available(&self) -> usize {
         self.buf.len() - self.start
     }

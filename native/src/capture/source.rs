@@ -1,9 +1,12 @@
 //! Capture files in the order given, as one stream of frames (mirrors `tlsmon/capture/source.py`).
 //!
 //! Theory of operation. Each file is opened as a [`ChunkStream`] and its first four uncompressed bytes
-//! pick the reader (classic pcap or pcapng). [`CaptureSource::next_batch`] fills a [`FrameBatch`] with about
+//! pick the reader (classic pcap or pcapng). [`CaptureSource::next_batch`] fills a [`FrameBatch`] with up to
 //! 256 KiB of frames, never more than one file's: a batch ends where a file ends, so the warnings taken after
-//! a batch belong after its frames, as in Python. A file that cannot be read as a capture at all is a
+//! a batch belong after its frames, as in Python. Frames are not copied: a batch names them in the file's
+//! read window ([`CaptureSource::frame`]), which a reader therefore never refills under a batch (a batch
+//! also ends where the window's bytes end), and the window of a file that just ended is kept until the next
+//! batch. A file that cannot be read as a capture at all is a
 //! [`CaptureError`] (earlier files' frames have been handed out by then); damage inside a file is one
 //! warning line and the next file is read. With a BPF filter, frames it rejects are counted in
 //! `filtered_out`; a link type it cannot be compiled for is an error after the frames before that frame.
@@ -46,6 +49,8 @@ pub struct CaptureSource {
     files: Vec<FileEntry>,
     next: usize,
     current: Option<OpenFile>,
+    /// The file that ended with the last batch: its window holds that batch's bytes until the next read.
+    ended: Option<OpenFile>,
     done_bytes: u64,
     bytes_read: u64,
     total_bytes: u64,
@@ -96,6 +101,7 @@ impl CaptureSource {
             files,
             next: 0,
             current: None,
+            ended: None,
             done_bytes: 0,
             bytes_read: 0,
             total_bytes,
@@ -112,6 +118,7 @@ impl CaptureSource {
     /// once every file is read. A batch may be empty when a file gave no frames (its warnings are then due).
     pub fn next_batch(&mut self, batch: &mut FrameBatch) -> Result<bool, CaptureError> {
         batch.clear();
+        self.ended = None;
         if let Some(err) = self.pending_error.take() {
             self.finished = true;
             return Err(err);
@@ -153,8 +160,31 @@ impl CaptureSource {
         Ok(true)
     }
 
+    /// The frame at `index` of the batch the last `next_batch` filled.
+    #[inline]
+    pub fn frame<'a>(&'a self, batch: &FrameBatch, index: usize) -> (i64, u32, &'a [u8]) {
+        batch.get(self.window_buf(), index)
+    }
+
+    /// Every frame of the batch the last `next_batch` filled, in order.
+    pub fn frames<'a>(
+        &'a self,
+        batch: &'a FrameBatch,
+    ) -> impl Iterator<Item = (i64, u32, &'a [u8])> {
+        let buf = self.window_buf();
+        (0..batch.len()).map(move |index| batch.get(buf, index))
+    }
+
+    /// The buffer the last batch's frames are in: the open file's window, or the one that just ended.
+    fn window_buf(&self) -> &[u8] {
+        self.current
+            .as_ref()
+            .or(self.ended.as_ref())
+            .map_or(&[], |open| open.win.buf())
+    }
+
     fn end_file(&mut self) {
-        self.current = None;
+        self.ended = self.current.take();
         self.done_bytes += self.files[self.next].size;
         self.bytes_read = self.done_bytes;
         self.next += 1;
@@ -166,7 +196,12 @@ impl CaptureSource {
         };
         let total = batch.len();
         let mut failure: Option<(usize, String)> = None;
-        batch.retain_frames(|index, linktype, frame| {
+        let buf = self
+            .current
+            .as_ref()
+            .or(self.ended.as_ref())
+            .map_or(&[][..], |open| open.win.buf());
+        batch.retain_frames(buf, |index, linktype, frame| {
             if failure.is_some() {
                 return false;
             }

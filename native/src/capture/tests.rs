@@ -30,7 +30,11 @@ fn read(mut source: CaptureSource) -> Read {
     loop {
         match source.next_batch(&mut batch) {
             Ok(more) => {
-                frames.extend(batch.iter().map(|(ts, lt, f)| (ts, lt, f.to_vec())));
+                frames.extend(
+                    source
+                        .frames(&batch)
+                        .map(|(ts, lt, f)| (ts, lt, f.to_vec())),
+                );
                 warnings.extend(source.take_warnings());
                 if !more {
                     break;
@@ -291,7 +295,7 @@ fn read_speed() {
         let mut batch = FrameBatch::new();
         let mut bytes = 0_usize;
         while source.next_batch(&mut batch).unwrap() {
-            bytes += batch.iter().map(|f| f.2.len()).sum::<usize>();
+            bytes += source.frames(&batch).map(|f| f.2.len()).sum::<usize>();
         }
         let secs = start.elapsed().as_secs_f64();
         println!(

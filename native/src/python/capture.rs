@@ -46,7 +46,7 @@ impl PyCaptureSource {
     ) -> PyResult<bool> {
         loop {
             while self.index < self.batch.len() {
-                let (ts, linktype, frame) = self.batch.get(self.index);
+                let (ts, linktype, frame) = self.inner.frame(&self.batch, self.index);
                 self.index += 1;
                 if !take(ts, linktype, frame) {
                     return Ok(false);
