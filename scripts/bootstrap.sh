@@ -32,3 +32,6 @@ elif [ -n "$(find native/src native/Cargo.toml native/Cargo.lock -newer "$stamp"
     .venv/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
     touch "$stamp"
 fi
+# The bytecode cache an installed package has (PYTHONDONTWRITEBYTECODE, set on some machines, would otherwise
+# make every run compile tlsmon's modules again).
+.venv/bin/python -m compileall -q tlsmon

@@ -20,12 +20,22 @@ def sni_matches(sni: str, dns_names: list[str], common_names: list[str], ip_addr
     host = _normalise(sni)
     if not host:
         return False
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+    address = _ip_literal(host)
+    if address is None:
         presented = dns_names if dns_names else common_names
         return any(name_matches(host, _normalise(p)) for p in presented)
     return any(_same_address(address, ip) for ip in ip_addresses)
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` spells, if it is an IP literal. Host names are ruled out without raising: an
+    IPv4 literal is digits and dots, an IPv6 one has a colon (a DNS name has neither shape)."""
+    if ":" not in host and not host.replace(".", "").isdigit():
+        return None
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 def name_matches(host: str, pattern: str) -> bool:
