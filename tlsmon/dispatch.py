@@ -38,8 +38,7 @@ summary, TLS). Bytes held while probing are bounded by the probe sizes below, wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.events import TlsPayload
@@ -48,6 +47,7 @@ from tlsmon.protocols.proxy import PreambleSummary, ProxyHeaderReader
 from tlsmon.protocols.starttls import StartTlsSummary
 from tlsmon.tls.analyzer import TlsAnalyzer
 from tlsmon.tls.codes import CT_HANDSHAKE, HT_CLIENT_HELLO
+from tlsmon.tls.factory import TlsFactory, TlsStreamAnalyzer
 from tlsmon.tls.probe import looks_like_tls
 from tlsmon.tls.record import MAX_RECORD_LENGTH
 from tlsmon.tls.summary import TlsSummary
@@ -80,29 +80,6 @@ _RECORD_START = bytes([CT_HANDSHAKE, 3])
 # RFC 8446 §4.1.2: legacy_version, random, legacy_session_id, cipher_suites, compression methods (lengths).
 _MIN_CLIENT_HELLO = 2 + 32 + 1 + 2 + 1
 _MAX_CLIENT_HELLO = 1 << 16  # a fragmented ClientHello (post-quantum key shares are under 2 KiB)
-
-
-class TlsStreamAnalyzer(Protocol):
-    """What the dispatcher asks of a TLS analyzer: tlsmon.tls.analyzer's, or the native one (_native)."""
-
-    def data(self, is_orig: bool, data: bytes) -> None: ...
-
-    def gap(self, is_orig: bool, length: int) -> None: ...
-
-    def end(self) -> None: ...
-
-    @property
-    def finished(self) -> bool: ...
-
-    @property
-    def anomalies(self) -> Sequence[str]: ...
-
-    @property
-    def summary(self) -> TlsSummary: ...
-
-
-#: Makes a connection's TLS analyzer; the dispatcher's default is the Python one (``--engine python``).
-TlsFactory = Callable[[Limits], TlsStreamAnalyzer]
 
 
 class Dispatcher:
@@ -411,7 +388,7 @@ class Dispatcher:
 
     def _new_tls(self) -> TlsStreamAnalyzer:
         if self._tls_factory is not None:
-            return self._tls_factory(self._limits)
+            return self._tls_factory("t", self._limits)
         return TlsAnalyzer(limits=self._limits)  # looked up here: tests replace it (tests/tls_native/tee.py)
 
     def _start_tls(self, chunks: list[tuple[bool, bytes]]) -> None:

@@ -7,6 +7,7 @@ CLI, memory for tests).
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.records.conn import ConnSummary, conn_summary, make_uid
 from tlsmon.records.tables import ConnectionRecord
 from tlsmon.tcp.connection import END_EOF, Connection, TransportFacts
-from tlsmon.tcp.tracker import TcpTracker, TrackerConfig, TrackerStats
+from tlsmon.tcp.tracker import END_INTERIM, TcpTracker, TrackerConfig, TrackerStats
 from tlsmon.tls.summary import TlsSummary
 from tlsmon.udp.dispatch import UdpDispatcher
 from tlsmon.udp.flows import UdpFlow, UdpTracker, path_anomalies
@@ -166,6 +167,11 @@ class Recorder:
     ) -> None:
         """Write the row; ``transport_anomalies`` are the TCP stage's (connection, then each direction's)."""
         tls = dispatcher.tls_summary()
+        starttls, preamble = dispatcher.starttls, dispatcher.preamble
+        if conn.end_reason == END_INTERIM:
+            # The analyzers go on after an interim record: it keeps what they had said so far, not their live
+            # summaries (a sink holding the objects, or converting them a batch later, saw later alerts, CCS…).
+            tls, starttls, preamble = copy.deepcopy((tls, starttls, preamble))
         anomalies = transport_anomalies + dispatcher.all_anomalies()
         x509 = None
         if tls is not None:
@@ -190,7 +196,7 @@ class Recorder:
             stats.versions[tls.version or "unknown"] += 1
             if tls.cipher:
                 stats.ciphers[tls.cipher] += 1
-        self.sink.connection(ConnectionRecord(summary, dispatcher.starttls, tls, x509, dispatcher.preamble))
+        self.sink.connection(ConnectionRecord(summary, starttls, tls, x509, preamble))
 
 
 class Engine(Recorder):

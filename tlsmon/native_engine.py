@@ -149,10 +149,11 @@ class NativeConnection:
         self.resp_missed_bytes = resp_missed_bytes
 
 
-def native_tls_analyzer(limits: Limits) -> _native.TlsAnalyzer:
-    """The TLS analyzer of a connection Python's dispatcher reads (after STARTTLS, a preamble, ...)."""
+def native_tls_analyzer(transport: str, limits: Limits) -> _native.TlsAnalyzer:
+    """The TLS analyzer of what Python reads: a TCP connection after STARTTLS or a preamble (``t``), a QUIC
+    (``q``) or DTLS (``d``) flow."""
     return _native.TlsAnalyzer(
-        "t",
+        transport,
         limits.max_certificates_per_chain,
         limits.max_certificates_per_connection,
         limits.max_alerts,
@@ -373,7 +374,7 @@ class NativeEngine(Recorder):
     def _apply_udp(self, conn: int, kind: int, is_orig: bool, value: object) -> bool:
         """One event of a UDP flow; True when its dispatcher has just finished (the flow is to be bypassed)."""
         if kind == OPEN_UDP:
-            self.udp_flows[conn] = UdpDispatcher(self.limits)
+            self.udp_flows[conn] = UdpDispatcher(self.limits, native_tls_analyzer)
             return False
         if kind == END:
             dispatcher = self.udp_flows.pop(conn)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from tests.engines.equality import capture_frames
 from tests.live.traffic import SECOND, T0, tls_connection
 from tlsmon.engine import Engine, MemorySink
 from tlsmon.live.stats import CountingSink, LiveCounters
 from tlsmon.native_engine import NativeEngine
 from tlsmon.tcp.tracker import TrackerConfig
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
 
 HOUR = 3600 * SECOND
 
@@ -127,3 +132,22 @@ def test_interim_records_do_not_count_the_certificates_again(engine_kind: type[E
     engine.sweep(T0 + HOUR + SECOND)
     engine.close()
     assert sink.certificates and {c.times_seen for c in sink.certificates} == {1}
+
+
+def test_an_interim_record_keeps_the_handshake_as_it_stood_then(
+    engine_kind: type[Engine] | type[NativeEngine],
+) -> None:
+    # fixtures/pcaps/tls12-ecdhe-rsa.pcap: ClientHello at 1.01 ms, the server's flight to 3.5 ms, the client's
+    # key exchange, CCS and Finished from 4.0 ms, the server's CCS and Finished at 5.0 ms.
+    frames = capture_frames([FIXTURES / "tls12-ecdhe-rsa.pcap"])
+    config = TrackerConfig(interim_interval_ns=2_000_000, sweep_interval_ns=1_000_000, check_every_packets=1)
+    sink = MemorySink()
+    engine = engine_kind(sink, config)
+    engine.run(frames)
+    engine.close()
+    seen = [(r.conn.end_reason, r.tls.ssl_history, r.tls.ccs_orig, r.tls.established) for r in sink.records if r.tls]
+    assert seen == [
+        ("interim", "Csxkn", False, False),
+        ("interim", "CsxknGIti", True, True),
+        ("fin", "CsxknGIti", True, True),
+    ]

@@ -32,6 +32,7 @@ from tlsmon.dtls.record import CT_ACK, CT_TLS12_CID, UNIFIED, split_records
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.tls.analyzer import TlsAnalyzer
 from tlsmon.tls.codes import CT_APPLICATION_DATA, CT_HANDSHAKE, HT_HELLO_VERIFY_REQUEST
+from tlsmon.tls.factory import TlsFactory, TlsStreamAnalyzer
 from tlsmon.tls.summary import TlsSummary
 
 #: RFC 7983 §7: a datagram whose first byte is in 20..63 is DTLS
@@ -63,9 +64,11 @@ class DtlsAnalyzer:
 
     __slots__ = ("_reassemblers", "anomalies_dropped", "dtls_anomalies", "finished", "info", "limits", "tls")
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, tls_factory: TlsFactory | None = None) -> None:
         self.limits = limits
-        self.tls = TlsAnalyzer("d", limits)
+        self.tls: TlsStreamAnalyzer = (
+            TlsAnalyzer("d", limits) if tls_factory is None else tls_factory("d", limits)
+        )
         self.info = DtlsInfo()
         self.dtls_anomalies: list[str] = []
         self.anomalies_dropped = 0
@@ -82,7 +85,7 @@ class DtlsAnalyzer:
     @property
     def anomalies(self) -> list[str]:
         """DTLS anomalies, then the TLS analyzer's."""
-        return self.dtls_anomalies + self.tls.anomalies
+        return [*self.dtls_anomalies, *self.tls.anomalies]
 
     def datagram(self, is_orig: bool, ts: float, payload: bytes) -> None:
         """One UDP payload of the flow; ``is_orig``: sent by the flow's originator."""

@@ -49,6 +49,7 @@ from tlsmon.quic.packet import (
 from tlsmon.quic.protection import InitialKeys, initial_keys
 from tlsmon.tls.analyzer import TlsAnalyzer
 from tlsmon.tls.codes import CT_HANDSHAKE
+from tlsmon.tls.factory import TlsFactory, TlsStreamAnalyzer
 from tlsmon.tls.summary import TlsSummary
 
 
@@ -93,9 +94,11 @@ class QuicAnalyzer:
         "tls",
     )
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, tls_factory: TlsFactory | None = None) -> None:
         self.limits = limits
-        self.tls = TlsAnalyzer("q", limits)
+        self.tls: TlsStreamAnalyzer = (
+            TlsAnalyzer("q", limits) if tls_factory is None else tls_factory("q", limits)
+        )
         self.info = QuicInfo()
         self.quic_anomalies: list[str] = []
         self.anomalies_dropped = 0
@@ -112,7 +115,7 @@ class QuicAnalyzer:
     @property
     def anomalies(self) -> list[str]:
         """QUIC anomalies, then the TLS analyzer's."""
-        return self.quic_anomalies + self.tls.anomalies
+        return [*self.quic_anomalies, *self.tls.anomalies]
 
     def _new_stream(self) -> CryptoStream:
         return CryptoStream(self.limits.max_quic_crypto_bytes)

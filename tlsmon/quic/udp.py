@@ -22,6 +22,7 @@ from tlsmon.dtls.analyzer import DtlsAnalyzer
 from tlsmon.dtls.probe import looks_like_dtls
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.quic.probe import looks_like_quic
+from tlsmon.tls.factory import TlsFactory
 from tlsmon.tls.summary import TlsSummary
 
 if TYPE_CHECKING:
@@ -37,10 +38,11 @@ PROBE_STUN_DATAGRAMS = 64
 
 
 class UdpTlsAnalyzer:
-    __slots__ = ("_probed", "_stun", "analyzer", "finished", "limits", "transport")
+    __slots__ = ("_probed", "_stun", "_tls_factory", "analyzer", "finished", "limits", "transport")
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, tls_factory: TlsFactory | None = None) -> None:
         self.limits = limits
+        self._tls_factory = tls_factory
         #: "quic", "dtls", or None (not decided yet, or neither)
         self.transport: str | None = None
         self.analyzer: QuicAnalyzer | DtlsAnalyzer | None = None
@@ -58,10 +60,10 @@ class UdpTlsAnalyzer:
                 # QUIC or certificates never loads.
                 from tlsmon.quic.analyzer import QuicAnalyzer
 
-                analyzer = self.analyzer = QuicAnalyzer(self.limits)
+                analyzer = self.analyzer = QuicAnalyzer(self.limits, self._tls_factory)
                 self.transport = TRANSPORT_QUIC
             elif looks_like_dtls(payload):
-                analyzer = self.analyzer = DtlsAnalyzer(self.limits)
+                analyzer = self.analyzer = DtlsAnalyzer(self.limits, self._tls_factory)
                 self.transport = TRANSPORT_DTLS
             else:
                 if payload and payload[0] <= _STUN_LAST_FIRST_BYTE:

@@ -18,6 +18,7 @@ from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.protocols.proxy import PreambleSummary
 from tlsmon.protocols.starttls import StartTlsSummary
 from tlsmon.quic.udp import UdpTlsAnalyzer
+from tlsmon.tls.factory import TlsFactory
 from tlsmon.tls.summary import TlsSummary
 
 TLS_MODE_IMPLICIT = "implicit"
@@ -27,8 +28,8 @@ TLS_MODE_NONE = "none"
 class UdpDispatcher:
     __slots__ = ("analyzer", "finished", "preamble", "starttls")
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
-        self.analyzer = UdpTlsAnalyzer(limits)
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, tls_factory: TlsFactory | None = None) -> None:
+        self.analyzer = UdpTlsAnalyzer(limits, tls_factory)
         self.starttls: StartTlsSummary | None = None
         self.preamble: PreambleSummary | None = None
         self.finished = False
