@@ -112,6 +112,15 @@ pub struct Tracker {
     check_at: u64,
     /// Events produced since the caller last took them.
     pub out: EventBatch,
+    /// The last lookups, by a cheap index of the ports: `(key, slot, is_orig, connection id)`.
+    recent: [Option<(Key, u32, bool, u64)>; RECENT],
+}
+
+/// Entries of the lookup cache in front of the table (a few flows interleave in any capture).
+const RECENT: usize = 16;
+
+fn recent_index(key: &Key) -> usize {
+    usize::from(key.1 ^ key.3.rotate_left(5)) % RECENT
 }
 
 impl Tracker {
@@ -143,6 +152,7 @@ impl Tracker {
             held_bytes: 0,
             check_at,
             out: EventBatch::default(),
+            recent: [None; RECENT],
         }
     }
 
@@ -178,7 +188,7 @@ impl Tracker {
         }
         self.stats.tcp_packets += 1;
         let key: Key = (seg.src, seg.sport, seg.dst, seg.dport);
-        let found = self.table.get(&key).copied();
+        let found = self.lookup(&key);
         if let Some((slot, is_orig)) = found {
             if seg.flags & (SYN | FIN | RST) == 0 {
                 let conn = self.slots[slot as usize]
@@ -198,6 +208,32 @@ impl Tracker {
             }
         }
         self.slow(found, key, ts, seg);
+    }
+
+    /// The table's entry for `key`, through the cache of recent lookups: a cached entry holds while its
+    /// connection lives (a live connection's 4-tuples always map to it).
+    #[inline]
+    fn lookup(&mut self, key: &Key) -> Option<(u32, bool)> {
+        let index = recent_index(key);
+        if let Some((k, slot, is_orig, id)) = self.recent[index] {
+            if k == *key
+                && self
+                    .slots
+                    .get(slot as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|c| c.id == id)
+            {
+                return Some((slot, is_orig));
+            }
+        }
+        let found = self.table.get(key).copied();
+        if let Some((slot, is_orig)) = found {
+            let id = self.slots[slot as usize]
+                .as_ref()
+                .map_or(u64::MAX, |c| c.id);
+            self.recent[index] = Some((*key, slot, is_orig, id));
+        }
+        found
     }
 
     fn slow(&mut self, found: Option<(u32, bool)>, key: Key, ts: i64, seg: &Segment) {
