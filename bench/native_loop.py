@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from tlsmon import _native
+from tlsmon.engines import settle_heap
 from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.native_engine import DEFAULT_MAX_EVENTS, MAX_FRAMES, OPEN, tls_limits
 from tlsmon.tcp.ports import SERVICE_PORTS
@@ -53,6 +54,7 @@ def main() -> None:
     parser.add_argument("--max-events", type=int, default=DEFAULT_MAX_EVENTS)
     parser.add_argument("--no-tls", action="store_true", help="no native TLS: every connection crosses to Python")
     args = parser.parse_args()
+    settle_heap()  # as `tlsmon read` does before its run
     for _ in range(args.repeat):
         elapsed, packets, bypassed = native_loop(args.capture, args.max_events, not args.no_tls)
         print(f"{args.capture.name}: {packets:,} packets in {elapsed:.3f} s = {packets / elapsed / 1e6:.2f} M "
