@@ -164,6 +164,25 @@ impl Dispatch {
         *self = Dispatch::Python;
     }
 
+    /// A natively analyzed connection's row part at its end (the analyzer is done with); None otherwise.
+    pub fn take_row(&mut self) -> Option<TlsRow> {
+        if !matches!(self, Dispatch::Tls(_)) {
+            return None;
+        }
+        match std::mem::replace(self, Dispatch::Python) {
+            Dispatch::Tls(tls) => Some(tls.into_row()),
+            _ => None,
+        }
+    }
+
+    /// A natively analyzed connection's row part so far (an interim record); None otherwise.
+    pub fn snapshot_row(&self) -> Option<TlsRow> {
+        match self {
+            Dispatch::Tls(tls) => Some(tls.snapshot()),
+            _ => None,
+        }
+    }
+
     pub fn is_finished_tls(&self) -> bool {
         matches!(self, Dispatch::Tls(tls) if tls.analyzer.finished)
     }

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tlsmon import _native, dispatch
+from tlsmon import dispatch
 from tlsmon.dtls import analyzer as dtls_analyzer
 from tlsmon.limits import DEFAULT_LIMITS, Limits
+from tlsmon.native_engine import native_tls_analyzer
 from tlsmon.quic import analyzer as quic_analyzer
 from tlsmon.tls.analyzer import TlsAnalyzer
 from tlsmon.tls.summary import TlsSummary
@@ -27,13 +28,7 @@ NOT_PORTED: frozenset[str] = frozenset()
 
 
 def native_analyzer(transport: str = "t", limits: Limits = DEFAULT_LIMITS) -> Any:
-    return _native.TlsAnalyzer(
-        transport,
-        limits.max_certificates_per_chain,
-        limits.max_certificates_per_connection,
-        limits.max_alerts,
-        limits.max_anomalies,
-    )
+    return native_tls_analyzer(transport, limits)
 
 
 class TeeAnalyzer(TlsAnalyzer):

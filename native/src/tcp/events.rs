@@ -103,6 +103,12 @@ impl EventBatch {
         self.events.is_empty()
     }
 
+    /// Keeps a natively analyzed connection's row part; its index for the event.
+    pub fn push_tls(&mut self, row: TlsRow) -> usize {
+        self.tls.push(row);
+        self.tls.len() - 1
+    }
+
     /// The bytes of a `Data` event.
     pub fn data(&self, start: usize, len: usize) -> &[u8] {
         &self.payload[start..start + len]

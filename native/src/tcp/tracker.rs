@@ -628,17 +628,12 @@ impl Tracker {
         }
         let index = self.out.ends.len();
         self.out.ends.push(Self::facts(&conn, conn.end_reason));
-        let kind = if matches!(conn.dispatch, Dispatch::Tls(_)) {
-            let Dispatch::Tls(tls) = std::mem::replace(&mut conn.dispatch, Dispatch::Python) else {
-                unreachable!("matched above")
-            };
-            self.out.tls.push(tls.into_row());
-            EventKind::TlsEnd {
+        let kind = match conn.dispatch.take_row() {
+            Some(row) => EventKind::TlsEnd {
                 index,
-                tls: self.out.tls.len() - 1,
-            }
-        } else {
-            EventKind::End { index }
+                tls: self.out.push_tls(row),
+            },
+            None => EventKind::End { index },
         };
         let ev = Event {
             conn: conn.id,
@@ -755,14 +750,12 @@ impl Tracker {
                 let (id, epoch) = (conn.id, conn.epoch);
                 let index = self.out.ends.len();
                 self.out.ends.push(facts);
-                let kind = if let Dispatch::Tls(tls) = &conn.dispatch {
-                    self.out.tls.push(tls.snapshot());
-                    EventKind::TlsInterim {
+                let kind = match conn.dispatch.snapshot_row() {
+                    Some(row) => EventKind::TlsInterim {
                         index,
-                        tls: self.out.tls.len() - 1,
-                    }
-                } else {
-                    EventKind::Interim { index }
+                        tls: self.out.push_tls(row),
+                    },
+                    None => EventKind::Interim { index },
                 };
                 let ev = Event {
                     conn: id,
