@@ -27,12 +27,10 @@ from tlsmon.udp.flows import UdpFlow, UdpTracker, path_anomalies
 from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
 
-if TYPE_CHECKING:  # an annotation only: cryptography is loaded at the first certificate (tlsmon.x509.chains)
-    from tlsmon.x509.validate import Validator
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: cryptography and the STARTTLS analyzers load when a run needs them
     from tlsmon.protocols.proxy import PreambleSummary
     from tlsmon.protocols.starttls import StartTlsSummary
+    from tlsmon.x509.validate import Validator
 
 # Named run counters of the TCP and UDP stages and the certificate store (the stats table's `counters`).
 EVICTED_PACKETS = "tcp.evicted_packets"  # packets of evicted connections, counted on their tombstones

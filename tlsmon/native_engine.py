@@ -152,13 +152,7 @@ class NativeConnection:
 def native_tls_analyzer(transport: str, limits: Limits) -> _native.TlsAnalyzer:
     """The TLS analyzer of what Python reads: a TCP connection after STARTTLS or a preamble (``t``), a QUIC
     (``q``) or DTLS (``d``) flow."""
-    return _native.TlsAnalyzer(
-        transport,
-        limits.max_certificates_per_chain,
-        limits.max_certificates_per_connection,
-        limits.max_alerts,
-        limits.max_anomalies,
-    )
+    return _native.TlsAnalyzer(transport, *tls_limits(limits))
 
 
 class NativeTlsStream:

@@ -62,6 +62,17 @@ impl NativeTls {
         }
     }
 
+    /// Keeps a reassembly or connection anomaly for the row; false for any other event.
+    fn note_anomaly(&mut self, ev: &Event) -> bool {
+        match ev.kind {
+            EventKind::Anomaly { name } if ev.is_orig => self.orig_anomalies.push(name),
+            EventKind::Anomaly { name } => self.resp_anomalies.push(name),
+            EventKind::ConnAnomaly { name } => self.conn_anomalies.push(name),
+            _ => return false,
+        }
+        true
+    }
+
     /// The TCP stage's anomalies as the Python engine lists them: the connection's, then each direction's.
     fn transport_anomalies(&self) -> Vec<&'static str> {
         let mut all = self.conn_anomalies.clone();
@@ -115,7 +126,9 @@ impl Dispatch {
                 if looks_like_tls(head) == Some(true) {
                     let mut tls = Box::new(NativeTls::new(limits));
                     if let Dispatch::Undecided { pending, .. } = self {
-                        take_anomalies(&mut tls, pending);
+                        for waiting in pending.drain(..) {
+                            tls.note_anomaly(&waiting); // only anomalies wait for the decision
+                        }
                     }
                     tls.analyzer.data(ev.is_orig, bytes);
                     *self = Dispatch::Tls(tls);
@@ -131,16 +144,14 @@ impl Dispatch {
     pub fn event(&mut self, batch: &mut EventBatch, ev: Event) {
         match self {
             Dispatch::Python => batch.events.push(ev),
-            Dispatch::Tls(tls) => match ev.kind {
-                EventKind::Gap { len } => {
+            Dispatch::Tls(tls) => {
+                if let EventKind::Gap { len } = ev.kind {
                     tls.missed[usize::from(ev.is_orig)] += len;
                     tls.analyzer.gap(ev.is_orig, len);
+                } else if !tls.note_anomaly(&ev) {
+                    batch.events.push(ev); // its end or interim record
                 }
-                EventKind::Anomaly { name } if ev.is_orig => tls.orig_anomalies.push(name),
-                EventKind::Anomaly { name } => tls.resp_anomalies.push(name),
-                EventKind::ConnAnomaly { name } => tls.conn_anomalies.push(name),
-                _ => batch.events.push(ev),
-            },
+            }
             Dispatch::Undecided { pending, .. } => match ev.kind {
                 EventKind::Anomaly { .. } | EventKind::ConnAnomaly { .. } => pending.push(ev),
                 _ => {
@@ -208,17 +219,6 @@ fn push_data(batch: &mut EventBatch, ev: Event, bytes: &[u8]) {
         },
         ..ev
     });
-}
-
-fn take_anomalies(tls: &mut NativeTls, pending: &mut Vec<Event>) {
-    for ev in pending.drain(..) {
-        match ev.kind {
-            EventKind::Anomaly { name } if ev.is_orig => tls.orig_anomalies.push(name),
-            EventKind::Anomaly { name } => tls.resp_anomalies.push(name),
-            EventKind::ConnAnomaly { name } => tls.conn_anomalies.push(name),
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]

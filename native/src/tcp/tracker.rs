@@ -390,7 +390,7 @@ impl Tracker {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let conn = if self.sender_is_originator(seg.flags, seg.sport, seg.dport) {
+        let mut conn = if self.sender_is_originator(seg.flags, seg.sport, seg.dport) {
             Connection::new(
                 id,
                 ts,
@@ -413,7 +413,6 @@ impl Tracker {
                 seg.vlan,
             )
         };
-        let mut conn = conn;
         let resp_p = conn.resp_p;
         if let Some(limits) = self.config.tls_limits {
             conn.dispatch = Dispatch::Undecided {
