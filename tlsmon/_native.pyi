@@ -24,6 +24,7 @@ class Tracker:
         interim_interval_ns: int | None,
         udp_idle_timeout_ns: int = 60_000_000_000,
         tls_limits: tuple[int, int, int, int] | None = None,
+        native_rows: bool = False,
     ) -> None: ...
     def sweep(self, now: int) -> None: ...
     @property
@@ -44,6 +45,13 @@ class Tracker:
     def bypass(self, ids: list[int]) -> None: ...
     def finish(self, reason: str) -> None: ...
     def take_events(self) -> list[tuple[int, int, int, bool, object]]: ...
+    @property
+    def pending_rows(self) -> int: ...
+    def take_rows(
+        self, sequences: list[int], extra: list[tuple[int, list[str]]]
+    ) -> tuple[
+        object, object, tuple[int, int, int, dict[str, int], dict[str, int], dict[str, int]]
+    ]: ...
     @property
     def stats(self) -> tuple[int, int, int, int, int, int, int]: ...
 
@@ -114,6 +122,15 @@ class LiveCapture:
     def packets(self) -> int: ...
     @property
     def bytes(self) -> int: ...
+
+def address_text(address: int | bytes) -> str:
+    """tlsmon.decode.packet.format_address, natively (native/src/records/conn.rs)."""
+
+def conn_uid(sequence: int, start_ts: int, orig_h: int | bytes, orig_p: int, resp_h: int | bytes, resp_p: int) -> str:
+    """tlsmon.records.conn.make_uid, natively."""
+
+def community_id(orig_h: int | bytes, orig_p: int, resp_h: int | bytes, resp_p: int, proto: int) -> str:
+    """tlsmon.records.conn.community_id (seed 0), natively."""
 
 def looks_like_tls(data: bytes) -> bool | None:
     """tlsmon.tls.probe.looks_like_tls, natively (the tracker's first-byte decision, native/src/dispatch.rs)."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 from tlsmon.consumer import StreamConsumer
 from tlsmon.decode.packet import Decoder
@@ -28,8 +28,11 @@ from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
 
 if TYPE_CHECKING:  # annotations only: cryptography and the STARTTLS analyzers load when a run needs them
+    import pyarrow as pa
+
     from tlsmon.protocols.proxy import PreambleSummary
     from tlsmon.protocols.starttls import StartTlsSummary
+    from tlsmon.records.native_rows import RowCounts
     from tlsmon.x509.validate import Validator
 
 # Named run counters of the TCP and UDP stages and the certificate store (the stats table's `counters`).
@@ -64,6 +67,29 @@ class RecordSink(Protocol):
     def connection(self, record: ConnectionRecord) -> None: ...
 
     def close(self, certificates: Iterator[CertificateRecord]) -> None: ...
+
+
+#: A row of a batch and its server's and client's certificate chains (DER).
+RowChains = tuple[int, Sequence[bytes], Sequence[bytes]]
+
+
+class BatchSink(RecordSink, Protocol):
+    """A sink that also takes rows already in columns: the native engine's (tlsmon.records.native_rows)."""
+
+    def connection_batch(self, batch: pa.RecordBatch, chains: Sequence[RowChains], counts: RowCounts) -> None: ...
+
+    def rows_before_part_end(self) -> int:
+        """Rows the sink takes before its current part ends (a batch should end there)."""
+        ...
+
+
+def takes_batches(sink: RecordSink) -> TypeGuard[BatchSink]:
+    """Whether the sink takes Arrow batches: it has ``connection_batch``, or says so (a sink that wraps
+    another takes them when that one does)."""
+    says = getattr(sink, "takes_batches", None)
+    if says is not None:
+        return bool(says)
+    return callable(getattr(sink, "connection_batch", None))
 
 
 @dataclass(slots=True)
@@ -152,8 +178,12 @@ class Recorder:
         return counters
 
     def next_uid(self, conn: TransportFacts) -> str:
+        return make_uid(self.next_sequence(), conn)
+
+    def next_sequence(self) -> int:
+        """The next row's number (a uid's input): rows are numbered in the order they are written."""
         self._sequence += 1
-        return make_uid(self._sequence, conn)
+        return self._sequence
 
     def record(
         self,

@@ -27,11 +27,14 @@ from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from tlsmon import _native
 from tlsmon.dispatch import TLS_MODE_IMPLICIT, Dispatcher
-from tlsmon.engine import Recorder, RecordSink, RunStats
+from tlsmon.engine import BatchSink, Recorder, RecordSink, RunStats, StreamFacts, takes_batches
 from tlsmon.limits import DEFAULT_LIMITS, Limits
-from tlsmon.tcp.connection import END_EOF
+from tlsmon.records.native_rows import NativeRows, RowCounts, X509Inputs
+from tlsmon.tcp.connection import END_EOF, TransportFacts
 from tlsmon.tcp.ports import SERVICE_PORTS
 from tlsmon.tcp.tracker import TrackerConfig, TrackerStats
 from tlsmon.tls.summary import TlsSummary
@@ -55,8 +58,14 @@ DATAGRAM = 8  # value: (ts, payload) of one whole UDP datagram
 # anomalies, TLS anomalies, originator's missed bytes, responder's missed bytes).
 TLS_END = 9
 TLS_INTERIM = 10
+# The row of a natively analyzed connection stays native (the sink takes Arrow batches): the marker says where
+# it is numbered. Value: None, or what its certificate columns need (tlsmon.records.native_rows.X509Inputs).
+TLS_ROW = 11
 
 DEFAULT_BATCH = 64  # frames per crossing when the frames come from Python
+# Rows kept natively cross in batches: at the end of each crossing, before any row Python writes (to keep the
+# order), where the sink's current part ends, and at this many rows at most.
+ROW_BATCH = 4096
 # Reading natively, a crossing returns once this many events wait: the fewer, the sooner Python's verdict
 # "finished" stops the tracker reassembling a connection (measured on bench/'s bulk workload: see
 # docs/performance.md).
@@ -217,6 +226,9 @@ class NativeEngine(Recorder):
         native_tls: bool = True,
     ) -> None:
         super().__init__(sink, validator, limits)
+        # A sink that takes Arrow batches gets the rows of natively analyzed connections as columns.
+        self._batch_sink: BatchSink | None = sink if native_tls and takes_batches(sink) else None
+        self.native_rows = NativeRows() if self._batch_sink is not None else None
         c = config or TrackerConfig()
         self.config = c
         self.on_progress = on_progress
@@ -234,6 +246,7 @@ class NativeEngine(Recorder):
             c.interim_interval_ns,
             c.udp_idle_timeout_ns,
             tls_limits(limits) if native_tls else None,
+            native_rows=self.native_rows is not None,
         )
         self._finished = False
         self.flows: dict[int, Flow] = {}
@@ -282,12 +295,14 @@ class NativeEngine(Recorder):
                 last_ts = ts
         source.packets = live.packets
         source.bytes = live.bytes
+        self.flush_rows()  # live records reach the sink as they end
         return last_ts
 
     def sweep(self, now: int) -> None:
         """End idle connections and write due interim records at ``now`` (live capture sweeps on its clock)."""
         self.tracker.sweep(now)
         self._apply(self.tracker.take_events())
+        self.flush_rows()
 
     @property
     def active_connections(self) -> int:
@@ -300,6 +315,7 @@ class NativeEngine(Recorder):
             self._finished = True
             self.tracker.finish(reason)
             self._apply(self.tracker.take_events())
+        self.flush_rows()
 
     def close(self, reason: str = END_EOF) -> RunStats:
         self.finish(reason)
@@ -332,7 +348,9 @@ class NativeEngine(Recorder):
                 continue
             flow = flows.get(conn)
             if flow is None:  # natively analyzed TLS, or a UDP flow: one lookup more for these only
-                if kind == TLS_END or kind == TLS_INTERIM:
+                if kind == TLS_ROW:
+                    self._native_row(value)  # type: ignore[arg-type]
+                elif kind == TLS_END or kind == TLS_INTERIM:
                     self._tls_record(conn, kind == TLS_END, value)  # type: ignore[arg-type]
                 elif self._apply_udp(conn, kind, is_orig, value):
                     finished.append(conn)
@@ -364,6 +382,54 @@ class NativeEngine(Recorder):
                 flow.conn_anomalies.append(value)
         if finished:
             self.tracker.bypass(finished)
+        if self.native_rows is not None and len(self.native_rows):
+            self.flush_rows()
+
+    def _native_row(self, inputs: X509Inputs | None) -> None:
+        """Number a row kept natively and make its certificate columns (see tlsmon.records.native_rows)."""
+        assert self.native_rows is not None
+        x509 = None
+        if inputs is not None:
+            server, client, server_name, ocsp_response, start_ts = inputs
+            x509 = self.x509.summarize(server, client, server_name, ocsp_response, start_ts)
+        self.native_rows.add(self.next_sequence(), x509, inputs)
+        assert self._batch_sink is not None
+        if len(self.native_rows) >= min(ROW_BATCH, self._batch_sink.rows_before_part_end()):
+            # The part's certificates file counts sightings up to its last row, as with rows written one by one.
+            self.flush_rows()
+
+    def flush_rows(self) -> None:
+        """Hand the rows kept natively to the sink as one batch, and count them."""
+        rows = self.native_rows
+        if rows is None or not len(rows):
+            return
+        schema, array, counted = self.tracker.take_rows(rows.sequences, rows.extra)
+        batch = rows.complete(pa.RecordBatch._import_from_c_capsule(schema, array))
+        counts = RowCounts(*counted)
+        stats = self.stats
+        stats.connections += batch.num_rows
+        stats.tls_connections += batch.num_rows
+        stats.transports["tls"] += batch.num_rows
+        stats.versions.update(counts.versions)
+        stats.ciphers.update(counts.ciphers)
+        stats.anomalies.update(counts.anomalies)
+        chains = rows.chains
+        rows.clear()
+        assert self._batch_sink is not None
+        self._batch_sink.connection_batch(batch, chains, counts)
+
+    def record(
+        self,
+        conn: TransportFacts,
+        uid: str,
+        dispatcher: StreamFacts,
+        transport_anomalies: list[str],
+        first_record: bool = True,
+    ) -> None:
+        """Write a row built in Python, after the rows kept natively that ended before it."""
+        if self.native_rows is not None and len(self.native_rows):
+            self.flush_rows()
+        super().record(conn, uid, dispatcher, transport_anomalies, first_record)
 
     def _apply_udp(self, conn: int, kind: int, is_orig: bool, value: object) -> bool:
         """One event of a UDP flow; True when its dispatcher has just finished (the flow is to be bypassed)."""

@@ -83,7 +83,7 @@ impl NativeTls {
 }
 
 /// What a natively analyzed connection's row takes from its stream: handed to Python with its transport facts.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct TlsRow {
     pub summary: Summary,
     pub tls_anomalies: Vec<&'static str>,

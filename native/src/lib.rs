@@ -5,6 +5,7 @@ pub mod capture;
 pub mod decode;
 pub mod dispatch;
 pub mod python;
+pub mod records;
 pub mod tcp;
 pub mod tls;
 pub mod udp;

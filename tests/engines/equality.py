@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from tlsmon import _native
 from tlsmon.capture import CaptureError, CaptureSource
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine, MemorySink, RunStats
+from tlsmon.live.stats import CountingSink, LiveCounters
 from tlsmon.native_engine import NativeEngine
+from tlsmon.output.sink import ParquetSink
 from tlsmon.tcp.tracker import TrackerConfig
 
 Frames = Iterable[tuple[int, int, bytes]]
@@ -57,3 +63,72 @@ def capture_frames(paths: Sequence[Path]) -> list[tuple[int, int, bytes]]:
     except CaptureError:
         pass
     return frames
+
+
+# Each part's connections rows (as dicts, in file order), then its certificates rows; then what the run's figures
+# and live's counters say of the rows.
+Written = tuple[list[tuple[list[dict[str, object]], list[dict[str, object]]]], tuple[object, ...], tuple[object, ...]]
+
+
+def written_parts(out: Path) -> list[tuple[list[dict[str, object]], list[dict[str, object]]]]:
+    connections = sorted((out / "connections").glob("*.parquet"))
+    certificates = sorted((out / "certificates").glob("*.parquet"))
+    assert len(connections) == len(certificates)
+    return [(_rows(pq.read_table(c)), _rows(pq.read_table(k))) for c, k in zip(connections, certificates, strict=True)]
+
+
+def _rows(table: pa.Table) -> list[dict[str, object]]:
+    """The rows, timestamps as integers (nanoseconds do not all fit a datetime)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.int64()))
+    return table.to_pylist()
+
+
+def _row_figures(stats: RunStats) -> tuple[object, ...]:
+    return (stats.connections, stats.tls_connections, stats.transports, stats.versions, stats.ciphers, stats.anomalies)
+
+
+def _counted(c: LiveCounters) -> tuple[object, ...]:
+    return (
+        c.connections,
+        c.tls_connections,
+        c.connections_evicted,
+        c.connections_with_gaps,
+        c.missed_bytes,
+        c.anomalies,
+        c.anomaly_names,
+        c.versions,
+        c.counters,
+    )
+
+
+def python_tables(frames: Frames, part_rows: int = 100_000, config: TrackerConfig | None = None) -> Written:
+    """What `tlsmon read --engine python` writes, and counts."""
+    with tempfile.TemporaryDirectory() as out:
+        parquet = ParquetSink(out, part_rows)
+        counters = LiveCounters()
+        engine = Engine(CountingSink(parquet, counters), config)
+        parquet.use_certificates(engine.certificates.get)
+        engine.run(frames)
+        stats = engine.close()
+        return written_parts(Path(out)), _row_figures(stats), _counted(counters)
+
+
+def native_tables(
+    paths: Sequence[Path], part_rows: int = 100_000, max_events: int = 64, config: TrackerConfig | None = None
+) -> Written:
+    """What `tlsmon read` writes, and counts: the files read natively, the rows of natively analyzed
+    connections written as Arrow batches."""
+    with tempfile.TemporaryDirectory() as out:
+        parquet = ParquetSink(out, part_rows)
+        counters = LiveCounters()
+        engine = NativeEngine(CountingSink(parquet, counters), config, max_events=max_events)
+        assert engine.native_rows is not None, "the Parquet sink takes the native rows as batches"
+        parquet.use_certificates(engine.certificates.get)
+        try:
+            engine.run(_native.CaptureSource(paths))
+        except CaptureError:
+            pass
+        stats = engine.close()
+        return written_parts(Path(out)), _row_figures(stats), _counted(counters)

@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.corpus.location import CORPUS, requires_corpus
-from tests.engines.equality import capture_frames, run_native, run_native_capture, run_python
+from tests.engines.equality import (
+    capture_frames,
+    native_tables,
+    python_tables,
+    run_native,
+    run_native_capture,
+    run_python,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".trace", ".gz", ".zst")
@@ -56,3 +63,14 @@ def test_engines_agree_on_corpus_capture(path: Path) -> None:
     assert run_native(frames) == expected
     assert run_native(frames, batch=1) == expected
     assert run_native_capture([path]) == expected
+
+
+@pytest.mark.parametrize("path", FIXTURE_CAPTURES, ids=lambda p: _id(p, FIXTURES))
+def test_tables_from_native_batches_equal_pythons_on_fixture(path: Path) -> None:
+    assert native_tables([path]) == python_tables(capture_frames([path]))
+
+
+@requires_corpus
+@pytest.mark.parametrize("path", CORPUS_CAPTURES, ids=lambda p: _id(p, CORPUS))
+def test_tables_from_native_batches_equal_pythons_on_corpus_capture(path: Path) -> None:
+    assert native_tables([path]) == python_tables(capture_frames([path]))

@@ -15,15 +15,21 @@ added to a stage later needs no new column.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from tlsmon.engine import RecordSink, RunStats
+from tlsmon.engine import RecordSink, RowChains, RunStats, takes_batches
 from tlsmon.records.stats import STATS_COLUMNS, STATS_TABLE, StatsRecord
 from tlsmon.records.tables import ConnectionRecord
 from tlsmon.tcp.connection import END_EVICTED
 from tlsmon.tcp.tracker import END_INTERIM
 from tlsmon.x509.store import CertificateRecord
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from tlsmon.records.native_rows import RowCounts
 
 __all__ = ["STATS_COLUMNS", "STATS_TABLE", "CountingSink", "LiveCounters", "StatsRecord", "sample_run", "stats_record"]
 
@@ -144,6 +150,30 @@ class CountingSink:
                 c.tls_connections += 1
                 c.versions[record.tls.version or "unknown"] += 1
         self.inner.connection(record)
+
+    @property
+    def takes_batches(self) -> bool:
+        return takes_batches(self.inner)
+
+    def connection_batch(self, batch: pa.RecordBatch, chains: Sequence[RowChains], counts: RowCounts) -> None:
+        """Rows in columns (natively analyzed TLS, never interim): counted from what the core counted."""
+        assert takes_batches(self.inner)
+        c = self.counters
+        c.connections += batch.num_rows
+        c.tls_connections += batch.num_rows
+        c.connections_evicted += counts.evicted
+        if counts.evicted:
+            c.counters["tcp.connections_evicted"] += counts.evicted
+        c.connections_with_gaps += counts.with_gaps
+        c.missed_bytes += counts.missed_bytes
+        c.anomalies += sum(counts.anomalies.values())
+        c.anomaly_names.update(counts.anomalies)
+        c.versions.update(counts.versions)
+        self.inner.connection_batch(batch, chains, counts)
+
+    def rows_before_part_end(self) -> int:
+        assert takes_batches(self.inner)
+        return self.inner.rows_before_part_end()
 
     def close(self, certificates: Iterator[CertificateRecord]) -> None:
         self.inner.close(certificates)

@@ -225,6 +225,30 @@ class TableWriter:
         if self._pending >= self._flush_at:
             self._flush_batch()
 
+    def append_batch(self, batch: pa.RecordBatch) -> None:
+        """Add rows already in columns (the native core's): after the rows appended so far, which are converted
+        first to keep the order. The batch has this table's columns; its values fit them (the core sends rows
+        that would need fitting as objects)."""
+        if self.closed:
+            raise ValueError(f"table {self._table!r}: append after close")
+        if batch.schema != self._schema:
+            raise TypeError(f"table {self._table!r}: a batch of another schema")
+        self._flush_batch()
+        start = 0
+        while start < batch.num_rows:
+            take = batch.num_rows - start
+            if self._max_file_rows is not None:
+                take = min(take, self._max_file_rows - self._file_rows)
+            self._tables.append(pa.Table.from_batches([batch.slice(start, take)]))
+            start += take
+            self.rows += take
+            self._file_rows += take
+            if self._max_file_rows is not None and self._file_rows >= self._max_file_rows:
+                self._finish_file()
+            elif self._file_rows - self._file_written >= self._row_group_rows:
+                self._write_buffered()
+        self._flush_at = self._rows_before_flush()
+
     def close(self) -> list[Path]:
         """Write what is left, finish the current file (or an empty one) and return all final paths."""
         if self.closed:

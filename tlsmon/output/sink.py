@@ -20,15 +20,22 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import certifi
+import pyarrow as pa
 
 from tlsmon import __version__
+from tlsmon.engine import RowChains
 from tlsmon.output.parquet import DeadLetter, TableWriter, new_run_id
 from tlsmon.records.tables import CERTIFICATES, CONNECTIONS, SCHEMA_VERSION, ConnectionRecord
 from tlsmon.x509.store import CertificateRecord
+
+if TYPE_CHECKING:
+    from tlsmon.records.native_rows import RowCounts
 
 #: A part ends after this many connection rows (memory does not grow with it: rows go to the file in row groups) …
 DEFAULT_PART_ROWS = 100_000
@@ -149,16 +156,44 @@ class ParquetSink:
     def connection(self, record: ConnectionRecord) -> None:
         self._connections.append(*record.parts())
         tls = record.tls
-        lookup = self._lookup
-        if tls is not None and lookup is not None:
-            for chain in (tls.cert_chain, tls.client_cert_chain):
-                for der in chain:
-                    cert = lookup(der)
-                    if cert is not None:
-                        self._part_certs.setdefault(cert.fingerprint, cert)
+        if tls is not None:
+            self._keep_certificates(tls.cert_chain, tls.client_cert_chain)
         self._rows_in_part += 1
         if self._rows_in_part >= self._part_rows:
             self.finish_part()
+
+    def connection_batch(self, batch: pa.RecordBatch, chains: Sequence[RowChains], counts: RowCounts) -> None:
+        """Rows already in columns (the native core's, :mod:`tlsmon.records.native_rows`), in order;
+        ``chains``: the certificate chains of those rows that have any, by row index. A part ends inside the
+        batch where it reaches ``part_rows``."""
+        start = 0
+        pending = sorted(chains, key=itemgetter(0))
+        next_chain = 0
+        while start < batch.num_rows:
+            take = min(batch.num_rows - start, self._part_rows - self._rows_in_part)
+            self._connections.append_batch(batch.slice(start, take))
+            while next_chain < len(pending) and pending[next_chain][0] < start + take:
+                _, server, client = pending[next_chain]
+                self._keep_certificates(server, client)
+                next_chain += 1
+            start += take
+            self._rows_in_part += take
+            if self._rows_in_part >= self._part_rows:
+                self.finish_part()
+
+    def rows_before_part_end(self) -> int:
+        return self._part_rows - self._rows_in_part
+
+    def _keep_certificates(self, *chains: Sequence[bytes]) -> None:
+        """The chains' certificates go with the current part's certificates file."""
+        lookup = self._lookup
+        if lookup is None:
+            return
+        for chain in chains:
+            for der in chain:
+                cert = lookup(der)
+                if cert is not None:
+                    self._part_certs.setdefault(cert.fingerprint, cert)
 
     def close(self, certificates: Iterator[CertificateRecord]) -> None:
         """Finish the last part; without a lookup, the certificates given go with it."""

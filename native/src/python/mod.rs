@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 pub(crate) mod capture;
 mod decode;
 pub(crate) mod live;
+mod records;
 mod tcp;
 mod tls;
 
@@ -18,5 +19,6 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     capture::register(m)?;
     live::register(m)?;
     tls::register(m)?;
+    records::register(m)?;
     Ok(())
 }

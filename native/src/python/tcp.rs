@@ -1,15 +1,19 @@
 //! `tlsmon._native.Tracker`: the native flow table and reassembly, fed decoded segments (see tcp/events.rs
 //! for what comes back and why).
 
+use std::collections::HashMap;
+
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyCapsule, PyList, PyTuple};
 
 use crate::decode::Addr;
 use crate::decode::Decoder;
 use crate::dispatch::TlsRow;
 use crate::python::capture::{capture_error, PyCaptureSource};
 use crate::python::live::PyLiveCapture;
+use crate::python::tls::ders;
+use crate::records::batch::{fits, NativeRows};
 use crate::tcp::connection::{END_EOF, END_INTERRUPTED};
 use crate::tcp::events::{ConnEnd, EventBatch, EventKind};
 use crate::tcp::tracker::{Tracker, TrackerConfig};
@@ -28,6 +32,7 @@ const OPEN_UDP: u8 = 7;
 const DATAGRAM: u8 = 8;
 const TLS_END: u8 = 9;
 const TLS_INTERIM: u8 = 10;
+const TLS_ROW: u8 = 11;
 
 pub fn addr_to_py(py: Python<'_>, addr: Addr) -> PyResult<Bound<'_, PyAny>> {
     match addr {
@@ -120,10 +125,68 @@ fn tls_row_to_py<'py>(
     )
 }
 
-/// The batch's events as `(conn, epoch, kind, is_orig, value)` tuples.
-pub fn events_to_py<'py>(py: Python<'py>, batch: &EventBatch) -> PyResult<Bound<'py, PyList>> {
+/// Where natively analyzed connections' rows go when the sink takes Arrow batches: kept natively, and only a
+/// `TLS_ROW` marker crosses (with what the certificate analysis needs, when the row has any of it).
+#[derive(Default)]
+pub struct RowStore {
+    pub rows: NativeRows,
+    /// Connections given an interim record: their final row goes the way the interim one went (its uid).
+    interim: ahash::AHashSet<u64>,
+}
+
+impl RowStore {
+    /// Keeps the row of a `TlsEnd` natively if it can be; its marker's value (None: no certificates).
+    fn keep<'py>(
+        &mut self,
+        py: Python<'py>,
+        batch: &mut EventBatch,
+        conn: u64,
+        index: usize,
+        tls: usize,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let end = &batch.ends[index];
+        if self.interim.remove(&conn) || !fits(end, &batch.tls[tls].summary) {
+            return Ok(None);
+        }
+        let row = std::mem::take(&mut batch.tls[tls]);
+        let s = &row.summary;
+        let marker = if s.cert_chain.is_empty()
+            && s.client_cert_chain.is_empty()
+            && s.ocsp_response.is_none()
+        {
+            py.None().into_bound(py)
+        } else {
+            PyTuple::new(
+                py,
+                [
+                    ders(py, &s.cert_chain)?.into_any(),
+                    ders(py, &s.client_cert_chain)?.into_any(),
+                    s.server_name.as_deref().into_pyobject(py)?.into_any(),
+                    s.ocsp_response
+                        .as_deref()
+                        .map(|r| PyBytes::new(py, r))
+                        .into_pyobject(py)?
+                        .into_any(),
+                    end.start_ts.into_pyobject(py)?.into_any(),
+                ],
+            )?
+            .into_any()
+        };
+        self.rows.push(end.clone(), row);
+        Ok(Some(marker))
+    }
+}
+
+/// The batch's events as `(conn, epoch, kind, is_orig, value)` tuples; with a row store, natively analyzed
+/// connections' rows stay native (`TLS_ROW` markers).
+pub fn events_to_py<'py>(
+    py: Python<'py>,
+    batch: &mut EventBatch,
+    mut store: Option<&mut RowStore>,
+) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
-    for ev in &batch.events {
+    for i in 0..batch.events.len() {
+        let ev = batch.events[i];
         let (kind, value): (u8, Bound<'py, PyAny>) = match ev.kind {
             EventKind::Open { resp_p } => (OPEN, resp_p.into_pyobject(py)?.into_any()),
             EventKind::Data { start, len } => {
@@ -142,14 +205,28 @@ pub fn events_to_py<'py>(py: Python<'py>, batch: &EventBatch) -> PyResult<Bound<
             EventKind::Interim { index } => {
                 (INTERIM, facts_to_py(py, &batch.ends[index])?.into_any())
             }
-            EventKind::TlsEnd { index, tls } => (
-                TLS_END,
-                tls_row_to_py(py, &batch.ends[index], &batch.tls[tls])?.into_any(),
-            ),
-            EventKind::TlsInterim { index, tls } => (
-                TLS_INTERIM,
-                tls_row_to_py(py, &batch.ends[index], &batch.tls[tls])?.into_any(),
-            ),
+            EventKind::TlsEnd { index, tls } => {
+                let kept = match store.as_deref_mut() {
+                    Some(store) => store.keep(py, batch, ev.conn, index, tls)?,
+                    None => None,
+                };
+                match kept {
+                    Some(marker) => (TLS_ROW, marker),
+                    None => (
+                        TLS_END,
+                        tls_row_to_py(py, &batch.ends[index], &batch.tls[tls])?.into_any(),
+                    ),
+                }
+            }
+            EventKind::TlsInterim { index, tls } => {
+                if let Some(store) = store.as_deref_mut() {
+                    store.interim.insert(ev.conn);
+                }
+                (
+                    TLS_INTERIM,
+                    tls_row_to_py(py, &batch.ends[index], &batch.tls[tls])?.into_any(),
+                )
+            }
         };
         let item = PyTuple::new(
             py,
@@ -168,6 +245,16 @@ pub fn events_to_py<'py>(py: Python<'py>, batch: &EventBatch) -> PyResult<Bound<
     Ok(list)
 }
 
+/// `RowCounts` as Python takes them (`tlsmon.records.native_rows.RowCounts`).
+type BatchCounts = (
+    u64,
+    u64,
+    u64,
+    HashMap<String, u64>,
+    HashMap<String, u64>,
+    HashMap<String, u64>,
+);
+
 pub fn end_reason(reason: &str) -> PyResult<&'static str> {
     match reason {
         "eof" => Ok(END_EOF),
@@ -183,6 +270,9 @@ pub fn end_reason(reason: &str) -> PyResult<&'static str> {
 struct Pass<'a> {
     tracker: &'a mut Tracker,
     decoder: &'a mut Decoder,
+    /// `TlsEnd` events are not counted against `max_events` (their rows stay native: nothing for Python
+    /// to decide about them).
+    native_rows: bool,
     max_events: usize,
     max_frames: usize,
     frames: usize,
@@ -193,12 +283,14 @@ impl<'a> Pass<'a> {
     fn new(
         tracker: &'a mut Tracker,
         decoder: &'a mut Decoder,
+        native_rows: bool,
         max_events: usize,
         max_frames: usize,
     ) -> Self {
         Pass {
             tracker,
             decoder,
+            native_rows,
             max_events,
             max_frames,
             frames: 0,
@@ -213,7 +305,13 @@ impl<'a> Pass<'a> {
         }
         self.frames += 1;
         self.last_ts = Some(ts);
-        self.tracker.out.events.len() < self.max_events && self.frames < self.max_frames
+        let out = &self.tracker.out;
+        let waiting = if self.native_rows {
+            out.events.len() - out.tls_ends
+        } else {
+            out.events.len()
+        };
+        waiting < self.max_events && self.frames < self.max_frames
     }
 }
 
@@ -221,6 +319,8 @@ impl<'a> Pass<'a> {
 pub struct PyTracker {
     tracker: Tracker,
     decoder: Decoder,
+    /// Rows kept natively (the sink takes Arrow batches), or None: every row crosses as objects.
+    rows: Option<RowStore>,
 }
 
 #[pymethods]
@@ -229,7 +329,7 @@ impl PyTracker {
     #[pyo3(signature = (
         idle_timeout_ns, linger_ns, max_connections, max_buffered_per_direction, max_buffered_total,
         sweep_interval_ns, check_every_packets, service_ports, interim_interval_ns,
-        udp_idle_timeout_ns = 60_000_000_000, tls_limits = None,
+        udp_idle_timeout_ns = 60_000_000_000, tls_limits = None, native_rows = false,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -244,6 +344,7 @@ impl PyTracker {
         interim_interval_ns: Option<i64>,
         udp_idle_timeout_ns: i64,
         tls_limits: Option<(usize, usize, usize, usize)>,
+        native_rows: bool,
     ) -> Self {
         let config = TrackerConfig {
             idle_timeout_ns,
@@ -266,12 +367,19 @@ impl PyTracker {
         PyTracker {
             tracker: Tracker::new(config),
             decoder: Decoder::default(),
+            rows: native_rows.then(RowStore::default),
         }
     }
 
     /// Decode and track raw frames `(ts_ns, linktype, frame)` natively.
     fn feed_frames(&mut self, frames: &Bound<'_, PyList>) -> PyResult<()> {
-        let mut pass = Pass::new(&mut self.tracker, &mut self.decoder, usize::MAX, usize::MAX);
+        let mut pass = Pass::new(
+            &mut self.tracker,
+            &mut self.decoder,
+            false,
+            usize::MAX,
+            usize::MAX,
+        );
         for item in frames.iter() {
             let t = item.cast::<PyTuple>()?;
             let frame = t.get_item(2)?;
@@ -295,10 +403,16 @@ impl PyTracker {
         max_frames: usize,
     ) -> PyResult<(Bound<'py, PyList>, bool)> {
         let mut source = source.borrow_mut();
-        let mut pass = Pass::new(&mut self.tracker, &mut self.decoder, max_events, max_frames);
+        let mut pass = Pass::new(
+            &mut self.tracker,
+            &mut self.decoder,
+            self.rows.is_some(),
+            max_events,
+            max_frames,
+        );
         let done =
             source.for_each_frame(py, |ts, linktype, frame| pass.take(ts, linktype, frame))?;
-        let events = events_to_py(py, &self.tracker.out)?;
+        let events = events_to_py(py, &mut self.tracker.out, self.rows.as_mut())?;
         self.tracker.out.clear();
         Ok((events, done))
     }
@@ -314,13 +428,19 @@ impl PyTracker {
         max_frames: usize,
     ) -> PyResult<(Bound<'py, PyList>, usize, bool, Option<i64>)> {
         let mut live = live.borrow_mut();
-        let mut pass = Pass::new(&mut self.tracker, &mut self.decoder, max_events, max_frames);
+        let mut pass = Pass::new(
+            &mut self.tracker,
+            &mut self.decoder,
+            self.rows.is_some(),
+            max_events,
+            max_frames,
+        );
         let more = live
             .inner
             .read_ready(|ts, linktype, frame| pass.take(ts, linktype, frame))
             .map_err(|e| capture_error(py, &e))?;
         let (frames, last_ts) = (pass.frames, pass.last_ts);
-        let events = events_to_py(py, &self.tracker.out)?;
+        let events = events_to_py(py, &mut self.tracker.out, self.rows.as_mut())?;
         self.tracker.out.clear();
         Ok((events, frames, more, last_ts))
     }
@@ -361,9 +481,51 @@ impl PyTracker {
 
     /// The events produced since the last call, in order.
     fn take_events<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = events_to_py(py, &self.tracker.out)?;
+        let list = events_to_py(py, &mut self.tracker.out, self.rows.as_mut())?;
         self.tracker.out.clear();
         Ok(list)
+    }
+
+    /// Rows kept natively, waiting for `take_rows`.
+    #[getter]
+    fn pending_rows(&self) -> usize {
+        self.rows.as_ref().map_or(0, |store| store.rows.len())
+    }
+
+    /// The rows kept natively since the last call, as the Arrow C data interface's `(schema, array)`
+    /// capsules of one struct array (`pyarrow.RecordBatch._import_from_c_capsule`): the `conn` and `tls`
+    /// columns; then what the run's figures count of them: `(evicted, with gaps, missed bytes, by version,
+    /// by cipher, anomalies)`.
+    /// `sequences`: each row's uid sequence number; `extra`: anomalies to add, by row index.
+    #[allow(clippy::type_complexity, clippy::needless_pass_by_value)] // PyO3 extracts the lists
+    fn take_rows<'py>(
+        &mut self,
+        py: Python<'py>,
+        sequences: Vec<u64>,
+        extra: Vec<(usize, Vec<String>)>,
+    ) -> PyResult<(Bound<'py, PyCapsule>, Bound<'py, PyCapsule>, BatchCounts)> {
+        let store = self
+            .rows
+            .as_mut()
+            .ok_or_else(|| PyValueError::new_err("the tracker was made without native_rows"))?;
+        let (array, counts) = store
+            .rows
+            .build(&sequences, &extra)
+            .map_err(PyValueError::new_err)?;
+        let (array, schema) = arrow_array::ffi::to_ffi(&arrow_array::Array::to_data(&array))
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok((
+            PyCapsule::new_with_value(py, schema, c"arrow_schema")?,
+            PyCapsule::new_with_value(py, array, c"arrow_array")?,
+            (
+                counts.evicted,
+                counts.with_gaps,
+                counts.missed_bytes,
+                counts.versions,
+                counts.ciphers,
+                counts.anomalies,
+            ),
+        ))
     }
 
     /// UDP flows ended early to respect the flow cap.

@@ -262,6 +262,75 @@ fn update_state(
     }
 }
 
+/// Zeek's `conn_state` (base/protocols/conn/main.zeek) from the two endpoint states (`conn_state` of
+/// tlsmon/tcp/endpoint.py).
+pub fn conn_state(
+    orig: u8,
+    resp: u8,
+    orig_size: u64,
+    resp_size: u64,
+    history: &str,
+) -> &'static str {
+    let o_inactive = orig == INACTIVE || orig == PARTIAL;
+    let r_inactive = resp == INACTIVE || resp == PARTIAL;
+    if resp == RESET {
+        if orig == SYN_SENT
+            || orig == SYN_ACK_SENT
+            || (orig == RESET && orig_size == 0 && resp_size == 0)
+        {
+            return "REJ";
+        }
+        return if o_inactive { "RSTRH" } else { "RSTR" };
+    }
+    if orig == RESET {
+        if r_inactive {
+            return if syn_then_reset(history) {
+                "RSTOS0"
+            } else {
+                "OTH"
+            };
+        }
+        return "RSTO";
+    }
+    match (orig, resp) {
+        (CLOSED, CLOSED) => "SF",
+        (CLOSED, _) => {
+            if r_inactive {
+                "SH"
+            } else {
+                "S2"
+            }
+        }
+        (_, CLOSED) => {
+            if o_inactive {
+                "SHR"
+            } else {
+                "S3"
+            }
+        }
+        (SYN_SENT, INACTIVE) => "S0",
+        (ESTABLISHED, ESTABLISHED) => "S1",
+        _ => "OTH",
+    }
+}
+
+/// Zeek's `/\^?S[^HAFGIQ]*R.*/ == history`: the originator's SYN, then its RST, nothing answered.
+fn syn_then_reset(history: &str) -> bool {
+    let h = history.strip_prefix('^').unwrap_or(history);
+    let Some(rest) = h.strip_prefix('S') else {
+        return false;
+    };
+    for ch in rest.chars() {
+        if ch == 'R' {
+            return true;
+        }
+        if "HAFGIQ".contains(ch) {
+            return false;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,6 +89,8 @@ pub struct EventBatch {
     pub ends: Vec<ConnEnd>,
     /// The TLS parts of the rows of natively analyzed connections (`TlsEnd`, `TlsInterim`).
     pub tls: Vec<TlsRow>,
+    /// `TlsEnd` events among `events`: rows that Python need not act on at once when they stay native.
+    pub tls_ends: usize,
 }
 
 impl EventBatch {
@@ -97,6 +99,7 @@ impl EventBatch {
         self.payload.clear();
         self.ends.clear();
         self.tls.clear();
+        self.tls_ends = 0;
     }
 
     pub fn is_empty(&self) -> bool {

@@ -628,10 +628,13 @@ impl Tracker {
         let index = self.out.ends.len();
         self.out.ends.push(Self::facts(&conn, conn.end_reason));
         let kind = match conn.dispatch.take_row() {
-            Some(row) => EventKind::TlsEnd {
-                index,
-                tls: self.out.push_tls(row),
-            },
+            Some(row) => {
+                self.out.tls_ends += 1;
+                EventKind::TlsEnd {
+                    index,
+                    tls: self.out.push_tls(row),
+                }
+            }
             None => EventKind::End { index },
         };
         let ev = Event {

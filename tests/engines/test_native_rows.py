@@ -1,0 +1,99 @@
+"""Rows written natively as Arrow batches (native/src/records, tlsmon/records/native_rows.py) are the rows
+Python writes one by one: per part file, in order, with the same certificates files and the same figures.
+
+The whole-capture equality runs on every fixture and corpus capture (test_capture_equality.py); these are the
+cases where the batches meet something else: part boundaries inside a batch, rows Python writes between
+native ones, a connection given interim records, a row whose values the native batch cannot hold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.tcpsynth import write_pcap
+from tests.engines.equality import capture_frames, native_tables, python_tables
+from tlsmon import _native
+from tlsmon.engine import MemorySink
+from tlsmon.native_engine import NativeEngine
+from tlsmon.tcp.tracker import TrackerConfig
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
+# 18 connections TLS from the first byte (with and without chains) and one plaintext, then two STARTTLS ones:
+# rows written natively, and rows Python writes itself between them.
+MIXED = [
+    FIXTURES / "sample.pcap",
+    FIXTURES / "starttls" / "smtp-accepted-tls12.pcap",
+    FIXTURES / "starttls" / "imap-not-offered.pcap",
+]
+ROWS = 21
+
+
+def test_the_mixed_captures_have_native_and_python_rows() -> None:
+    parts, _, _ = native_tables(MIXED)
+    rows = [row for connections, _ in parts for row in connections]
+    assert len(rows) == ROWS
+    assert [r["tls_mode"] for r in rows].count("implicit") == 18
+
+
+@pytest.mark.parametrize("part_rows", [1, 2, 5, 7])
+def test_parts_end_where_they_would_with_rows_written_one_by_one(part_rows: int) -> None:
+    native = native_tables(MIXED, part_rows=part_rows)
+    assert native == python_tables(capture_frames(MIXED), part_rows=part_rows)
+    assert len(native[0]) == -(-ROWS // part_rows)
+
+
+@pytest.mark.parametrize("max_events", [1, 64])
+def test_rows_interleave_with_python_rows_in_the_order_they_ended(max_events: int) -> None:
+    native = native_tables(MIXED, max_events=max_events)
+    python = python_tables(capture_frames(MIXED))
+    assert [r["uid"] for r in native[0][0][0]] == [r["uid"] for r in python[0][0][0]]
+    assert native == python
+
+
+def test_a_connection_with_interim_records_keeps_its_uid() -> None:
+    # Every millisecond of packet time: the fixture's connections last 5.5 ms.
+    config = TrackerConfig(interim_interval_ns=1_000_000, sweep_interval_ns=1_000_000, check_every_packets=1)
+    path = FIXTURES / "tls12-resumption.pcap"
+    native = native_tables([path], config=config)
+    rows = native[0][0][0]
+    interim = [r for r in rows if r["end_reason"] == "interim"]
+    assert interim, "the fixture's connections last longer than the interval"
+    final = {r["uid"] for r in rows if r["end_reason"] != "interim"}
+    assert {r["uid"] for r in interim} <= final
+    assert native == python_tables(capture_frames([path]), config=config)
+
+
+def test_a_row_too_long_for_an_exact_duration_is_written_by_python(tmp_path: Path) -> None:
+    frames = capture_frames([FIXTURES / "tls12-ecdhe-rsa.pcap"])
+    # The packets after the handshake 2**53 ns (104 days) later: the duration is no longer exact as a double
+    # computed from integers, which only Python's int / int is.
+    later = [(t + 2**53 if i > 8 else t, f) for i, (t, _, f) in enumerate(frames)]
+    path = tmp_path / "long.pcap"
+    write_pcap(path, later, nanosecond=True)
+    native = native_tables([path])
+    (row,) = native[0][0][0]
+    assert isinstance(row["duration"], float) and row["duration"] > 2**53 / 1e9
+    assert native == python_tables(capture_frames([path]))
+
+
+def test_a_sink_without_batches_gets_every_row_as_objects() -> None:
+    engine = NativeEngine(MemorySink())
+    assert engine.native_rows is None
+    engine.run(_native.CaptureSource(MIXED))
+    engine.close()
+    assert engine.tracker.pending_rows == 0
+    assert isinstance(engine.sink, MemorySink) and len(engine.sink.records) == ROWS
+
+
+def test_taking_more_rows_than_the_core_keeps_is_refused() -> None:
+    tracker = _native.Tracker(1, 1, 10, 10, 10, 1, 1, [443], None, native_rows=True)
+    with pytest.raises(ValueError, match="1 sequence numbers for 0 rows"):
+        tracker.take_rows([1], [])
+
+
+def test_a_tracker_without_native_rows_has_none_to_take() -> None:
+    tracker = _native.Tracker(1, 1, 10, 10, 10, 1, 1, [443], None)
+    with pytest.raises(ValueError, match="without native_rows"):
+        tracker.take_rows([], [])
