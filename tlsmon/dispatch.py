@@ -45,7 +45,7 @@ from tlsmon.protocols.events import TlsPayload
 from tlsmon.protocols.identification import identify
 from tlsmon.protocols.proxy import PreambleSummary, ProxyHeaderReader
 from tlsmon.protocols.starttls import StartTlsSummary
-from tlsmon.tls.analyzer import TlsAnalyzer
+from tlsmon.tls import factory
 from tlsmon.tls.codes import CT_HANDSHAKE, HT_CLIENT_HELLO
 from tlsmon.tls.factory import TlsFactory, TlsStreamAnalyzer
 from tlsmon.tls.probe import looks_like_tls
@@ -389,7 +389,7 @@ class Dispatcher:
     def _new_tls(self) -> TlsStreamAnalyzer:
         if self._tls_factory is not None:
             return self._tls_factory("t", self._limits)
-        return TlsAnalyzer(limits=self._limits)  # looked up here: tests replace it (tests/tls_native/tee.py)
+        return factory.python_tls_analyzer("t", self._limits)
 
     def _start_tls(self, chunks: list[tuple[bool, bytes]]) -> None:
         tls = self._new_tls()

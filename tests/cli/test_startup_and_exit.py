@@ -128,6 +128,18 @@ def test_a_tls_only_read_imports_no_module_it_does_not_need(tmp_path: Path, engi
     assert pq.read_table(tmp_path / "certificates").num_rows == 0
 
 
+def test_a_native_read_imports_neither_the_python_tls_analyzer_nor_what_pyarrow_does_not_need(tmp_path: Path) -> None:
+    modules = _modules_after_read(TLS12, tmp_path)
+    assert {"tlsmon.tls.analyzer", "numpy", "cloudpickle"} & modules == set()
+    assert pq.read_table(tmp_path / "certificates").num_rows == 2
+
+
+def test_numpy_is_importable_after_tlsmon() -> None:
+    code = "import tlsmon, pyarrow, numpy; print(numpy.arange(3).sum())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["3"]
+
+
 def test_a_read_that_sees_a_certificate_imports_cryptography_then(tmp_path: Path) -> None:
     modules = _modules_after_read(TLS12, tmp_path)
     assert {"cryptography", "tlsmon.x509.certs", "tlsmon.x509.validate"} <= modules

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.engines.equality import capture_frames
-from tlsmon import _native, dispatch
+from tlsmon import _native
 from tlsmon.engine import MemorySink
 from tlsmon.native_engine import TLS_END, NativeEngine
+from tlsmon.tls import factory
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
 
@@ -26,7 +27,7 @@ class _NoPythonTls:
 
 
 def _rows(path: Path, monkeypatch: pytest.MonkeyPatch) -> MemorySink:
-    monkeypatch.setattr(dispatch, "TlsAnalyzer", _NoPythonTls)
+    monkeypatch.setattr(factory, "python_tls_analyzer", _NoPythonTls)
     sink = MemorySink()
     engine = NativeEngine(sink)
     engine.run(_native.CaptureSource([path]))

@@ -15,11 +15,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tlsmon import dispatch
-from tlsmon.dtls import analyzer as dtls_analyzer
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.native_engine import native_tls_analyzer
-from tlsmon.quic import analyzer as quic_analyzer
+from tlsmon.tls import factory as tls_factory
 from tlsmon.tls.analyzer import TlsAnalyzer
 from tlsmon.tls.summary import TlsSummary
 
@@ -72,21 +70,16 @@ def teeing() -> Iterator[list[TeeAnalyzer]]:
         yield TeeAnalyzer.made
 
 
-#: the modules that make TlsAnalyzers: the TCP dispatcher, and the QUIC and DTLS analyzers of UDP flows
-MAKERS = (dispatch, quic_analyzer, dtls_analyzer)
-
-
 @contextmanager
 def replaced_tls_analyzer(factory: Callable[..., object]) -> Iterator[None]:
-    """Inside the block every TlsAnalyzer the engine makes is ``factory(transport, limits)``'s."""
-    saved = [module.__dict__["TlsAnalyzer"] for module in MAKERS]
-    for module in MAKERS:
-        setattr(module, "TlsAnalyzer", factory)  # noqa: B010 - mypy: the name is not re-exported
+    """Inside the block every TlsAnalyzer the engine makes is ``factory(transport, limits)``'s: the TCP
+    dispatcher and the QUIC and DTLS analyzers make theirs with tlsmon.tls.factory.python_tls_analyzer."""
+    saved = tls_factory.python_tls_analyzer
+    tls_factory.python_tls_analyzer = factory  # type: ignore[assignment]
     try:
         yield
     finally:
-        for module, original in zip(MAKERS, saved, strict=True):
-            setattr(module, "TlsAnalyzer", original)  # noqa: B010
+        tls_factory.python_tls_analyzer = saved
 
 
 def differences(python: TlsAnalyzer, native: Any) -> dict[str, tuple[object, object]]:

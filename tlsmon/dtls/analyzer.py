@@ -30,7 +30,7 @@ from tlsmon.dtls.anomalies import DtlsAnomaly
 from tlsmon.dtls.handshake import DtlsHandshakeReassembler
 from tlsmon.dtls.record import CT_ACK, CT_TLS12_CID, UNIFIED, split_records
 from tlsmon.limits import DEFAULT_LIMITS, Limits
-from tlsmon.tls.analyzer import TlsAnalyzer
+from tlsmon.tls import factory
 from tlsmon.tls.codes import CT_APPLICATION_DATA, CT_HANDSHAKE, HT_HELLO_VERIFY_REQUEST
 from tlsmon.tls.factory import TlsFactory, TlsStreamAnalyzer
 from tlsmon.tls.summary import TlsSummary
@@ -67,7 +67,7 @@ class DtlsAnalyzer:
     def __init__(self, limits: Limits = DEFAULT_LIMITS, tls_factory: TlsFactory | None = None) -> None:
         self.limits = limits
         self.tls: TlsStreamAnalyzer = (
-            TlsAnalyzer("d", limits) if tls_factory is None else tls_factory("d", limits)
+            (tls_factory or factory.python_tls_analyzer)("d", limits)
         )
         self.info = DtlsInfo()
         self.dtls_anomalies: list[str] = []

@@ -47,7 +47,7 @@ from tlsmon.quic.packet import (
     split_datagram,
 )
 from tlsmon.quic.protection import InitialKeys, initial_keys
-from tlsmon.tls.analyzer import TlsAnalyzer
+from tlsmon.tls import factory
 from tlsmon.tls.codes import CT_HANDSHAKE
 from tlsmon.tls.factory import TlsFactory, TlsStreamAnalyzer
 from tlsmon.tls.summary import TlsSummary
@@ -97,7 +97,7 @@ class QuicAnalyzer:
     def __init__(self, limits: Limits = DEFAULT_LIMITS, tls_factory: TlsFactory | None = None) -> None:
         self.limits = limits
         self.tls: TlsStreamAnalyzer = (
-            TlsAnalyzer("q", limits) if tls_factory is None else tls_factory("q", limits)
+            (tls_factory or factory.python_tls_analyzer)("q", limits)
         )
         self.info = QuicInfo()
         self.quic_anomalies: list[str] = []

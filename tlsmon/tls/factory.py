@@ -43,3 +43,12 @@ class TlsStreamAnalyzer(Protocol):
 
 #: ``(transport, limits)`` → a TLS analyzer; transport is JA4's first letter: ``t`` (TCP), ``q`` (QUIC), ``d``.
 TlsFactory = Callable[[str, Limits], TlsStreamAnalyzer]
+
+
+def python_tls_analyzer(transport: str, limits: Limits) -> TlsStreamAnalyzer:
+    """The Python analyzer, the makers' default. Imported at the first connection that needs it: the native
+    engine never does (16 ms of start-up). The makers look it up here at each call (tests/tls_native/tee.py
+    replaces it)."""
+    from tlsmon.tls.analyzer import TlsAnalyzer
+
+    return TlsAnalyzer(transport, limits)
