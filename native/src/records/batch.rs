@@ -665,3 +665,120 @@ fn tls_columns(rows: &[NativeRow]) -> Vec<Column> {
         ("ja4_r", strings(rows, |r| s(r).ja4_r.as_deref())),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Addr;
+    use crate::tls::testdata::TLS13_BASIC;
+    use crate::tls::{Limits, TlsAnalyzer};
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn row(conn: u64) -> (ConnEnd, TlsRow) {
+        let mut tls = TlsAnalyzer::new("t", Limits::default());
+        for (is_orig, data) in TLS13_BASIC {
+            tls.data(*is_orig, &hex(data));
+        }
+        let end = ConnEnd {
+            conn,
+            start_ts: 1_700_000_000_000_000_000,
+            last_ts: 1_700_000_000_005_520_000,
+            ip_version: 4,
+            orig_h: Addr::V4(0x0a00_000a),
+            orig_p: 52000,
+            resp_h: Addr::V4(0x0a00_0001),
+            resp_p: 443,
+            vlan: None,
+            orig_pkts: 8,
+            resp_pkts: 7,
+            orig_bytes: 700,
+            resp_bytes: 2500,
+            history: "ShADadFf".to_owned(),
+            end_reason: "fin",
+            seqs: crate::tcp::endpoint::Endpoints::default(),
+            orig_seen: true,
+            resp_seen: true,
+            proto: 6,
+            paths: 1,
+            addresses_changed: false,
+        };
+        let row = TlsRow {
+            summary: tls.summary.clone(),
+            tls_anomalies: Vec::new(),
+            transport_anomalies: vec!["tcp.overlap_mismatch"],
+            missed: [0, 10],
+        };
+        (end, row)
+    }
+
+    #[test]
+    fn a_batch_has_the_rows_in_order_and_counts_them() {
+        let mut rows = NativeRows::default();
+        for conn in 0..3 {
+            let (end, tls) = row(conn);
+            assert!(fits(&end, &tls.summary));
+            rows.push(end, tls);
+        }
+        let extra = vec![(1, vec!["x509.certificate_unparseable".to_owned()])];
+        let (array, counts) = rows.build(&[7, 8], &extra).unwrap();
+        assert_eq!(rows.len(), 1, "the third row's marker has not been met yet");
+        assert_eq!(array.len(), 2);
+        let uids = array
+            .column_by_name("uid")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(
+            uids.value(0),
+            uid(
+                7,
+                1_700_000_000_000_000_000,
+                Addr::V4(0x0a00_000a),
+                52000,
+                Addr::V4(0x0a00_0001),
+                443
+            )
+        );
+        let history = array
+            .column_by_name("history")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(history.value(0), "ShADadFfG", "the originator missed bytes");
+        assert_eq!(counts.with_gaps, 2);
+        assert_eq!(counts.missed_bytes, 20);
+        assert_eq!(counts.anomalies["tcp.overlap_mismatch"], 2);
+        assert_eq!(counts.anomalies["x509.certificate_unparseable"], 1);
+        assert_eq!(counts.versions["TLSv13"], 2);
+    }
+
+    #[test]
+    fn more_numbers_than_rows_is_an_error() {
+        let mut rows = NativeRows::default();
+        assert!(rows.build(&[1], &[]).is_err());
+        assert!(rows.build(&[], &[(0, vec![])]).is_err());
+    }
+
+    #[test]
+    #[ignore = "a measurement: cargo test --release -- --ignored --nocapture"]
+    fn time_to_build_3000_rows() {
+        let mut rows = NativeRows::default();
+        for conn in 0..3000 {
+            let (end, tls) = row(conn);
+            rows.push(end, tls);
+        }
+        let sequences: Vec<u64> = (1..=3000).collect();
+        let start = std::time::Instant::now();
+        let (array, _) = rows.build(&sequences, &[]).unwrap();
+        println!("3000 rows in {:?}", start.elapsed());
+        assert_eq!(array.len(), 3000);
+    }
+}
