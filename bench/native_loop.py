@@ -1,7 +1,9 @@
 """The native packet loop alone, in-process: read, decode, flow table, reassembly, TLS and bypass, on a capture.
 
 The tracker runs as the native engine runs it: connections TLS from their first byte are analyzed natively and
-bypassed once their handshake is over (native/src/dispatch.rs). Python does no analysis of the others: each is
+bypassed once their handshake is over (native/src/dispatch.rs), their rows kept natively and taken as Arrow
+batches (native/src/records; without certificate columns, which are Python's). Python does no analysis of the
+others: each is
 declared finished at its first event, so the tracker bypasses it from the next crossing on. What remains per
 packet is the native path the issue measures (issue 9: >= 5 M packets/s on the bulk workload); ``--no-tls``
 sends every connection to Python instead (each bypassed at its first crossing), the loop before issue 10.
@@ -16,10 +18,12 @@ import argparse
 import time
 from pathlib import Path
 
+import pyarrow as pa
+
 from tlsmon import _native
 from tlsmon.engines import settle_heap
 from tlsmon.limits import DEFAULT_LIMITS
-from tlsmon.native_engine import DEFAULT_MAX_EVENTS, MAX_FRAMES, OPEN, tls_limits
+from tlsmon.native_engine import DEFAULT_MAX_EVENTS, MAX_FRAMES, OPEN, TLS_ROW, tls_limits
 from tlsmon.tcp.ports import SERVICE_PORTS
 from tlsmon.tcp.tracker import TrackerConfig
 
@@ -30,21 +34,32 @@ def native_loop(path: Path, max_events: int = DEFAULT_MAX_EVENTS, native_tls: bo
     tracker = _native.Tracker(
         c.idle_timeout_ns, c.linger_ns, c.max_connections, c.max_buffered_per_direction, c.max_buffered_total,
         c.sweep_interval_ns, c.check_every_packets, sorted(SERVICE_PORTS), None, c.udp_idle_timeout_ns,
-        tls_limits(DEFAULT_LIMITS) if native_tls else None,
+        tls_limits(DEFAULT_LIMITS) if native_tls else None, native_rows=native_tls,
     )  # fmt: skip
     started = time.perf_counter()
     source = _native.CaptureSource([str(path)])
     done = False
+    rows = 0
     while not done:
         events, done = tracker.run_capture(source, max_events, MAX_FRAMES)
         opened = [conn for conn, _, kind, _, _ in events if kind == OPEN]
         if opened:
             tracker.bypass(opened)
+        rows = _take_rows(tracker, events, rows)
     tracker.finish("eof")
-    tracker.take_events()
+    _take_rows(tracker, tracker.take_events(), rows)
     elapsed = time.perf_counter() - started
     packets, _, _, _, _, _, bypassed = tracker.stats
     return elapsed, packets, bypassed
+
+
+def _take_rows(tracker: _native.Tracker, events: list[tuple[int, int, int, bool, object]], rows: int) -> int:
+    """The rows the events marked, as one Arrow batch (numbered as Python would); the rows numbered so far."""
+    marked = sum(1 for _, _, kind, _, _ in events if kind == TLS_ROW)
+    if marked:
+        schema, array, _ = tracker.take_rows(list(range(rows + 1, rows + marked + 1)), [])
+        pa.RecordBatch._import_from_c_capsule(schema, array)
+    return rows + marked
 
 
 def main() -> None:

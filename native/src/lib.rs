@@ -9,3 +9,8 @@ pub mod records;
 pub mod tcp;
 pub mod tls;
 pub mod udp;
+
+/// The core's own allocations (reassembly buffers, TLS summaries, rows) come from mimalloc; see
+/// docs/dependencies.md for what it saved.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
