@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import _thread
 import argparse
+import importlib
 import os
 import re
 import signal
@@ -406,6 +407,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
     counters = LiveCounters()
     counting = CountingSink(sink, counters)
     settle_heap()
+    _import_meanwhile(WRITER_MODULES)
     show_progress = not args.quiet and sys.stderr.isatty()
     started = time.perf_counter()
     wall_start = time.time()
@@ -478,6 +480,22 @@ def _engine(
     engine = make_engine(name, sink, config, on_progress)
     parquet.use_certificates(engine.certificates.get)
     return engine
+
+
+#: What every read needs once its first rows are written; imported on a thread while the native loop (which
+#: runs without the GIL, native/src/python/capture.rs) reads the first frames: 17 ms off a small read's wall
+#: time on the bench machine (docs/performance.md).
+WRITER_MODULES = ("pyarrow.parquet",)
+
+
+def _import_meanwhile(modules: Sequence[str]) -> None:
+    """Import ``modules`` on a daemon thread; whoever imports one first waits for the other (the import lock)."""
+
+    def load() -> None:
+        for name in modules:
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name="tlsmon-imports", daemon=True).start()
 
 
 def _run(engine: AnyEngine, source: AnySource) -> int:

@@ -45,29 +45,53 @@ impl PyCaptureSource {
         mut take: impl FnMut(i64, u32, &[u8]) -> bool,
     ) -> PyResult<bool> {
         loop {
-            while self.index < self.batch.len() {
-                let (ts, linktype, frame) = self.inner.frame(&self.batch, self.index);
-                self.index += 1;
-                if !take(ts, linktype, frame) {
-                    return Ok(false);
-                }
+            if !hand_out(&mut self.inner, &self.batch, &mut self.index, &mut take) {
+                return Ok(false);
             }
-            self.give_warnings(py)?;
-            if self.done {
+            if self.refill(py)? {
                 return Ok(true);
             }
-            self.index = 0;
-            let (inner, batch) = (&mut self.inner, &mut self.batch);
-            let more = py.detach(|| inner.next_batch(batch)); // reading and inflating need no GIL
-            self.due = self.inner.take_warnings();
-            match more {
-                Ok(true) => {}
-                Ok(false) => self.done = true,
-                Err(err) => {
-                    self.done = true;
-                    self.give_warnings(py)?;
-                    return Err(capture_error(py, &err));
-                }
+        }
+    }
+
+    /// As `for_each_frame`, the GIL released while the frames are handed out: `take` is the native packet
+    /// path, and a Python thread may run meanwhile (`tlsmon read` imports what it needs later on one).
+    pub(crate) fn for_each_frame_detached(
+        &mut self,
+        py: Python<'_>,
+        mut take: impl FnMut(i64, u32, &[u8]) -> bool + Send,
+    ) -> PyResult<bool> {
+        loop {
+            let (inner, batch, index) = (&mut self.inner, &self.batch, &mut self.index);
+            if !py.detach(|| hand_out(inner, batch, index, &mut take)) {
+                return Ok(false);
+            }
+            if self.refill(py)? {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// After a batch: its warnings, then the next batch read (Ok(false)), or Ok(true) at the end.
+    fn refill(&mut self, py: Python<'_>) -> PyResult<bool> {
+        self.give_warnings(py)?;
+        if self.done {
+            return Ok(true);
+        }
+        self.index = 0;
+        let (inner, batch) = (&mut self.inner, &mut self.batch);
+        let more = py.detach(|| inner.next_batch(batch)); // reading and inflating need no GIL
+        self.due = self.inner.take_warnings();
+        match more {
+            Ok(true) => Ok(false),
+            Ok(false) => {
+                self.done = true;
+                Ok(false)
+            }
+            Err(err) => {
+                self.done = true;
+                self.give_warnings(py)?;
+                Err(capture_error(py, &err))
             }
         }
     }
@@ -162,4 +186,21 @@ impl PyCaptureSource {
 /// Registers the capture stage's classes.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCaptureSource>()
+}
+
+/// The batch's frames from `index` on to `take`; false when `take` stopped (`index` is past its frame).
+fn hand_out(
+    inner: &mut CaptureSource,
+    batch: &FrameBatch,
+    index: &mut usize,
+    take: &mut impl FnMut(i64, u32, &[u8]) -> bool,
+) -> bool {
+    while *index < batch.len() {
+        let (ts, linktype, frame) = inner.frame(batch, *index);
+        *index += 1;
+        if !take(ts, linktype, frame) {
+            return false;
+        }
+    }
+    true
 }

@@ -410,8 +410,8 @@ impl PyTracker {
             max_events,
             max_frames,
         );
-        let done =
-            source.for_each_frame(py, |ts, linktype, frame| pass.take(ts, linktype, frame))?;
+        let done = source
+            .for_each_frame_detached(py, |ts, linktype, frame| pass.take(ts, linktype, frame))?;
         let events = events_to_py(py, &mut self.tracker.out, self.rows.as_mut())?;
         self.tracker.out.clear();
         Ok((events, done))
