@@ -23,6 +23,8 @@ the Python engine's whatever the batch size (tests/engines holds them equal).
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import TYPE_CHECKING
@@ -39,6 +41,7 @@ from tlsmon.tcp.ports import SERVICE_PORTS
 from tlsmon.tcp.tracker import TrackerConfig, TrackerStats
 from tlsmon.tls.summary import TlsSummary
 from tlsmon.udp.dispatch import UdpDispatcher
+from tlsmon.x509.chains import ConnectionCertificates
 
 if TYPE_CHECKING:  # annotations only: neither libpcap's binding nor cryptography is loaded by a file read
     from tlsmon.capture.live import LiveSource
@@ -70,6 +73,7 @@ ROW_BATCH = 4096
 # "finished" stops the tracker reassembling a connection (measured on bench/'s bulk workload: see
 # docs/performance.md).
 DEFAULT_MAX_EVENTS = 64
+SWITCH_INTERVAL_S = 0.0005  # CPython's default is 5 ms: a pass would wait up to that for the GIL
 MAX_FRAMES = 1 << 16  # and at least this often: progress, part rotation and signals are seen at each crossing
 
 
@@ -211,6 +215,29 @@ class Flow:
         self.uid: str | None = None  # given at the connection's first record (interim or final)
 
 
+class _CertificateWork:
+    """:meth:`NativeRows.summarize` on a thread; :meth:`wait` joins it and raises what it raised."""
+
+    __slots__ = ("_error", "_thread")
+
+    def __init__(self, rows: NativeRows, certificates: ConnectionCertificates) -> None:
+        self._error: BaseException | None = None
+
+        def work() -> None:
+            try:
+                rows.summarize(certificates)
+            except BaseException as exc:  # handed to the thread that waits
+                self._error = exc
+
+        self._thread = threading.Thread(target=work, name="tlsmon-certificates", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 class NativeEngine(Recorder):
     """Same interface as :class:`tlsmon.engine.Engine`: ``run(frames)``, then ``close()``."""
 
@@ -229,6 +256,7 @@ class NativeEngine(Recorder):
         # A sink that takes Arrow batches gets the rows of natively analyzed connections as columns.
         self._batch_sink: BatchSink | None = sink if native_tls and takes_batches(sink) else None
         self.native_rows = NativeRows() if self._batch_sink is not None else None
+        self._certificate_work: _CertificateWork | None = None
         c = config or TrackerConfig()
         self.config = c
         self.on_progress = on_progress
@@ -266,15 +294,26 @@ class NativeEngine(Recorder):
                 self.on_progress()
 
     def _run_native(self, source: _native.CaptureSource) -> None:
+        """The crossings: while the native loop reads the next frames (without the GIL), a thread makes the
+        certificate columns of the rows the last crossing ended (:meth:`_summarize_meanwhile`); their batch
+        is written once it has, before the new events are applied, so every row keeps its place."""
         run_capture = self.tracker.run_capture
-        apply = self._apply
+        apply = self._apply_events
         on_progress = self.on_progress
         done = False
-        while not done:
-            events, done = run_capture(source, self.max_events, MAX_FRAMES)
-            apply(events)
-            if on_progress is not None:
-                on_progress()
+        switch = sys.getswitchinterval()
+        # The loop wants the GIL back as soon as a pass ends; the certificate thread gives it up this often.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        try:
+            while not done:
+                events, done = run_capture(source, self.max_events, MAX_FRAMES)
+                self.flush_rows()
+                apply(events)
+                if on_progress is not None:
+                    on_progress()
+                self._summarize_meanwhile()
+        finally:
+            sys.setswitchinterval(switch)
 
     def run_live(self, source: LiveSource, wait_s: float) -> int | None:
         """Read what the live handle has ready (waiting up to ``wait_s`` for the first packet) and apply it;
@@ -311,11 +350,11 @@ class NativeEngine(Recorder):
 
     def finish(self, reason: str = END_EOF) -> None:
         """End every connection still in the table (``end_reason`` = ``reason`` for those still open)."""
+        self.flush_rows()  # the last crossing's rows first
         if not self._finished:
             self._finished = True
             self.tracker.finish(reason)
             self._apply(self.tracker.take_events())
-        self.flush_rows()
 
     def close(self, reason: str = END_EOF) -> RunStats:
         self.finish(reason)
@@ -339,6 +378,11 @@ class NativeEngine(Recorder):
         return run
 
     def _apply(self, events: list[tuple[int, int, int, bool, object]]) -> None:
+        """Apply the events and write the rows they ended."""
+        self._apply_events(events)
+        self.flush_rows()
+
+    def _apply_events(self, events: list[tuple[int, int, int, bool, object]]) -> None:
         flows = self.flows
         finished: list[int] = []
         for conn, epoch, kind, is_orig, value in events:
@@ -382,27 +426,35 @@ class NativeEngine(Recorder):
                 flow.conn_anomalies.append(value)
         if finished:
             self.tracker.bypass(finished)
-        if self.native_rows is not None and len(self.native_rows):
-            self.flush_rows()
 
     def _native_row(self, inputs: X509Inputs | None) -> None:
-        """Number a row kept natively and make its certificate columns (see tlsmon.records.native_rows)."""
+        """Number a row kept natively (see tlsmon.records.native_rows); its certificate columns come later."""
         assert self.native_rows is not None
-        x509 = None
-        if inputs is not None:
-            server, client, server_name, ocsp_response, start_ts = inputs
-            x509 = self.x509.summarize(server, client, server_name, ocsp_response, start_ts)
-        self.native_rows.add(self.next_sequence(), x509, inputs)
+        self.native_rows.add(self.next_sequence(), inputs)
         assert self._batch_sink is not None
         if len(self.native_rows) >= min(ROW_BATCH, self._batch_sink.rows_before_part_end()):
             # The part's certificates file counts sightings up to its last row, as with rows written one by one.
             self.flush_rows()
 
+    def _summarize_meanwhile(self) -> None:
+        """Start making the waiting rows' certificate columns on a thread (cryptography's parsing and
+        validation, and its import at the first certificate), to run while the native loop does."""
+        rows = self.native_rows
+        if rows is None or not rows.unsummarized:
+            return
+        self._certificate_work = _CertificateWork(rows, self.x509)
+
     def flush_rows(self) -> None:
         """Hand the rows kept natively to the sink as one batch, and count them."""
         rows = self.native_rows
-        if rows is None or not len(rows):
+        if rows is None:
             return
+        work, self._certificate_work = self._certificate_work, None
+        if work is not None:
+            work.wait()
+        if not len(rows):
+            return
+        rows.summarize(self.x509)
         schema, array, counted = self.tracker.take_rows(rows.sequences, rows.extra)
         batch = rows.complete(pa.RecordBatch._import_from_c_capsule(schema, array))
         counts = RowCounts(*counted)

@@ -23,7 +23,7 @@ from tlsmon.columns import ColumnGroup
 from tlsmon.records.conn import CONN_COLUMNS
 from tlsmon.records.tables import CONNECTIONS
 from tlsmon.tls.summary import TLS_COLUMNS
-from tlsmon.x509.chains import X509_COLUMNS, X509Summary
+from tlsmon.x509.chains import X509_COLUMNS, ConnectionCertificates, X509Summary
 
 #: What the tracker's marker carries for a row with certificates: server chain, client chain, server name,
 #: OCSP response, first timestamp.
@@ -47,9 +47,13 @@ def connections_schema() -> pa.Schema:
 
 
 class NativeRows:
-    """The rows of natively analyzed connections between two batches: their numbers and certificate columns."""
+    """The rows of natively analyzed connections between two batches: their numbers and certificate columns.
 
-    __slots__ = ("chains", "extra", "schema", "sequences", "x509")
+    A row's certificate columns may be made after its marker (:meth:`summarize`, on another thread while the
+    native loop runs: tlsmon/native_engine.py), but always in row order and before the batch is taken.
+    """
+
+    __slots__ = ("chains", "extra", "schema", "sequences", "unsummarized", "x509")
 
     def __init__(self) -> None:
         self.schema = connections_schema()
@@ -57,24 +61,36 @@ class NativeRows:
         self.x509: dict[int, X509Summary] = {}  # by row index
         self.extra: list[tuple[int, list[str]]] = []  # anomalies the certificates added, by row index
         self.chains: list[tuple[int, Sequence[bytes], Sequence[bytes]]] = []  # for the sink's certificates
+        self.unsummarized: list[tuple[int, X509Inputs]] = []  # rows whose certificate columns are still to make
 
     def __len__(self) -> int:
         return len(self.sequences)
 
-    def add(self, sequence: int, x509: X509Summary | None, chains: X509Inputs | None) -> None:
-        """The next row: its sequence number, certificate columns and chains."""
+    def add(self, sequence: int, inputs: X509Inputs | None) -> None:
+        """The next row: its sequence number and what its certificate columns are made of."""
         index = len(self.sequences)
         self.sequences.append(sequence)
-        if x509 is not None:
+        if inputs is not None:
+            self.unsummarized.append((index, inputs))
+            if inputs[0] or inputs[1]:
+                self.chains.append((index, inputs[0], inputs[1]))
+
+    def summarize(self, certificates: ConnectionCertificates) -> None:
+        """Make the certificate columns of the rows that wait for them, in row order."""
+        pending, self.unsummarized = self.unsummarized, []
+        for index, (server, client, server_name, ocsp_response, start_ts) in pending:
+            x509 = certificates.summarize(server, client, server_name, ocsp_response, start_ts)
+            if x509 is None:
+                continue
             self.x509[index] = x509
             if x509.anomalies:
                 self.extra.append((index, [str(a) for a in x509.anomalies]))
-        if chains is not None and (chains[0] or chains[1]):
-            self.chains.append((index, chains[0], chains[1]))
 
     def complete(self, native: pa.RecordBatch) -> pa.RecordBatch:
         """The whole rows: the core's ``conn`` and ``tls`` columns, the others added."""
         n = native.num_rows
+        if self.unsummarized:
+            raise ValueError("a batch taken before its certificate columns were made")
         if n != len(self.sequences):
             raise ValueError(f"a batch of {n} rows for {len(self.sequences)} numbered")
         arrays: list[pa.Array] = []
@@ -101,3 +117,4 @@ class NativeRows:
         self.x509 = {}
         self.extra = []
         self.chains = []
+        self.unsummarized = []

@@ -54,22 +54,37 @@ impl PyCaptureSource {
         }
     }
 
-    /// As `for_each_frame`, the GIL released while the frames are handed out: `take` is the native packet
-    /// path, and a Python thread may run meanwhile (`tlsmon read` imports what it needs later on one).
+    /// As `for_each_frame`, without the GIL from the first frame to the last of the pass (reading the next
+    /// batches included): `take` is the native packet path, and a Python thread may run meanwhile (`tlsmon
+    /// read` makes certificate columns and imports on one). The pass's warnings are given at its end.
     pub(crate) fn for_each_frame_detached(
         &mut self,
         py: Python<'_>,
         mut take: impl FnMut(i64, u32, &[u8]) -> bool + Send,
     ) -> PyResult<bool> {
-        loop {
-            let (inner, batch, index) = (&mut self.inner, &self.batch, &mut self.index);
-            if !py.detach(|| hand_out(inner, batch, index, &mut take)) {
+        let (inner, batch, index) = (&mut self.inner, &mut self.batch, &mut self.index);
+        let (done, due) = (&mut self.done, &mut self.due);
+        let outcome = py.detach(|| loop {
+            if !hand_out(inner, batch, index, &mut take) {
                 return Ok(false);
             }
-            if self.refill(py)? {
+            if *done {
                 return Ok(true);
             }
-        }
+            *index = 0;
+            let more = inner.next_batch(batch);
+            due.extend(inner.take_warnings());
+            match more {
+                Ok(true) => {}
+                Ok(false) => *done = true,
+                Err(err) => {
+                    *done = true;
+                    return Err(err);
+                }
+            }
+        });
+        self.give_warnings(py)?;
+        outcome.map_err(|err| capture_error(py, &err))
     }
 
     /// After a batch: its warnings, then the next batch read (Ok(false)), or Ok(true) at the end.
