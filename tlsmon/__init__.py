@@ -6,6 +6,11 @@ import sys
 # pyarrow imports numpy, whose OpenBLAS starts one spinning thread per core; tlsmon does no linear algebra,
 # and on two cores those threads took 2-3 % of a `read` (measured with perf on bench/'s large workload).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# The compiled core allocates with mimalloc (docs/dependencies.md), which by default asks for transparent huge
+# pages: a first touch then zeroes 2 MiB (clear_page_erms was up to 17 % of a bulk read's samples under perf)
+# and peak RSS depends on how many huge pages the kernel has free (125 to 181 MiB on the same read). Read when
+# the core is loaded, so set before.
+os.environ.setdefault("MIMALLOC_ALLOW_THP", "0")
 
 
 #: What pyarrow imports when it can and tlsmon never asks of it: numpy (pyarrow 16 and later runs without it;
