@@ -41,7 +41,6 @@ from tlsmon.tcp.ports import SERVICE_PORTS
 from tlsmon.tcp.tracker import TrackerConfig, TrackerStats
 from tlsmon.tls.summary import TlsSummary
 from tlsmon.udp.dispatch import UdpDispatcher
-from tlsmon.x509.chains import ConnectionCertificates
 
 if TYPE_CHECKING:  # annotations only: neither libpcap's binding nor cryptography is loaded by a file read
     from tlsmon.capture.live import LiveSource
@@ -73,6 +72,7 @@ ROW_BATCH = 4096
 # "finished" stops the tracker reassembling a connection (measured on bench/'s bulk workload: see
 # docs/performance.md).
 DEFAULT_MAX_EVENTS = 64
+WARM_UP_FRAMES = 4096  # frames per pass until a certificate has been seen (up to MAX_FRAMES read)
 SWITCH_INTERVAL_S = 0.0005  # CPython's default is 5 ms: a pass would wait up to that for the GIL
 MAX_FRAMES = 1 << 16  # and at least this often: progress, part rotation and signals are seen at each crossing
 
@@ -216,16 +216,18 @@ class Flow:
 
 
 class _CertificateWork:
-    """:meth:`NativeRows.summarize` on a thread; :meth:`wait` joins it and raises what it raised."""
+    """Certificate work on a thread, after the work before it; :meth:`wait` joins it and raises what it raised."""
 
     __slots__ = ("_error", "_thread")
 
-    def __init__(self, rows: NativeRows, certificates: ConnectionCertificates) -> None:
+    def __init__(self, job: Callable[[], object], after: _CertificateWork | None) -> None:
         self._error: BaseException | None = None
 
         def work() -> None:
             try:
-                rows.summarize(certificates)
+                if after is not None:
+                    after.wait()
+                job()
             except BaseException as exc:  # handed to the thread that waits
                 self._error = exc
 
@@ -304,9 +306,19 @@ class NativeEngine(Recorder):
         switch = sys.getswitchinterval()
         # The loop wants the GIL back as soon as a pass ends; the certificate thread gives it up this often.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        # Short passes at first, to start loading cryptography as soon as a certificate has been seen.
+        warming = self.native_rows is not None
+        frames = WARM_UP_FRAMES if warming else MAX_FRAMES
+        read = 0
         try:
             while not done:
-                events, done = run_capture(source, self.max_events, MAX_FRAMES)
+                events, done = run_capture(source, self.max_events, frames)
+                if warming:
+                    read += frames
+                    if self.tracker.certificates_seen:
+                        self._certificate_work = _CertificateWork(self._load_certificates, self._certificate_work)
+                    if self.tracker.certificates_seen or read >= MAX_FRAMES:
+                        warming, frames = False, MAX_FRAMES
                 self.flush_rows()
                 apply(events)
                 if on_progress is not None:
@@ -358,6 +370,7 @@ class NativeEngine(Recorder):
 
     def close(self, reason: str = END_EOF) -> RunStats:
         self.finish(reason)
+        self._wait_for_certificates()
         self.sink.close(self.certificates.records())
         return self.run_stats()
 
@@ -438,22 +451,32 @@ class NativeEngine(Recorder):
 
     def _summarize_meanwhile(self) -> None:
         """Start making the waiting rows' certificate columns on a thread (cryptography's parsing and
-        validation, and its import at the first certificate), to run while the native loop does."""
+        validation), to run while the native loop does."""
         rows = self.native_rows
         if rows is None or not rows.unsummarized:
             return
-        self._certificate_work = _CertificateWork(rows, self.x509)
+        certificates = self.x509
+        self._certificate_work = _CertificateWork(lambda: rows.summarize(certificates), self._certificate_work)
+
+    def _load_certificates(self) -> None:
+        """Import the X.509 stack and make the validator (the Mozilla roots): 40-60 ms that a run with
+        certificates needs before its first row, spent on a thread while the native loop goes on."""
+        import tlsmon.x509.certs  # noqa: F401  (cryptography)
+
+        _ = self.x509.validator
+
+    def _wait_for_certificates(self) -> None:
+        """The certificate work on threads, finished: the store and the validator are this thread's again."""
+        work, self._certificate_work = self._certificate_work, None
+        if work is not None:
+            work.wait()
 
     def flush_rows(self) -> None:
         """Hand the rows kept natively to the sink as one batch, and count them."""
         rows = self.native_rows
-        if rows is None:
+        if rows is None or not len(rows):
             return
-        work, self._certificate_work = self._certificate_work, None
-        if work is not None:
-            work.wait()
-        if not len(rows):
-            return
+        self._wait_for_certificates()
         rows.summarize(self.x509)
         schema, array, counted = self.tracker.take_rows(rows.sequences, rows.extra)
         batch = rows.complete(pa.RecordBatch._import_from_c_capsule(schema, array))
@@ -479,8 +502,8 @@ class NativeEngine(Recorder):
         first_record: bool = True,
     ) -> None:
         """Write a row built in Python, after the rows kept natively that ended before it."""
-        if self.native_rows is not None and len(self.native_rows):
-            self.flush_rows()
+        self.flush_rows()
+        self._wait_for_certificates()  # the row's own chains go to the same store
         super().record(conn, uid, dispatcher, transport_anomalies, first_record)
 
     def _apply_udp(self, conn: int, kind: int, is_orig: bool, value: object) -> bool:

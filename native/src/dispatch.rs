@@ -119,7 +119,10 @@ impl Dispatch {
     pub fn data(&mut self, batch: &mut EventBatch, ev: Event, bytes: &[u8]) {
         match self {
             Dispatch::Python => push_data(batch, ev, bytes),
-            Dispatch::Tls(tls) => tls.analyzer.data(ev.is_orig, bytes),
+            Dispatch::Tls(tls) => {
+                tls.analyzer.data(ev.is_orig, bytes);
+                note_certificates(batch, &tls.analyzer.summary);
+            }
             Dispatch::Undecided { limits, .. } => {
                 let limits = *limits;
                 let head = &bytes[..bytes.len().min(TLS_PROBE_BYTES)];
@@ -131,6 +134,7 @@ impl Dispatch {
                         }
                     }
                     tls.analyzer.data(ev.is_orig, bytes);
+                    note_certificates(batch, &tls.analyzer.summary);
                     *self = Dispatch::Tls(tls);
                 } else {
                     self.to_python(batch, ev.conn);
@@ -200,6 +204,18 @@ impl Dispatch {
 }
 
 /// A connection's `Open` event (Python makes its dispatcher, which wants the responder's port).
+/// Python makes a row's certificate columns with cryptography; it starts loading it once the first natively
+/// analyzed connection has something for them (`EventBatch::certificates_seen`).
+fn note_certificates(batch: &mut EventBatch, s: &crate::tls::summary::Summary) {
+    if !batch.certificates_seen
+        && (!s.cert_chain.is_empty()
+            || !s.client_cert_chain.is_empty()
+            || s.ocsp_response.is_some())
+    {
+        batch.certificates_seen = true;
+    }
+}
+
 pub fn open_event(conn: u64, resp_p: u16) -> Event {
     Event {
         conn,

@@ -17,7 +17,9 @@ from tests.engines.equality import capture_frames, native_tables, python_tables
 from tlsmon import _native
 from tlsmon.engine import MemorySink
 from tlsmon.native_engine import NativeEngine
+from tlsmon.output.sink import ParquetSink
 from tlsmon.tcp.tracker import TrackerConfig
+from tlsmon.x509.chains import ConnectionCertificates
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
 # 18 connections TLS from the first byte (with and without chains) and one plaintext, then two STARTTLS ones:
@@ -97,3 +99,24 @@ def test_a_tracker_without_native_rows_has_none_to_take() -> None:
     tracker = _native.Tracker(1, 1, 10, 10, 10, 1, 1, [443], None)
     with pytest.raises(ValueError, match="without native_rows"):
         tracker.take_rows([], [])
+
+
+@pytest.mark.parametrize(("name", "seen"), [("tls13-basic.pcap", False), ("tls12-ecdhe-rsa.pcap", True)])
+def test_the_tracker_says_when_a_certificate_has_been_seen(name: str, seen: bool) -> None:
+    # The engine starts loading cryptography on a thread at that moment, while the native loop goes on.
+    engine = NativeEngine(MemorySink())
+    engine.run(_native.CaptureSource([FIXTURES / name]))
+    assert engine.tracker.certificates_seen is seen
+
+
+def test_an_error_making_certificate_columns_on_the_thread_reaches_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("certificate columns failed")
+
+    monkeypatch.setattr(ConnectionCertificates, "summarize", failing)
+    engine = NativeEngine(ParquetSink(tmp_path))
+    with pytest.raises(RuntimeError, match="certificate columns failed"):
+        engine.run(_native.CaptureSource([FIXTURES / "tls12-ecdhe-rsa.pcap"]))
+        engine.close()

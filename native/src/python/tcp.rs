@@ -486,6 +486,12 @@ impl PyTracker {
         Ok(list)
     }
 
+    /// Whether a natively analyzed connection has had a certificate chain or an OCSP response yet.
+    #[getter]
+    fn certificates_seen(&self) -> bool {
+        self.tracker.out.certificates_seen
+    }
+
     /// Rows kept natively, waiting for `take_rows`.
     #[getter]
     fn pending_rows(&self) -> usize {

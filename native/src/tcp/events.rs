@@ -91,6 +91,9 @@ pub struct EventBatch {
     pub tls: Vec<TlsRow>,
     /// `TlsEnd` events among `events`: rows that Python need not act on at once when they stay native.
     pub tls_ends: usize,
+    /// A natively analyzed connection has had a certificate chain or a stapled OCSP response (since the start;
+    /// `clear` keeps it).
+    pub certificates_seen: bool,
 }
 
 impl EventBatch {
