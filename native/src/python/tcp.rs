@@ -323,6 +323,19 @@ pub struct PyTracker {
     rows: Option<RowStore>,
 }
 
+impl PyTracker {
+    /// A pass of `run_capture`/`run_live` over this tracker.
+    fn pass(&mut self, max_events: usize, max_frames: usize) -> Pass<'_> {
+        Pass::new(
+            &mut self.tracker,
+            &mut self.decoder,
+            self.rows.is_some(),
+            max_events,
+            max_frames,
+        )
+    }
+}
+
 #[pymethods]
 impl PyTracker {
     #[new]
@@ -403,13 +416,7 @@ impl PyTracker {
         max_frames: usize,
     ) -> PyResult<(Bound<'py, PyList>, bool)> {
         let mut source = source.borrow_mut();
-        let mut pass = Pass::new(
-            &mut self.tracker,
-            &mut self.decoder,
-            self.rows.is_some(),
-            max_events,
-            max_frames,
-        );
+        let mut pass = self.pass(max_events, max_frames);
         let done = source
             .for_each_frame_detached(py, |ts, linktype, frame| pass.take(ts, linktype, frame))?;
         let events = events_to_py(py, &mut self.tracker.out, self.rows.as_mut())?;
@@ -428,13 +435,7 @@ impl PyTracker {
         max_frames: usize,
     ) -> PyResult<(Bound<'py, PyList>, usize, bool, Option<i64>)> {
         let mut live = live.borrow_mut();
-        let mut pass = Pass::new(
-            &mut self.tracker,
-            &mut self.decoder,
-            self.rows.is_some(),
-            max_events,
-            max_frames,
-        );
+        let mut pass = self.pass(max_events, max_frames);
         let more = live
             .inner
             .read_ready(|ts, linktype, frame| pass.take(ts, linktype, frame))
