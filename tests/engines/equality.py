@@ -74,10 +74,11 @@ def written_parts(out: Path) -> list[tuple[list[dict[str, object]], list[dict[st
     connections = sorted((out / "connections").glob("*.parquet"))
     certificates = sorted((out / "certificates").glob("*.parquet"))
     assert len(connections) == len(certificates)
-    return [(_rows(pq.read_table(c)), _rows(pq.read_table(k))) for c, k in zip(connections, certificates, strict=True)]
+    pairs = zip(connections, certificates, strict=True)
+    return [(table_rows(pq.read_table(c)), table_rows(pq.read_table(k))) for c, k in pairs]
 
 
-def _rows(table: pa.Table) -> list[dict[str, object]]:
+def table_rows(table: pa.Table) -> list[dict[str, object]]:
     """The rows, timestamps as integers (nanoseconds do not all fit a datetime)."""
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type):

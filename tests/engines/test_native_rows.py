@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from fixtures.tcpsynth import write_pcap
-from tests.engines.equality import capture_frames, native_tables, python_tables
+from tests.engines.equality import capture_frames, native_tables, python_tables, table_rows
 from tlsmon import _native
-from tlsmon.engine import MemorySink
+from tlsmon.engine import Engine, MemorySink
 from tlsmon.native_engine import NativeEngine
+from tlsmon.output.rotating import RotatingSink
 from tlsmon.output.sink import ParquetSink
 from tlsmon.tcp.tracker import TrackerConfig
 from tlsmon.x509.chains import ConnectionCertificates
@@ -120,3 +122,30 @@ def test_an_error_making_certificate_columns_on_the_thread_reaches_the_run(
     with pytest.raises(RuntimeError, match="certificate columns failed"):
         engine.run(_native.CaptureSource([FIXTURES / "tls12-ecdhe-rsa.pcap"]))
         engine.close()
+
+
+def _rotated(out: Path) -> list[list[dict[str, object]]]:
+    """Every file of the connections and certificates tables, in order, as rows."""
+    return [
+        table_rows(pq.read_table(path))
+        for table in ("connections", "certificates")
+        for path in sorted((out / table).rglob("*.parquet"))
+    ]
+
+
+def test_live_s_rotating_writer_takes_the_batches_and_writes_what_python_does(tmp_path: Path) -> None:
+    python_out, native_out = tmp_path / "python", tmp_path / "native"
+    python_sink = RotatingSink(python_out, now=1_700_000_000.0)
+    engine = Engine(python_sink)
+    python_sink.use_certificates(engine.certificates.get)
+    engine.run(capture_frames(MIXED))
+    engine.close()
+    native_sink = RotatingSink(native_out, now=1_700_000_000.0)
+    native = NativeEngine(native_sink)
+    assert native.native_rows is not None
+    native_sink.use_certificates(native.certificates.get)
+    native.run(_native.CaptureSource(MIXED))
+    native.close()
+    rows = _rotated(native_out)
+    assert len(rows[0]) == ROWS
+    assert rows == _rotated(python_out)

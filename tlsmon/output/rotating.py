@@ -31,17 +31,25 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tlsmon.columns import ColumnGroup
+from tlsmon.engine import RowChains
 from tlsmon.output.parquet import ColumnValueError, TableWriter, fsync_path
 from tlsmon.output.sink import run_metadata
 from tlsmon.records.tables import CERTIFICATES, CONNECTIONS, ConnectionRecord
 from tlsmon.x509.store import CertificateRecord
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from tlsmon.records.native_rows import RowCounts
 
 STAGING = ".staging"
 CertificateLookup = Callable[[bytes], CertificateRecord | None]
@@ -143,6 +151,22 @@ class RotatingSink:
             cert = lookup(der)
             if cert is not None:
                 self._file_certs.setdefault(cert.fingerprint, cert)
+
+    def connection_batch(self, batch: pa.RecordBatch, chains: Sequence[RowChains], counts: RowCounts) -> None:
+        """Rows already in columns (the native core's: tlsmon.records.native_rows), in order."""
+        self._writer("connections").append_batch(batch)
+        lookup = self._cert_lookup
+        if lookup is None:
+            return
+        for _, server, client in chains:
+            for der in chain(server, client):
+                cert = lookup(der)
+                if cert is not None:
+                    self._file_certs.setdefault(cert.fingerprint, cert)
+
+    def rows_before_part_end(self) -> int:
+        """Intervals end on the clock (:meth:`rotate`), not after a number of rows."""
+        return sys.maxsize
 
     def close(self, certificates: Iterator[CertificateRecord]) -> None:
         """Write the last interval; without a lookup, the certificates given go with it."""
