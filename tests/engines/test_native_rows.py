@@ -19,6 +19,7 @@ from tlsmon import _native
 from tlsmon.engine import Engine, MemorySink
 from tlsmon.native_engine import NativeEngine
 from tlsmon.output.rotating import RotatingSink
+from tlsmon.records.native_rows import X509Inputs
 from tlsmon.output.sink import ParquetSink
 from tlsmon.tcp.tracker import TrackerConfig
 from tlsmon.x509.chains import ConnectionCertificates
@@ -149,3 +150,19 @@ def test_live_s_rotating_writer_takes_the_batches_and_writes_what_python_does(tm
     rows = _rotated(native_out)
     assert len(rows[0]) == ROWS
     assert rows == _rotated(python_out)
+
+
+def test_a_certificate_seen_again_crosses_as_the_same_bytes_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bytes] = []
+    native_row = NativeEngine._native_row
+
+    def recording(self: NativeEngine, inputs: X509Inputs | None) -> None:
+        if inputs is not None:
+            seen.extend([*inputs[0], *inputs[1]])
+        native_row(self, inputs)
+
+    monkeypatch.setattr(NativeEngine, "_native_row", recording)
+    native_tables(MIXED)
+    distinct = {der: der for der in seen}
+    assert len(seen) > len(distinct) >= 2, "the capture repeats certificates"
+    assert all(der is distinct[der] for der in seen)

@@ -12,7 +12,6 @@ use crate::decode::Decoder;
 use crate::dispatch::TlsRow;
 use crate::python::capture::{capture_error, PyCaptureSource};
 use crate::python::live::PyLiveCapture;
-use crate::python::tls::ders;
 use crate::records::batch::{fits, NativeRows};
 use crate::tcp::connection::{END_EOF, END_INTERRUPTED};
 use crate::tcp::events::{ConnEnd, EventBatch, EventKind};
@@ -132,6 +131,45 @@ pub struct RowStore {
     pub rows: NativeRows,
     /// Connections given an interim record: their final row goes the way the interim one went (its uid).
     interim: ahash::AHashSet<u64>,
+    certificates: CertificateObjects,
+}
+
+/// Distinct certificates handed to Python so far: a chain seen again crosses as the same `bytes` objects
+/// (no copy, and Python's certificate store finds them by their cached hash). Bounded: forgotten all at once
+/// when full, then handed over again as they come.
+#[derive(Default)]
+struct CertificateObjects {
+    by_fingerprint: ahash::AHashMap<String, Py<PyBytes>>,
+}
+
+/// ~15 MB of DER at most, shared with Python's certificate store (which keeps up to 50 000 by default).
+const MAX_CERTIFICATE_OBJECTS: usize = 10_000;
+
+impl CertificateObjects {
+    fn chain<'py>(
+        &mut self,
+        py: Python<'py>,
+        ders: &[Vec<u8>],
+        fingerprints: &[String],
+    ) -> PyResult<Bound<'py, PyList>> {
+        let objects: Vec<Bound<'py, PyBytes>> = ders
+            .iter()
+            .zip(fingerprints)
+            .map(|(der, fingerprint)| {
+                if let Some(object) = self.by_fingerprint.get(fingerprint) {
+                    return object.bind(py).clone();
+                }
+                if self.by_fingerprint.len() >= MAX_CERTIFICATE_OBJECTS {
+                    self.by_fingerprint.clear();
+                }
+                let object = PyBytes::new(py, der);
+                self.by_fingerprint
+                    .insert(fingerprint.clone(), object.clone().unbind());
+                object
+            })
+            .collect();
+        PyList::new(py, objects)
+    }
 }
 
 impl RowStore {
@@ -159,8 +197,12 @@ impl RowStore {
             PyTuple::new(
                 py,
                 [
-                    ders(py, &s.cert_chain)?.into_any(),
-                    ders(py, &s.client_cert_chain)?.into_any(),
+                    self.certificates
+                        .chain(py, &s.cert_chain, &s.cert_chain_fps)?
+                        .into_any(),
+                    self.certificates
+                        .chain(py, &s.client_cert_chain, &s.client_cert_chain_fps)?
+                        .into_any(),
                     s.server_name.as_deref().into_pyobject(py)?.into_any(),
                     s.ocsp_response
                         .as_deref()

@@ -16,7 +16,7 @@ pub struct PyTlsAnalyzer {
     inner: TlsAnalyzer,
 }
 
-pub(crate) fn ders<'py>(py: Python<'py>, chain: &[Vec<u8>]) -> PyResult<Bound<'py, PyList>> {
+fn ders<'py>(py: Python<'py>, chain: &[Vec<u8>]) -> PyResult<Bound<'py, PyList>> {
     PyList::new(py, chain.iter().map(|der| PyBytes::new(py, der)))
 }
 
