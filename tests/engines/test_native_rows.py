@@ -19,8 +19,8 @@ from tlsmon import _native
 from tlsmon.engine import Engine, MemorySink
 from tlsmon.native_engine import NativeEngine
 from tlsmon.output.rotating import RotatingSink
-from tlsmon.records.native_rows import X509Inputs
 from tlsmon.output.sink import ParquetSink
+from tlsmon.records.native_rows import X509Inputs
 from tlsmon.tcp.tracker import TrackerConfig
 from tlsmon.x509.chains import ConnectionCertificates
 
