@@ -42,15 +42,20 @@ def test_other_commands_exit_normally() -> None:
     assert (result.returncode, result.stdout.startswith("#")) == (0, True)
 
 
+def _python(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter (what a run imports is read from its sys.modules)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
 def test_a_read_whose_output_is_not_a_terminal_imports_no_rich(tmp_path: Path) -> None:
     code = (
         "import sys; from tlsmon.cli import main; "
         f"main(['read', {str(PCAPS / 'sample.pcap')!r}, '-o', {str(tmp_path)!r}]); "
         "print('rich loaded' if any(m.split('.')[0] == 'rich' for m in sys.modules) else 'no rich')"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.splitlines()[-1] == "no rich"
-    assert "  TLS connections" in result.stdout  # the summary, as plain text
+    stdout = _python(code)
+    assert stdout.splitlines()[-1] == "no rich"
+    assert "  TLS connections" in stdout  # the summary, as plain text
 
 
 #: Modules (and their submodules) a read of a TLS-only capture with no certificate on the wire must not import.
@@ -110,8 +115,8 @@ def _modules_after_read(capture: Path, out: Path, *options: str) -> set[str]:
         f"status = main(['read', {str(capture)!r}, '-o', {str(out)!r}, '-q', *{list(options)!r}]); "
         "print(json.dumps([status, sorted(sys.modules)]))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    status, modules = json.loads(result.stdout.splitlines()[-1])
+    stdout = _python(code)
+    status, modules = json.loads(stdout.splitlines()[-1])
     assert status == 0
     return set(modules)
 
@@ -136,8 +141,8 @@ def test_a_native_read_imports_neither_the_python_tls_analyzer_nor_what_pyarrow_
 
 def test_numpy_is_importable_after_tlsmon() -> None:
     code = "import tlsmon, pyarrow, numpy; print(numpy.arange(3).sum())"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["3"]
+    stdout = _python(code)
+    assert stdout.split() == ["3"]
 
 
 def test_a_read_that_sees_a_certificate_imports_cryptography_then(tmp_path: Path) -> None:
@@ -163,5 +168,5 @@ def test_a_read_freezes_what_it_imported_and_widens_the_young_generation(tmp_pat
         f"main(['read', {str(TLS13)!r}, '-o', {str(tmp_path)!r}, '-q']); "
         "print(json.dumps([gc.get_freeze_count() > 10_000, gc.get_threshold()[0] == GC_YOUNG_THRESHOLD]))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert json.loads(result.stdout.splitlines()[-1]) == [True, True]
+    stdout = _python(code)
+    assert json.loads(stdout.splitlines()[-1]) == [True, True]

@@ -144,25 +144,24 @@ class RotatingSink:
     def connection(self, record: ConnectionRecord) -> None:
         self._writer("connections").append(*record.parts())
         tls = record.tls
-        lookup = self._cert_lookup
-        if tls is None or lookup is None:
-            return
-        for der in chain(tls.cert_chain, tls.client_cert_chain):
-            cert = lookup(der)
-            if cert is not None:
-                self._file_certs.setdefault(cert.fingerprint, cert)
+        if tls is not None:
+            self._keep_certificates(tls.cert_chain, tls.client_cert_chain)
 
     def connection_batch(self, batch: pa.RecordBatch, chains: Sequence[RowChains], counts: RowCounts) -> None:
         """Rows already in columns (the native core's: tlsmon.records.native_rows), in order."""
         self._writer("connections").append_batch(batch)
+        for _, server, client in chains:
+            self._keep_certificates(server, client)
+
+    def _keep_certificates(self, *chains: Sequence[bytes]) -> None:
+        """The chains' certificates go with the current interval's certificates file."""
         lookup = self._cert_lookup
         if lookup is None:
             return
-        for _, server, client in chains:
-            for der in chain(server, client):
-                cert = lookup(der)
-                if cert is not None:
-                    self._file_certs.setdefault(cert.fingerprint, cert)
+        for der in chain(*chains):
+            cert = lookup(der)
+            if cert is not None:
+                self._file_certs.setdefault(cert.fingerprint, cert)
 
     def rows_before_part_end(self) -> int:
         """Intervals end on the clock (:meth:`rotate`), not after a number of rows."""

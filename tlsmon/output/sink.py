@@ -21,7 +21,6 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -164,16 +163,15 @@ class ParquetSink:
 
     def connection_batch(self, batch: pa.RecordBatch, chains: Sequence[RowChains], counts: RowCounts) -> None:
         """Rows already in columns (the native core's, :mod:`tlsmon.records.native_rows`), in order;
-        ``chains``: the certificate chains of those rows that have any, by row index. A part ends inside the
-        batch where it reaches ``part_rows``."""
+        ``chains``: the certificate chains of those rows that have any, by row index, in row order. A part
+        ends inside the batch where it reaches ``part_rows``."""
         start = 0
-        pending = sorted(chains, key=itemgetter(0))
-        next_chain = 0
+        next_chain = 0  # chains come in row order
         while start < batch.num_rows:
             take = min(batch.num_rows - start, self._part_rows - self._rows_in_part)
             self._connections.append_batch(batch.slice(start, take))
-            while next_chain < len(pending) and pending[next_chain][0] < start + take:
-                _, server, client = pending[next_chain]
+            while next_chain < len(chains) and chains[next_chain][0] < start + take:
+                _, server, client = chains[next_chain]
                 self._keep_certificates(server, client)
                 next_chain += 1
             start += take

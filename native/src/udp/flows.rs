@@ -392,152 +392,97 @@ mod tests {
         }
     }
 
-    /// A handshake on port 40000: the client's Initial (first DCID "client-dcid", SCID "clientid") and the
-    /// server's (SCID "serverid").
-    fn handshake(flows: &mut UdpFlows, id: &mut u64, out: &mut EventBatch) {
-        flows.datagram(
-            1,
-            &seg(40000, &long(b"client-dcid", b"clientid")),
-            id,
-            10,
-            true,
-            out,
-        );
-        flows.datagram(
-            2,
-            &from_server(40000, &long(b"clientid", b"serverid")),
-            id,
-            10,
-            true,
-            out,
-        );
+    /// The flow table, its events and its connection counter, one datagram at a time.
+    #[derive(Default)]
+    struct Table {
+        flows: UdpFlows,
+        out: EventBatch,
+        id: u64,
+    }
+
+    impl Table {
+        fn send(&mut self, ts: i64, seg: &Segment<'_>) {
+            self.flows
+                .datagram(ts, seg, &mut self.id, 10, true, &mut self.out);
+        }
+
+        /// After a handshake on port 40000: the client's Initial (first DCID "client-dcid", SCID "clientid")
+        /// and the server's (SCID "serverid").
+        fn after_handshake() -> Self {
+            let mut t = Table::default();
+            t.send(1, &seg(40000, &long(b"client-dcid", b"clientid")));
+            t.send(2, &from_server(40000, &long(b"clientid", b"serverid")));
+            t
+        }
     }
 
     #[test]
     fn a_short_header_from_a_new_port_naming_the_servers_id_joins_the_flow_from_the_client() {
-        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
-        handshake(&mut flows, &mut id, &mut out);
-        flows.datagram(
-            3,
-            &seg(40001, &short(b"serverid")),
-            &mut id,
-            10,
-            true,
-            &mut out,
-        );
-        flows.datagram(
-            4,
-            &from_server(40001, &short(b"clientid")),
-            &mut id,
-            10,
-            true,
-            &mut out,
-        );
-        flows.finish("eof", &mut out);
-        let end = &out.ends[0];
-        assert_eq!((id, flows.len(), out.ends.len()), (1, 0, 1));
+        let mut t = Table::after_handshake();
+        t.send(3, &seg(40001, &short(b"serverid")));
+        t.send(4, &from_server(40001, &short(b"clientid")));
+        t.flows.finish("eof", &mut t.out);
+        let end = &t.out.ends[0];
+        assert_eq!((t.id, t.flows.len(), t.out.ends.len()), (1, 0, 1));
         assert_eq!(
             (end.orig_p, end.orig_pkts, end.resp_pkts, end.paths),
             (40000, 2, 2, 2)
         );
         assert!(!end.addresses_changed);
-        assert!(out.events.iter().all(|e| e.conn == 0));
+        assert!(t.out.events.iter().all(|e| e.conn == 0));
     }
 
     #[test]
     fn the_clients_first_dcid_names_the_server_side() {
-        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
-        flows.datagram(
-            1,
-            &seg(40000, &long(b"client-dcid", b"clientid")),
-            &mut id,
-            10,
-            true,
-            &mut out,
-        );
-        flows.datagram(
-            2,
-            &seg(40001, &long(b"client-dcid", b"clientid")),
-            &mut id,
-            10,
-            true,
-            &mut out,
-        );
-        flows.finish("eof", &mut out);
-        assert_eq!((out.ends[0].orig_pkts, out.ends[0].paths), (2, 2));
+        let mut t = Table::default();
+        t.send(1, &seg(40000, &long(b"client-dcid", b"clientid")));
+        t.send(2, &seg(40001, &long(b"client-dcid", b"clientid")));
+        t.flows.finish("eof", &mut t.out);
+        assert_eq!((t.out.ends[0].orig_pkts, t.out.ends[0].paths), (2, 2));
     }
 
     #[test]
     fn a_new_path_with_another_address_is_noted() {
-        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
-        handshake(&mut flows, &mut id, &mut out);
+        let mut t = Table::after_handshake();
         let payload = short(b"serverid");
         let moved = Segment {
             src: Addr::V4(0x0a00_0063),
             ..seg(5000, &payload)
         };
-        flows.datagram(3, &moved, &mut id, 10, true, &mut out);
-        flows.finish("eof", &mut out);
+        t.send(3, &moved);
+        t.flows.finish("eof", &mut t.out);
         assert_eq!(
-            (out.ends[0].paths, out.ends[0].addresses_changed),
+            (t.out.ends[0].paths, t.out.ends[0].addresses_changed),
             (2, true)
         );
     }
 
     #[test]
     fn an_unknown_id_on_a_new_port_is_a_flow_of_its_own() {
-        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
-        handshake(&mut flows, &mut id, &mut out);
-        flows.datagram(
-            3,
-            &seg(40001, &short(b"stranger")),
-            &mut id,
-            10,
-            true,
-            &mut out,
-        );
-        assert_eq!((id, flows.len()), (2, 2));
+        let mut t = Table::after_handshake();
+        t.send(3, &seg(40001, &short(b"stranger")));
+        assert_eq!((t.id, t.flows.len()), (2, 2));
     }
 
     #[test]
     fn an_ended_flows_paths_and_ids_leave_the_tables() {
-        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
-        handshake(&mut flows, &mut id, &mut out);
-        flows.datagram(
-            3,
-            &seg(40001, &short(b"serverid")),
-            &mut id,
-            10,
-            true,
-            &mut out,
-        );
-        flows.finish("eof", &mut out);
-        assert_eq!((flows.table.len(), flows.cids.len()), (0, 0));
-        flows.datagram(
-            4,
-            &seg(40002, &short(b"serverid")),
-            &mut id,
-            10,
-            true,
-            &mut out,
-        );
-        assert_eq!(id, 2);
+        let mut t = Table::after_handshake();
+        t.send(3, &seg(40001, &short(b"serverid")));
+        t.flows.finish("eof", &mut t.out);
+        assert_eq!((t.flows.table.len(), t.flows.cids.len()), (0, 0));
+        t.send(4, &seg(40002, &short(b"serverid")));
+        assert_eq!(t.id, 2);
     }
 
     #[test]
     fn a_flow_holds_at_most_eight_paths() {
-        let (mut flows, mut out, mut id) = (UdpFlows::default(), EventBatch::default(), 0);
-        handshake(&mut flows, &mut id, &mut out);
+        let mut t = Table::after_handshake();
         for port in 40001..40009 {
-            flows.datagram(
-                3,
-                &seg(port, &short(b"serverid")),
-                &mut id,
-                10,
-                true,
-                &mut out,
-            );
+            t.send(3, &seg(port, &short(b"serverid")));
         }
-        assert_eq!((id, flows.len(), flows.table.len()), (2, 2, 2 * 8 + 2));
+        assert_eq!(
+            (t.id, t.flows.len(), t.flows.table.len()),
+            (2, 2, 2 * 8 + 2)
+        );
     }
 }
