@@ -23,9 +23,10 @@ import pyarrow as pa
 from tlsmon import _native
 from tlsmon.engines import settle_heap
 from tlsmon.limits import DEFAULT_LIMITS
-from tlsmon.native_engine import DEFAULT_MAX_EVENTS, MAX_FRAMES, OPEN, TLS_ROW, tls_limits
+from tlsmon.native_engine import MAX_FRAMES
+from tlsmon.native_tracker import DEFAULT_MAX_EVENTS, OPEN, TLS_ROW, tls_limits
+from tlsmon.tcp.config import TrackerConfig
 from tlsmon.tcp.ports import SERVICE_PORTS
-from tlsmon.tcp.tracker import TrackerConfig
 
 
 def native_loop(path: Path, max_events: int = DEFAULT_MAX_EVENTS, native_tls: bool = True) -> tuple[float, int, int]:

@@ -153,8 +153,9 @@ def _segment(ts: int, client: int, flags: int, seq: int, payload: bytes = b"") -
 
 def _engine_run(frames: list[tuple[int, int, bytes]], native: bool, max_connections: int = 1_000_000) -> int:
     """Rows written by either engine for ``frames``."""
-    from tlsmon.engine import Engine, MemorySink
-    from tlsmon.tcp.tracker import TrackerConfig
+    from tlsmon.engine import Engine
+    from tlsmon.recorder import MemorySink
+    from tlsmon.tcp.config import TrackerConfig
 
     sink = MemorySink()
     config = TrackerConfig(max_connections=max_connections, max_buffered_per_direction=1 << 30)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import _thread
 import argparse
-import importlib
 import os
 import re
 import signal
@@ -29,37 +28,23 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn, cast
+from typing import TYPE_CHECKING, NoReturn, cast
 
-from tlsmon import __version__
-from tlsmon.capture import CaptureError
+from tlsmon import __version__, _native
 from tlsmon.capture.bpf import compile_filter
-from tlsmon.engine import RunStats
-from tlsmon.engines import (
-    DEFAULT_ENGINE,
-    ENGINES,
-    AnyEngine,
-    AnySource,
-    EngineName,
-    make_engine,
-    open_source,
-    settle_heap,
-)
-from tlsmon.live.stats import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, sample_run, stats_record
-from tlsmon.output.parquet import TableWriter
-from tlsmon.output.registries import write_registries
-from tlsmon.output.schemadoc import render_schema_markdown
-from tlsmon.output.sink import (
-    DEFAULT_PART_ROWS,
-    DEFAULT_PART_SECONDS,
-    ParquetSink,
-    existing_tables,
-    remove_tables,
-    run_metadata,
-)
-from tlsmon.records.tables import TABLES
+from tlsmon.capture.errors import CaptureError
+from tlsmon.engines import DEFAULT_ENGINE, ENGINES, EngineName, make_engine, open_source, settle_heap
+from tlsmon.limits import DEFAULT_LIMITS
+from tlsmon.output.directory import DEFAULT_PART_ROWS, DEFAULT_PART_SECONDS, existing_tables, remove_tables
+from tlsmon.tcp.config import TrackerConfig
 from tlsmon.tcp.connection import END_EOF, END_INTERRUPTED
-from tlsmon.tcp.tracker import TrackerConfig
+
+if TYPE_CHECKING:  # the rest loads once a read has started reading ahead (tlsmon.readahead)
+    from tlsmon.engines import AnyEngine, AnySource
+    from tlsmon.live.stats import CountingSink, StatsRecord
+    from tlsmon.output.sink import ParquetSink
+    from tlsmon.readahead import ReadAhead
+    from tlsmon.recorder import RunStats
 
 LINKTYPE_ETHERNET = 1
 
@@ -291,6 +276,9 @@ def _unknown_interface(name: str) -> str | None:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
+    from tlsmon.output.schemadoc import render_schema_markdown
+    from tlsmon.records.tables import TABLES
+
     sys.stdout.write(render_schema_markdown(TABLES))
     return EXIT_OK
 
@@ -367,9 +355,6 @@ def _cmd_read(args: argparse.Namespace) -> int:
         warnings.append(line)
         _warning(line)
 
-    def dead_letter(table: str, key: str, reason: str) -> None:
-        _warning(f"{table}: row {key} not written: {reason}")
-
     for name in args.files:
         path = Path(name)
         if not path.is_file():
@@ -397,6 +382,39 @@ def _cmd_read(args: argparse.Namespace) -> int:
         idle_timeout_ns=int(args.idle_timeout * 1e9),
         max_connections=args.max_connections,
     )
+    read_ahead = _read_ahead(source, config) if args.engine == "native" else None
+    try:
+        return _read(args, source, config, read_ahead, warnings)
+    finally:
+        if read_ahead is not None:  # should the run have ended before its engine took it
+            read_ahead.stop()
+
+
+def _read_ahead(source: AnySource, config: TrackerConfig) -> ReadAhead:
+    """The native loop's first passes, run while the rest of ``read`` loads: the tracker is the one the
+    engine :func:`_engine` makes would make (native TLS, rows kept as columns for the Parquet sink)."""
+    from tlsmon.readahead import ReadAhead
+
+    assert isinstance(source, _native.CaptureSource)
+    return ReadAhead(source, config, DEFAULT_LIMITS, native_rows=True)
+
+
+def _read(
+    args: argparse.Namespace,
+    source: AnySource,
+    config: TrackerConfig,
+    read_ahead: ReadAhead | None,
+    warnings: list[str],
+) -> int:
+    """A read once its input is open: the output, the engine, the run, the summary."""
+    from tlsmon.live.stats import CountingSink, LiveCounters, sample_run, stats_record
+    from tlsmon.output.registries import write_registries
+    from tlsmon.output.sink import ParquetSink, run_metadata
+
+    def dead_letter(table: str, key: str, reason: str) -> None:
+        _warning(f"{table}: row {key} not written: {reason}")
+
+    out = Path(args.output)
     try:
         if args.overwrite:
             remove_tables(out)
@@ -407,7 +425,6 @@ def _cmd_read(args: argparse.Namespace) -> int:
     counters = LiveCounters()
     counting = CountingSink(sink, counters)
     settle_heap()
-    _import_meanwhile(WRITER_MODULES)
     show_progress = not args.quiet and sys.stderr.isatty()
     started = time.perf_counter()
     wall_start = time.time()
@@ -418,10 +435,10 @@ def _cmd_read(args: argparse.Namespace) -> int:
             from tlsmon.progress import ByteProgress
 
             with ByteProgress(source, Console(stderr=True)) as progress:
-                engine = _engine(args.engine, counting, sink, config, interrupts, progress.update)
+                engine = _engine(args.engine, counting, sink, config, read_ahead, interrupts, progress.update)
                 status = _run(engine, source)
         else:
-            engine = _engine(args.engine, counting, sink, config, interrupts, None)
+            engine = _engine(args.engine, counting, sink, config, read_ahead, interrupts, None)
             status = _run(engine, source)
         interrupts.hold()
         interrupted = interrupts.signum
@@ -468,6 +485,7 @@ def _engine(
     sink: CountingSink,
     parquet: ParquetSink,
     config: TrackerConfig,
+    read_ahead: ReadAhead | None,
     interrupts: _Interrupts,
     progress: Callable[[], None] | None,
 ) -> AnyEngine:
@@ -477,25 +495,9 @@ def _engine(
         parquet.tick()
         interrupts.check()
 
-    engine = make_engine(name, sink, config, on_progress)
+    engine = make_engine(name, sink, config, on_progress, read_ahead=read_ahead)
     parquet.use_certificates(engine.certificates.get)
     return engine
-
-
-#: What every read needs once its first rows are written; imported on a thread while the native loop (which
-#: runs without the GIL, native/src/python/capture.rs) reads the first frames: 17 ms off a small read's wall
-#: time on the bench machine (docs/performance.md).
-WRITER_MODULES = ("pyarrow.parquet",)
-
-
-def _import_meanwhile(modules: Sequence[str]) -> None:
-    """Import ``modules`` on a daemon thread; whoever imports one first waits for the other (the import lock)."""
-
-    def load() -> None:
-        for name in modules:
-            importlib.import_module(name)
-
-    threading.Thread(target=load, name="tlsmon-imports", daemon=True).start()
 
 
 def _run(engine: AnyEngine, source: AnySource) -> int:
@@ -515,6 +517,10 @@ def _run(engine: AnyEngine, source: AnySource) -> int:
 
 def write_stats(out: Path, row: StatsRecord) -> Path:
     """The run's stats row as ``OUT/stats/part-<run>.parquet``."""
+    from tlsmon.live.stats import STATS_TABLE
+    from tlsmon.output.parquet import TableWriter
+    from tlsmon.output.sink import run_metadata
+
     writer = TableWriter(out, "stats", STATS_TABLE, run_metadata())
     writer.append(row)
     [path] = writer.close()

@@ -48,6 +48,7 @@ from tlsmon.protocols.starttls import StartTlsSummary
 from tlsmon.tls import factory
 from tlsmon.tls.codes import CT_HANDSHAKE, HT_CLIENT_HELLO
 from tlsmon.tls.factory import TlsFactory, TlsStreamAnalyzer
+from tlsmon.tls.modes import TLS_MODE_IMPLICIT, TLS_MODE_NONE, TLS_MODE_STARTTLS
 from tlsmon.tls.probe import looks_like_tls
 from tlsmon.tls.record import MAX_RECORD_LENGTH
 from tlsmon.tls.summary import TlsSummary
@@ -55,10 +56,6 @@ from tlsmon.tls.summary import TlsSummary
 if TYPE_CHECKING:  # annotations only: the analyzers are imported at the first plaintext probe (identification)
     from tlsmon.protocols.base import ProtocolAnalyzer
     from tlsmon.protocols.events import Event
-
-TLS_MODE_NONE = "none"
-TLS_MODE_IMPLICIT = "implicit"
-TLS_MODE_STARTTLS = "starttls"
 
 # Undecided bytes held per direction before giving up: a full first line of any protocol fits.
 _MAX_PROBE_BYTES = 1024

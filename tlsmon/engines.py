@@ -1,26 +1,33 @@
 """The two engines behind one choice: ``native`` (the default: the compiled core reads, decodes and tracks)
-and ``python`` (the executable specification). Both write identical tables (tests/engines/)."""
+and ``python`` (the executable specification). Both write identical tables (tests/engines/).
+
+Light to import: the engines themselves load when one is made, so that a native ``read`` can start reading
+ahead first (:mod:`tlsmon.readahead`)."""
 
 from __future__ import annotations
 
 import gc
 import os
 from collections.abc import Callable, Sequence
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from tlsmon import _native
-from tlsmon.capture import CaptureSource
-from tlsmon.engine import Engine, RecordSink
 from tlsmon.limits import DEFAULT_LIMITS, Limits
-from tlsmon.native_engine import NativeEngine
-from tlsmon.tcp.tracker import TrackerConfig
+from tlsmon.tcp.config import TrackerConfig
+
+if TYPE_CHECKING:
+    from tlsmon.capture import CaptureSource
+    from tlsmon.engine import Engine
+    from tlsmon.native_engine import NativeEngine
+    from tlsmon.readahead import ReadAhead
+    from tlsmon.recorder import RecordSink
+
+    AnyEngine: TypeAlias = Engine | NativeEngine
+    AnySource: TypeAlias = CaptureSource | _native.CaptureSource
 
 EngineName: TypeAlias = Literal["native", "python"]
 ENGINES: tuple[EngineName, ...] = ("native", "python")
 DEFAULT_ENGINE: EngineName = "native"
-
-AnyEngine: TypeAlias = Engine | NativeEngine
-AnySource: TypeAlias = CaptureSource | _native.CaptureSource
 
 
 def open_source(
@@ -32,6 +39,8 @@ def open_source(
     """The capture files as the engine reads them; raises CaptureError for a file that cannot be read."""
     if engine == "native":
         return _native.CaptureSource([os.fspath(p) for p in paths], bpf, on_warning)
+    from tlsmon.capture import CaptureSource
+
     return CaptureSource(paths, bpf, on_warning)
 
 
@@ -41,9 +50,15 @@ def make_engine(
     config: TrackerConfig | None = None,
     on_progress: Callable[[], None] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    read_ahead: ReadAhead | None = None,
 ) -> AnyEngine:
+    """The engine of that name; a native one takes over the passes ``read_ahead`` made."""
     if engine == "native":
-        return NativeEngine(sink, config, on_progress, limits=limits)
+        from tlsmon.native_engine import NativeEngine
+
+        return NativeEngine(sink, config, on_progress, limits=limits, read_ahead=read_ahead)
+    from tlsmon.engine import Engine
+
     return Engine(sink, config, on_progress, limits=limits)
 
 

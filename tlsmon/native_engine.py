@@ -32,59 +32,46 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from tlsmon import _native
-from tlsmon.dispatch import TLS_MODE_IMPLICIT, Dispatcher
-from tlsmon.engine import BatchSink, Recorder, RecordSink, RunStats, StreamFacts, takes_batches
 from tlsmon.limits import DEFAULT_LIMITS, Limits
+from tlsmon.native_tracker import (
+    ANOMALY,
+    CONN_ANOMALY,
+    DATA,
+    DATAGRAM,
+    DEFAULT_MAX_EVENTS,
+    END,
+    GAP,
+    INTERIM,
+    OPEN,
+    OPEN_UDP,
+    TLS_END,
+    TLS_INTERIM,
+    TLS_ROW,
+    Event,
+    make_tracker,
+    tls_limits,
+)
+from tlsmon.recorder import BatchSink, Recorder, RecordSink, RunStats, StreamFacts, takes_batches
 from tlsmon.records.native_rows import NativeRows, RowCounts, X509Inputs
+from tlsmon.tcp.config import TrackerConfig, TrackerStats
 from tlsmon.tcp.connection import END_EOF, TransportFacts
-from tlsmon.tcp.ports import SERVICE_PORTS
-from tlsmon.tcp.tracker import TrackerConfig, TrackerStats
+from tlsmon.tls.modes import TLS_MODE_IMPLICIT
 from tlsmon.tls.summary import TlsSummary
-from tlsmon.udp.dispatch import UdpDispatcher
 
 if TYPE_CHECKING:  # annotations only: neither libpcap's binding nor cryptography is loaded by a file read
     from tlsmon.capture.live import LiveSource
+    from tlsmon.dispatch import Dispatcher
+    from tlsmon.readahead import ReadAhead
+    from tlsmon.udp.dispatch import UdpDispatcher
     from tlsmon.x509.validate import Validator
-
-# Event kinds (native/src/python/tcp.rs).
-DATA = 0
-GAP = 1
-ANOMALY = 2
-CONN_ANOMALY = 3
-END = 4
-OPEN = 5
-INTERIM = 6
-OPEN_UDP = 7  # value: the responder's port
-DATAGRAM = 8  # value: (ts, payload) of one whole UDP datagram
-# A natively analyzed TLS connection's end / interim record. Value: (facts, TLS summary fields, transport
-# anomalies, TLS anomalies, originator's missed bytes, responder's missed bytes).
-TLS_END = 9
-TLS_INTERIM = 10
-# The row of a natively analyzed connection stays native (the sink takes Arrow batches): the marker says where
-# it is numbered. Value: None, or what its certificate columns need (tlsmon.records.native_rows.X509Inputs).
-TLS_ROW = 11
 
 DEFAULT_BATCH = 64  # frames per crossing when the frames come from Python
 # Rows kept natively cross in batches: at the end of each crossing, before any row Python writes (to keep the
 # order), where the sink's current part ends, and at this many rows at most.
 ROW_BATCH = 4096
-# Reading natively, a crossing returns once this many events wait: the fewer, the sooner Python's verdict
-# "finished" stops the tracker reassembling a connection (measured on bench/'s bulk workload: see
-# docs/performance.md).
-DEFAULT_MAX_EVENTS = 64
 WARM_UP_FRAMES = 4096  # frames per pass until a certificate has been seen (up to MAX_FRAMES read)
 SWITCH_INTERVAL_S = 0.0005  # CPython's default is 5 ms: a pass would wait up to that for the GIL
 MAX_FRAMES = 1 << 16  # and at least this often: progress, part rotation and signals are seen at each crossing
-
-
-def tls_limits(limits: Limits) -> tuple[int, int, int, int]:
-    """The TLS fields of ``limits``, as the tracker takes them."""
-    return (
-        limits.max_certificates_per_chain,
-        limits.max_certificates_per_connection,
-        limits.max_alerts,
-        limits.max_anomalies,
-    )
 
 
 class NativeConnection:
@@ -205,7 +192,9 @@ class Flow:
     )
 
     def __init__(self, server_port: int, limits: Limits) -> None:
-        self.dispatcher = Dispatcher(server_port, limits, native_tls_analyzer)
+        from tlsmon.dispatch import Dispatcher  # the plaintext protocols' stage: a TLS-only read never loads it
+
+        self.dispatcher: Dispatcher = Dispatcher(server_port, limits, native_tls_analyzer)
         self.epoch = 0
         self.finished = False
         self.missed = [0, 0]  # responder, originator (indexed by is_orig)
@@ -253,31 +242,25 @@ class NativeEngine(Recorder):
         batch: int = DEFAULT_BATCH,
         max_events: int = DEFAULT_MAX_EVENTS,
         native_tls: bool = True,
+        read_ahead: ReadAhead | None = None,
     ) -> None:
         super().__init__(sink, validator, limits)
         # A sink that takes Arrow batches gets the rows of natively analyzed connections as columns.
         self._batch_sink: BatchSink | None = sink if native_tls and takes_batches(sink) else None
         self.native_rows = NativeRows() if self._batch_sink is not None else None
         self._certificate_work: _CertificateWork | None = None
-        c = config or TrackerConfig()
-        self.config = c
+        self.config = config or TrackerConfig()
         self.on_progress = on_progress
         self.batch = batch
         self.max_events = max_events
-        self.tracker = _native.Tracker(
-            c.idle_timeout_ns,
-            c.linger_ns,
-            c.max_connections,
-            c.max_buffered_per_direction,
-            c.max_buffered_total,
-            c.sweep_interval_ns,
-            c.check_every_packets,
-            sorted(SERVICE_PORTS),
-            c.interim_interval_ns,
-            c.udp_idle_timeout_ns,
-            tls_limits(limits) if native_tls else None,
-            native_rows=self.native_rows is not None,
-        )
+        self._read_ahead = read_ahead
+        if read_ahead is None:
+            self.tracker = make_tracker(self.config, limits, native_tls, self.native_rows is not None)
+        else:  # made for this engine before it was (tlsmon.readahead), of the same arguments
+            made_for = (read_ahead.config, read_ahead.limits, True, read_ahead.native_rows, read_ahead.max_events)
+            if made_for != (self.config, limits, native_tls, self.native_rows is not None, max_events):
+                raise ValueError("the read-ahead's tracker was made for another engine")
+            self.tracker = read_ahead.tracker
         self._finished = False
         self.flows: dict[int, Flow] = {}
         self.udp_flows: dict[int, UdpDispatcher] = {}
@@ -298,11 +281,9 @@ class NativeEngine(Recorder):
     def _run_native(self, source: _native.CaptureSource) -> None:
         """The crossings: while the native loop reads the next frames (without the GIL), a thread makes the
         certificate columns of the rows the last crossing ended (:meth:`_summarize_meanwhile`); their batch
-        is written once it has, before the new events are applied, so every row keeps its place."""
+        is written once it has, before the new events are applied, so every row keeps its place. Passes read
+        ahead (:mod:`tlsmon.readahead`) are applied first, as crossings of their own."""
         run_capture = self.tracker.run_capture
-        apply = self._apply_events
-        on_progress = self.on_progress
-        done = False
         switch = sys.getswitchinterval()
         # The loop wants the GIL back as soon as a pass ends; the certificate thread gives it up this often.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -311,6 +292,9 @@ class NativeEngine(Recorder):
         frames = WARM_UP_FRAMES if warming else MAX_FRAMES
         read = 0
         try:
+            done = self._apply_read_ahead()
+            if done or self.tracker.certificates_seen:
+                warming, frames = False, MAX_FRAMES
             while not done:
                 events, done = run_capture(source, self.max_events, frames)
                 if warming:
@@ -319,13 +303,33 @@ class NativeEngine(Recorder):
                         self._certificate_work = _CertificateWork(self._load_certificates, self._certificate_work)
                     if self.tracker.certificates_seen or read >= MAX_FRAMES:
                         warming, frames = False, MAX_FRAMES
-                self.flush_rows()
-                apply(events)
-                if on_progress is not None:
-                    on_progress()
-                self._summarize_meanwhile()
+                self._cross(events)
         finally:
             sys.setswitchinterval(switch)
+
+    def _apply_read_ahead(self) -> bool:
+        """Apply the events read ahead, if any, as one crossing; True when they read the capture to its end.
+        An error that ended the reading is raised once the events before it are applied (their records are
+        kept)."""
+        read_ahead, self._read_ahead = self._read_ahead, None
+        if read_ahead is None:
+            return False
+        (events, done), error = read_ahead.take()
+        if self.tracker.certificates_seen and self.native_rows is not None:
+            self._certificate_work = _CertificateWork(self._load_certificates, self._certificate_work)
+        self._cross(events)
+        if error is not None:
+            raise error
+        return done
+
+    def _cross(self, events: list[Event]) -> None:
+        """One crossing's events: the rows of the one before first (their certificate columns are made by now),
+        then these; then progress, and the new rows' certificate columns started on a thread."""
+        self.flush_rows()
+        self._apply_events(events)
+        if self.on_progress is not None:
+            self.on_progress()
+        self._summarize_meanwhile()
 
     def run_live(self, source: LiveSource, wait_s: float) -> int | None:
         """Read what the live handle has ready (waiting up to ``wait_s`` for the first packet) and apply it;
@@ -390,12 +394,12 @@ class NativeEngine(Recorder):
         run.tracker_counters.update(self.udp_counters(self.tracker.udp_evicted))
         return run
 
-    def _apply(self, events: list[tuple[int, int, int, bool, object]]) -> None:
+    def _apply(self, events: list[Event]) -> None:
         """Apply the events and write the rows they ended."""
         self._apply_events(events)
         self.flush_rows()
 
-    def _apply_events(self, events: list[tuple[int, int, int, bool, object]]) -> None:
+    def _apply_events(self, events: list[Event]) -> None:
         flows = self.flows
         finished: list[int] = []
         for conn, epoch, kind, is_orig, value in events:
@@ -509,6 +513,8 @@ class NativeEngine(Recorder):
     def _apply_udp(self, conn: int, kind: int, is_orig: bool, value: object) -> bool:
         """One event of a UDP flow; True when its dispatcher has just finished (the flow is to be bypassed)."""
         if kind == OPEN_UDP:
+            from tlsmon.udp.dispatch import UdpDispatcher  # QUIC and DTLS: loaded by a run with UDP flows
+
             self.udp_flows[conn] = UdpDispatcher(self.limits, native_tls_analyzer)
             return False
         if kind == END:

@@ -139,6 +139,39 @@ def test_a_native_read_imports_neither_the_python_tls_analyzer_nor_what_pyarrow_
     assert pq.read_table(tmp_path / "certificates").num_rows == 2
 
 
+#: The Python engine's own stages: a native read of a TLS-only capture loads none of them (the compiled core
+#: reads, decodes, tracks and analyzes TLS; tlsmon.recorder builds what rows Python writes).
+THE_PYTHON_ENGINE = frozenset(
+    {
+        "tlsmon.engine",
+        "tlsmon.capture.source",  # the Python capture reader
+        "tlsmon.decode.packet",
+        "tlsmon.tcp.tracker",
+        "tlsmon.tcp.reassembly",
+        "sortedcontainers",
+        "tlsmon.dispatch",
+        "tlsmon.protocols.identification",
+        "tlsmon.tls.factory",
+        "tlsmon.udp.flows",
+        "tlsmon.udp.dispatch",
+        "tlsmon.quic",
+        "tlsmon.dtls",
+    }
+)
+
+
+def test_a_native_tls_read_loads_none_of_the_python_engine(tmp_path: Path) -> None:
+    modules = _modules_after_read(TLS12, tmp_path)
+    assert {m for m in modules if any(m == n or m.startswith(n + ".") for n in THE_PYTHON_ENGINE)} == set()
+    assert pq.read_table(tmp_path / "connections").num_rows == 1
+
+
+def test_the_command_line_loads_neither_pyarrow_nor_the_engines_before_a_read_starts_reading() -> None:
+    # What `tlsmon read` imports before its native loop starts reading ahead (tlsmon.readahead).
+    code = "import sys, tlsmon.cli, tlsmon.readahead; print({'pyarrow', 'tlsmon.native_engine'} & set(sys.modules))"
+    assert _python(code).split() == ["set()"]
+
+
 def test_numpy_is_importable_after_tlsmon() -> None:
     code = "import tlsmon, pyarrow, numpy; print(numpy.arange(3).sum())"
     stdout = _python(code)

@@ -55,7 +55,8 @@ def run_capture(rel: str) -> CaptureRun:
     if cached is not None:
         return cached
     from tlsmon.capture import CaptureError, CaptureSource
-    from tlsmon.engine import Engine, MemorySink
+    from tlsmon.engine import Engine
+    from tlsmon.recorder import MemorySink
 
     sink = MemorySink()
     engine = Engine(sink)

@@ -15,7 +15,8 @@ import yaml
 
 from tests.corpus.location import CORPUS, requires_corpus
 from tlsmon.capture import CaptureSource
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
+from tlsmon.recorder import MemorySink
 from tlsmon.records.conn import community_id
 
 SURICATA_SEED = 7

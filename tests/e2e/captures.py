@@ -26,7 +26,8 @@ from scapy.layers.inet6 import IPv6
 from scapy.utils import PcapReader
 
 from tlsmon.capture import CaptureSource
-from tlsmon.engine import Engine, MemorySink, RunStats
+from tlsmon.engine import Engine
+from tlsmon.recorder import MemorySink, RunStats
 from tlsmon.records.conn import ConnSummary
 from tlsmon.tls.summary import TlsSummary
 from tlsmon.x509.store import CertificateRecord

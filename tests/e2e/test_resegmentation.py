@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from fixtures import tcpsynth as t
 from tests.e2e.captures import TLS12_BASE, TLS13_BASE, Case, raw_capture, run
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
+from tlsmon.recorder import MemorySink
 from tlsmon.records.conn import ConnSummary
 from tlsmon.tls.summary import TlsSummary
 

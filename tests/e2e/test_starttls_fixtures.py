@@ -17,7 +17,8 @@ import pytest
 from _pytest.mark.structures import ParameterSet
 
 from tlsmon.capture import CaptureSource
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
+from tlsmon.recorder import MemorySink
 from tlsmon.records.tables import ConnectionRecord
 
 STARTTLS_PCAPS = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps" / "starttls"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from tests.e2e.captures import PCAPS, TLS12_BASE, TLS13_BASE, run
 from tlsmon.capture import CaptureSource
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
+from tlsmon.recorder import MemorySink
 
 
 def _run(*names: str) -> MemorySink:

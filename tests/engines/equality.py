@@ -11,11 +11,14 @@ import pyarrow.parquet as pq
 
 from tlsmon import _native
 from tlsmon.capture import CaptureError, CaptureSource
-from tlsmon.engine import Engine, MemorySink, RunStats
+from tlsmon.engine import Engine
+from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.live.stats import CountingSink, LiveCounters
 from tlsmon.native_engine import NativeEngine
 from tlsmon.output.sink import ParquetSink
-from tlsmon.tcp.tracker import TrackerConfig
+from tlsmon.readahead import ReadAhead
+from tlsmon.recorder import MemorySink, RunStats
+from tlsmon.tcp.config import TrackerConfig
 
 Frames = Iterable[tuple[int, int, bytes]]
 # Every record's parts as reprs (the dataclasses' reprs list every field), sorted; then the certificates.
@@ -117,18 +120,31 @@ def python_tables(frames: Frames, part_rows: int = 100_000, config: TrackerConfi
 
 
 def native_tables(
-    paths: Sequence[Path], part_rows: int = 100_000, max_events: int = 64, config: TrackerConfig | None = None
+    paths: Sequence[Path],
+    part_rows: int = 100_000,
+    max_events: int = 64,
+    config: TrackerConfig | None = None,
+    read_ahead: bool = True,
 ) -> Written:
-    """What `tlsmon read` writes, and counts: the files read natively, the rows of natively analyzed
-    connections written as Arrow batches."""
+    """What `tlsmon read` writes, and counts: the files read natively (the first frames read ahead while the
+    engine is made, as `tlsmon read` does), the rows of natively analyzed connections written as Arrow batches."""
+    config = config or TrackerConfig()
     with tempfile.TemporaryDirectory() as out:
         parquet = ParquetSink(out, part_rows)
         counters = LiveCounters()
-        engine = NativeEngine(CountingSink(parquet, counters), config, max_events=max_events)
+        try:
+            source = _native.CaptureSource(paths)
+        except CaptureError:
+            source = None
+        ahead = None
+        if read_ahead and source is not None:
+            ahead = ReadAhead(source, config, DEFAULT_LIMITS, native_rows=True, max_events=max_events)
+        engine = NativeEngine(CountingSink(parquet, counters), config, max_events=max_events, read_ahead=ahead)
         assert engine.native_rows is not None, "the Parquet sink takes the native rows as batches"
         parquet.use_certificates(engine.certificates.get)
         try:
-            engine.run(_native.CaptureSource(paths))
+            if source is not None:
+                engine.run(source)
         except CaptureError:
             pass
         stats = engine.close()

@@ -12,7 +12,8 @@ from fixtures import tcpsynth as t
 from tests.e2e.captures import TLS12_BASE
 from tests.e2e.test_resegmentation import messages
 from tests.engines.equality import run_native, run_python
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
+from tlsmon.recorder import MemorySink
 from tlsmon.records.conn import ConnSummary
 from tlsmon.tls.summary import TlsSummary
 

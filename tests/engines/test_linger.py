@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from fixtures import tcpsynth as t
 from tests.engines.equality import run_native, run_python
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
+from tlsmon.recorder import MemorySink
 
 LINKTYPE_RAW = 101
 SECOND = 1_000_000_000

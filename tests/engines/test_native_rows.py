@@ -16,12 +16,13 @@ import pytest
 from fixtures.tcpsynth import write_pcap
 from tests.engines.equality import capture_frames, native_tables, python_tables, table_rows
 from tlsmon import _native
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
 from tlsmon.native_engine import NativeEngine
 from tlsmon.output.rotating import RotatingSink
 from tlsmon.output.sink import ParquetSink
+from tlsmon.recorder import MemorySink
 from tlsmon.records.native_rows import X509Inputs
-from tlsmon.tcp.tracker import TrackerConfig
+from tlsmon.tcp.config import TrackerConfig
 from tlsmon.x509.chains import ConnectionCertificates
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
@@ -51,7 +52,7 @@ def test_parts_end_where_they_would_with_rows_written_one_by_one(part_rows: int)
 
 @pytest.mark.parametrize("max_events", [1, 64])
 def test_rows_interleave_with_python_rows_in_the_order_they_ended(max_events: int) -> None:
-    native = native_tables(MIXED, max_events=max_events)
+    native = native_tables(MIXED, max_events=max_events, read_ahead=False)
     python = python_tables(capture_frames(MIXED))
     assert [r["uid"] for r in native[0][0][0]] == [r["uid"] for r in python[0][0][0]]
     assert native == python

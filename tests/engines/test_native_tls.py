@@ -14,8 +14,9 @@ import pytest
 
 from tests.engines.equality import capture_frames
 from tlsmon import _native
-from tlsmon.engine import MemorySink
-from tlsmon.native_engine import TLS_END, NativeEngine
+from tlsmon.native_engine import NativeEngine
+from tlsmon.native_tracker import TLS_END
+from tlsmon.recorder import MemorySink
 from tlsmon.tls import factory
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"

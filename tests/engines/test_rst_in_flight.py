@@ -11,7 +11,8 @@ from fixtures import tcpsynth as t
 from tests.e2e.captures import TLS12_BASE
 from tests.e2e.test_resegmentation import messages
 from tests.engines.equality import run_native, run_python
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
+from tlsmon.recorder import MemorySink
 
 LINKTYPE_RAW = 101
 RST = 0x04

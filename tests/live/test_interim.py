@@ -8,10 +8,11 @@ import pytest
 
 from tests.engines.equality import capture_frames
 from tests.live.traffic import SECOND, T0, tls_connection
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
 from tlsmon.live.stats import CountingSink, LiveCounters
 from tlsmon.native_engine import NativeEngine
-from tlsmon.tcp.tracker import TrackerConfig
+from tlsmon.recorder import MemorySink
+from tlsmon.tcp.config import TrackerConfig
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
 

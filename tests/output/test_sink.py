@@ -8,8 +8,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from tests.live.traffic import SECOND, chain_fingerprints, tls_connection
-from tlsmon.engine import Engine, MemorySink
-from tlsmon.output.sink import ParquetSink, existing_tables, remove_tables
+from tlsmon.engine import Engine
+from tlsmon.output.directory import existing_tables, remove_tables
+from tlsmon.output.sink import ParquetSink
+from tlsmon.recorder import MemorySink
 from tlsmon.records.tables import ConnectionRecord
 
 

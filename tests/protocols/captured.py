@@ -13,7 +13,8 @@ import dpkt
 import pytest
 
 from tlsmon.capture import CaptureSource
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
+from tlsmon.recorder import MemorySink
 from tlsmon.records.tables import ConnectionRecord
 
 CORPUS = Path(__file__).resolve().parents[2] / "../shared/corpus"

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from tlsmon.capture import CaptureSource
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
 from tlsmon.protocols.proxy import PREAMBLE_COLUMNS
+from tlsmon.recorder import MemorySink
 from tlsmon.records.tables import ConnectionRecord
 
 PREAMBLES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps" / "preambles"

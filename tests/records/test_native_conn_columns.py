@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tlsmon import _native
+from tlsmon.decode.addresses import format_address
 from tlsmon.decode.numbers import IPPROTO_TCP, IPPROTO_UDP
-from tlsmon.decode.packet import format_address
 from tlsmon.records.conn import community_id, make_uid
 
 ipv4 = st.integers(0, 2**32 - 1)

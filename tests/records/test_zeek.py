@@ -11,7 +11,8 @@ import pytest
 
 from tests.e2e.captures import PCAPS
 from tlsmon.capture import CaptureSource
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
+from tlsmon.recorder import MemorySink
 from tlsmon.records.zeek import duration, service
 
 

@@ -151,7 +151,7 @@ def test_next_run_into_the_folder_removes_a_killed_runs_temporary_file(tmp_path:
 
 
 def test_temporary_file_of_a_running_writer_is_kept(tmp_path: Path) -> None:
-    from tlsmon.output.sink import remove_stale_temporaries
+    from tlsmon.output.directory import remove_stale_temporaries
 
     folder = tmp_path / "connections"
     folder.mkdir()

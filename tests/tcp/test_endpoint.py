@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fixtures import tcpsynth as t
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
+from tlsmon.recorder import MemorySink
 from tlsmon.tcp.endpoint import CLOSED, RESET, SYN_SENT, SeqSpace, conn_state, track
 
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10

@@ -15,8 +15,9 @@ import pytest
 from tests.corpus.location import CORPUS, requires_corpus
 from tests.engines.equality import capture_frames
 from tests.tls_native.tee import differences, native_analyzer, replaced_tls_analyzer, teeing
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
 from tlsmon.limits import DEFAULT_LIMITS, Limits
+from tlsmon.recorder import MemorySink
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".trace", ".gz", ".zst")

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from tests.corpus.location import CORPUS
 from tests.engines.equality import capture_frames
 from tests.tls_native.tee import differences, native_analyzer, teeing
-from tlsmon.engine import Engine, MemorySink
+from tlsmon.engine import Engine
 from tlsmon.limits import Limits
+from tlsmon.recorder import MemorySink
 from tlsmon.tls.analyzer import TlsAnalyzer
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"

@@ -29,9 +29,10 @@ import time
 from pathlib import Path
 
 from tlsmon import _native
-from tlsmon.native_engine import DEFAULT_MAX_EVENTS, MAX_FRAMES
+from tlsmon.native_engine import MAX_FRAMES
+from tlsmon.native_tracker import DEFAULT_MAX_EVENTS
+from tlsmon.tcp.config import TrackerConfig
 from tlsmon.tcp.ports import SERVICE_PORTS
-from tlsmon.tcp.tracker import TrackerConfig
 from tlsmon.udp.flows import UdpFlow, UdpTracker
 
 OPEN_UDP = 7

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.engines.equality import capture_frames, run_native, run_native_capture, run_python
-from tlsmon.engine import UDP_FLOWS_EVICTED, UDP_FLOWS_IGNORED, Engine, MemorySink, RunStats
+from tlsmon.engine import Engine
 from tlsmon.native_engine import NativeEngine
-from tlsmon.tcp.tracker import TrackerConfig
+from tlsmon.recorder import UDP_FLOWS_EVICTED, UDP_FLOWS_IGNORED, MemorySink, RunStats
+from tlsmon.tcp.config import TrackerConfig
 
 UDP_PCAPS = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps" / "udp"
 LINKTYPE_RAW = 101

@@ -204,7 +204,8 @@ def test_names_past_the_limit_are_left_out_with_an_anomaly() -> None:
 
 def corpus_certificate(rel: str) -> ParsedCertificate:
     from tlsmon.capture import CaptureSource
-    from tlsmon.engine import Engine, MemorySink
+    from tlsmon.engine import Engine
+    from tlsmon.recorder import MemorySink
 
     sink = MemorySink()
     engine = Engine(sink)
@@ -348,7 +349,8 @@ CAPTURE = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps" / "x509" / 
 
 def capture_rows() -> tuple[list[object], dict[str, object]]:
     from tlsmon.capture import CaptureSource
-    from tlsmon.engine import Engine, MemorySink
+    from tlsmon.engine import Engine
+    from tlsmon.recorder import MemorySink
 
     sink = MemorySink()
     engine = Engine(sink)

@@ -106,7 +106,8 @@ def run(rel: str) -> Run:
     cached = _RUNS.get(rel)
     if cached is None:
         from tlsmon.capture import CaptureSource
-        from tlsmon.engine import Engine, MemorySink
+        from tlsmon.engine import Engine
+        from tlsmon.recorder import MemorySink
 
         sink = MemorySink()
         engine = Engine(sink)

@@ -31,7 +31,6 @@ means "up to the end of the capture". Checksums are not verified: offloading mak
 
 from __future__ import annotations
 
-import socket
 import struct
 from collections import Counter
 from typing import Final
@@ -136,13 +135,6 @@ _UDP_TUNNELS: Final = {
     UDP_PORT_GENEVE: (geneve, C.TUNNEL_GENEVE),
     UDP_PORT_GTPU: (gtpu, C.TUNNEL_GTPU),
 }
-
-
-def format_address(addr: int | bytes) -> str:
-    """``192.0.2.1`` for an IPv4 int, the compressed text form (RFC 5952) for 16 IPv6 bytes."""
-    if isinstance(addr, int):
-        return socket.inet_ntoa(addr.to_bytes(4, "big"))
-    return socket.inet_ntop(socket.AF_INET6, addr)
 
 
 class Decoder:

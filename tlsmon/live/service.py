@@ -39,7 +39,7 @@ from tlsmon.live.worker import Worker, WorkerSettings
 from tlsmon.output.registries import write_registries
 from tlsmon.output.rotating import recover_staging
 from tlsmon.output.sink import run_metadata
-from tlsmon.tcp.tracker import TrackerConfig
+from tlsmon.tcp.config import TrackerConfig
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -19,11 +19,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tlsmon.engine import RecordSink, RowChains, RunStats, takes_batches
+from tlsmon.recorder import RecordSink, RowChains, RunStats, takes_batches
 from tlsmon.records.stats import STATS_COLUMNS, STATS_TABLE, StatsRecord
 from tlsmon.records.tables import ConnectionRecord
-from tlsmon.tcp.connection import END_EVICTED
-from tlsmon.tcp.tracker import END_INTERIM
+from tlsmon.tcp.connection import END_EVICTED, END_INTERIM
 from tlsmon.x509.store import CertificateRecord
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from tlsmon.live.stats import STATS_TABLE, CountingSink, LiveCounters, StatsReco
 from tlsmon.native_engine import NativeEngine
 from tlsmon.output.parquet import ColumnValueError
 from tlsmon.output.rotating import RotatingSink
-from tlsmon.tcp.tracker import TrackerConfig
+from tlsmon.tcp.config import TrackerConfig
 
 READ_WAIT_S = 0.1  # the loop regains control at least this often, traffic or not
 PUBLISH_INTERVAL_S = 1.0

@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tlsmon.columns import ColumnGroup
-from tlsmon.engine import RowChains
 from tlsmon.output.parquet import ColumnValueError, TableWriter, fsync_path
 from tlsmon.output.sink import run_metadata
+from tlsmon.recorder import RowChains
 from tlsmon.records.tables import CERTIFICATES, CONNECTIONS, ConnectionRecord
 from tlsmon.x509.store import CertificateRecord
 

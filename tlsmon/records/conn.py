@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from tlsmon.columns import Column, ColumnGroup
+from tlsmon.decode.addresses import format_address
 from tlsmon.decode.numbers import IPPROTO_TCP
-from tlsmon.decode.packet import format_address
 from tlsmon.records import zeek
 from tlsmon.tcp.connection import TransportFacts
 from tlsmon.tcp.endpoint import conn_state

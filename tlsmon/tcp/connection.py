@@ -24,6 +24,9 @@ END_TIMEOUT = "timeout"  # idle for longer than the configured timeout
 END_EOF = "eof"  # still open when the input ended
 END_EVICTED = "evicted"  # removed to respect the cap on concurrent connections
 END_INTERRUPTED = "interrupted"  # still open when the run was stopped by SIGINT/SIGTERM
+# A record written for a connection that is still open (TrackerConfig.interim_interval_ns): end_reason of that
+# record only.
+END_INTERIM = "interim"
 
 
 class TransportFacts(Protocol):

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from tlsmon.capture.linktypes import LINKTYPE_ETHERNET
 from tlsmon.consumer import StreamConsumer
@@ -51,10 +50,12 @@ from tlsmon.decode.packet import (
     Decoded,
     Decoder,
 )
+from tlsmon.tcp.config import TrackerConfig, TrackerStats
 from tlsmon.tcp.connection import (
     END_EOF,
     END_EVICTED,
     END_FIN,
+    END_INTERIM,
     END_RST,
     END_TIMEOUT,
     LETTER_ACK,
@@ -65,7 +66,7 @@ from tlsmon.tcp.connection import (
 from tlsmon.tcp.endpoint import both_closed, track
 from tlsmon.tcp.ports import sender_is_originator
 from tlsmon.tcp.reassembly import Reassembler
-from tlsmon.udp.flows import DEFAULT_UDP_IDLE_TIMEOUT_NS, UdpTracker
+from tlsmon.udp.flows import UdpTracker
 
 _FIN = 0x01
 _SYN = 0x02
@@ -73,40 +74,9 @@ _RST = 0x04
 _ACK = 0x10
 _SYN_FIN_RST = _FIN | _SYN | _RST
 
-_SECOND = 1_000_000_000
-
 # Out-of-order data held across all connections exceeded max_buffered_total: one direction's holes were
 # declared gaps early to free memory (Suricata's stream.reassembly memcap, counted per connection here).
 ANOMALY_GLOBAL_BUFFER_CAP = "tcp.global_buffer_cap"
-
-# end_reason of a record written for a connection that is still open (see interim_interval_ns).
-END_INTERIM = "interim"
-
-
-@dataclass(slots=True)
-class TrackerConfig:
-    idle_timeout_ns: int = 300 * _SECOND  # Zeek's tcp_inactivity_timeout is 5 min
-    linger_ns: int = 5 * _SECOND  # how long a closed connection still absorbs its stray packets
-    max_connections: int = 1_000_000
-    max_buffered_per_direction: int = 256 * 1024
-    max_buffered_total: int = 256 * 2**20  # out-of-order bytes held across all connections
-    sweep_interval_ns: int = 10 * _SECOND  # packet-time interval between idle sweeps
-    check_every_packets: int = 16384  # how often the loop looks at the clock (sweeps, progress)
-    interim_interval_ns: int | None = None  # interim record of an open connection at each multiple of its age
-    udp_idle_timeout_ns: int = DEFAULT_UDP_IDLE_TIMEOUT_NS  # a UDP flow ends after this long without a datagram
-
-
-@dataclass(slots=True)
-class TrackerStats:
-    packets: int = 0  # frames handed to the tracker
-    tcp_packets: int = 0  # frames that decoded to a TCP segment
-    connections: int = 0  # connections created
-    evicted: int = 0  # connections removed early to respect max_connections
-    evicted_packets: int = 0  # packets of evicted connections, counted on their tombstones
-    buffer_cap_flushes: int = 0  # directions flushed early to respect max_buffered_total
-    bypassed_packets: int = 0
-    counters: dict[str, int] = field(default_factory=dict)
-
 
 class TcpTracker:
     def __init__(

@@ -19,10 +19,8 @@ from tlsmon.protocols.proxy import PreambleSummary
 from tlsmon.protocols.starttls import StartTlsSummary
 from tlsmon.quic.udp import UdpTlsAnalyzer
 from tlsmon.tls.factory import TlsFactory
+from tlsmon.tls.modes import TLS_MODE_IMPLICIT, TLS_MODE_NONE
 from tlsmon.tls.summary import TlsSummary
-
-TLS_MODE_IMPLICIT = "implicit"
-TLS_MODE_NONE = "none"
 
 
 class UdpDispatcher:

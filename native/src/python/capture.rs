@@ -8,6 +8,7 @@
 //! all been handed out, which is where Python's reader gives them.
 
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -25,9 +26,12 @@ pub fn capture_error(py: Python<'_>, err: &CaptureError) -> PyErr {
     }
 }
 
-#[pyclass(name = "CaptureSource", module = "tlsmon._native", unsendable)]
+/// Sendable to another Python thread (`tlsmon read` runs its first passes on one: tlsmon/readahead.py);
+/// the reader sits in a mutex only because a pyclass must be `Sync`: every access has `&mut self` or is a
+/// getter, never concurrent with a pass (PyO3's borrow flag).
+#[pyclass(name = "CaptureSource", module = "tlsmon._native")]
 pub struct PyCaptureSource {
-    inner: CaptureSource,
+    inner: Mutex<CaptureSource>,
     batch: FrameBatch,
     index: usize,
     due: Vec<String>,
@@ -45,7 +49,8 @@ impl PyCaptureSource {
         mut take: impl FnMut(i64, u32, &[u8]) -> bool,
     ) -> PyResult<bool> {
         loop {
-            if !hand_out(&mut self.inner, &self.batch, &mut self.index, &mut take) {
+            let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+            if !hand_out(inner, &self.batch, &mut self.index, &mut take) {
                 return Ok(false);
             }
             if self.refill(py)? {
@@ -62,7 +67,8 @@ impl PyCaptureSource {
         py: Python<'_>,
         mut take: impl FnMut(i64, u32, &[u8]) -> bool + Send,
     ) -> PyResult<bool> {
-        let (inner, batch, index) = (&mut self.inner, &mut self.batch, &mut self.index);
+        let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let (batch, index) = (&mut self.batch, &mut self.index);
         let (done, due) = (&mut self.done, &mut self.due);
         let outcome = py.detach(|| loop {
             if !hand_out(inner, batch, index, &mut take) {
@@ -94,9 +100,10 @@ impl PyCaptureSource {
             return Ok(true);
         }
         self.index = 0;
-        let (inner, batch) = (&mut self.inner, &mut self.batch);
+        let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let batch = &mut self.batch;
         let more = py.detach(|| inner.next_batch(batch)); // reading and inflating need no GIL
-        self.due = self.inner.take_warnings();
+        self.due = inner.take_warnings();
         match more {
             Ok(true) => Ok(false),
             Ok(false) => {
@@ -109,6 +116,10 @@ impl PyCaptureSource {
                 Err(capture_error(py, &err))
             }
         }
+    }
+
+    fn reader(&self) -> MutexGuard<'_, CaptureSource> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn give_warnings(&mut self, py: Python<'_>) -> PyResult<()> {
@@ -135,7 +146,7 @@ impl PyCaptureSource {
     ) -> PyResult<Self> {
         let inner = CaptureSource::open(&paths, bpf).map_err(|e| capture_error(py, &e))?;
         Ok(Self {
-            inner,
+            inner: Mutex::new(inner),
             batch: FrameBatch::new(),
             index: 0,
             due: Vec::new(),
@@ -169,29 +180,29 @@ impl PyCaptureSource {
 
     #[getter]
     fn packets(&self) -> u64 {
-        self.inner.packets()
+        self.reader().packets()
     }
 
     #[getter]
     fn bytes_read(&self) -> u64 {
-        self.inner.bytes_read()
+        self.reader().bytes_read()
     }
 
     #[getter]
     fn total_bytes(&self) -> u64 {
-        self.inner.total_bytes()
+        self.reader().total_bytes()
     }
 
     #[getter]
     fn filtered_out(&self) -> u64 {
-        self.inner.filtered_out()
+        self.reader().filtered_out()
     }
 
     /// The capture stage's named counters, every name, zeros included.
     #[getter]
     fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
-        for (name, value) in self.inner.counters() {
+        for (name, value) in self.reader().counters() {
             dict.set_item(name, value)?;
         }
         Ok(dict)

@@ -7,6 +7,7 @@ pub(crate) mod capture;
 mod decode;
 pub(crate) mod live;
 mod records;
+mod stop;
 mod tcp;
 mod tls;
 
@@ -20,5 +21,6 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     live::register(m)?;
     tls::register(m)?;
     records::register(m)?;
+    stop::register(m)?;
     Ok(())
 }

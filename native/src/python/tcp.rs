@@ -2,6 +2,7 @@
 //! for what comes back and why).
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -12,6 +13,7 @@ use crate::decode::Decoder;
 use crate::dispatch::TlsRow;
 use crate::python::capture::{capture_error, PyCaptureSource};
 use crate::python::live::PyLiveCapture;
+use crate::python::stop::PyStop;
 use crate::records::batch::{fits, NativeRows};
 use crate::tcp::connection::{END_EOF, END_INTERRUPTED};
 use crate::tcp::events::{ConnEnd, EventBatch, EventKind};
@@ -357,7 +359,7 @@ impl<'a> Pass<'a> {
     }
 }
 
-#[pyclass(module = "tlsmon._native", name = "Tracker", unsendable)]
+#[pyclass(module = "tlsmon._native", name = "Tracker")]
 pub struct PyTracker {
     tracker: Tracker,
     decoder: Decoder,
@@ -464,6 +466,32 @@ impl PyTracker {
         let events = events_to_py(py, &mut self.tracker.out, self.rows.as_mut())?;
         self.tracker.out.clear();
         Ok((events, done))
+    }
+
+    /// Read, decode and track frames of a native capture source without the GIL until `stop` is set, the
+    /// input ends, or what waits for Python reaches a bound (`max_events` events, `max_bytes` of stream
+    /// data, `max_rows` rows of natively analyzed connections); the events stay for `take_events`. Returns
+    /// whether the input is exhausted. A `read` runs this on a thread while it loads (tlsmon/readahead.py).
+    fn read_ahead(
+        &mut self,
+        py: Python<'_>,
+        source: &Bound<'_, PyCaptureSource>,
+        stop: &Bound<'_, PyStop>,
+        max_events: usize,
+        max_bytes: usize,
+        max_rows: usize,
+    ) -> PyResult<bool> {
+        let stop = stop.get().flag();
+        let mut source = source.borrow_mut();
+        let mut pass = self.pass(usize::MAX, usize::MAX);
+        source.for_each_frame_detached(py, |ts, linktype, frame| {
+            pass.take(ts, linktype, frame);
+            let out = &pass.tracker.out;
+            out.events.len() < max_events
+                && out.payload.len() < max_bytes
+                && out.tls.len() < max_rows
+                && !stop.load(Ordering::Relaxed)
+        })
     }
 
     /// Read, decode and track the packets a live handle has ready, until at least `max_events` events wait or
