@@ -58,7 +58,8 @@ def _take_rows(tracker: _native.Tracker, events: list[tuple[int, int, int, bool,
     """The rows the events marked, as one Arrow batch (numbered as Python would); the rows numbered so far."""
     marked = sum(1 for _, _, kind, _, _ in events if kind == TLS_ROW)
     if marked:
-        schema, array, _ = tracker.take_rows(list(range(rows + 1, rows + marked + 1)), [])
+        tracker.build_rows(list(range(rows + 1, rows + marked + 1)))
+        schema, array, _ = tracker.take_rows([])
         pa.RecordBatch._import_from_c_capsule(schema, array)
     return rows + marked
 

@@ -407,6 +407,8 @@ def _read(
     warnings: list[str],
 ) -> int:
     """A read once its input is open: the output, the engine, the run, the summary."""
+    import pyarrow.parquet  # noqa: F401  (the writer's, loaded now while the native loop reads ahead)
+
     from tlsmon.live.stats import CountingSink, LiveCounters, sample_run, stats_record
     from tlsmon.output.registries import write_registries
     from tlsmon.output.sink import ParquetSink, run_metadata

@@ -480,9 +480,11 @@ class NativeEngine(Recorder):
         rows = self.native_rows
         if rows is None or not len(rows):
             return
+        # Their certificate columns on the thread while the core builds the others without the GIL.
+        self._summarize_meanwhile()
+        self.tracker.build_rows(rows.sequences)
         self._wait_for_certificates()
-        rows.summarize(self.x509)
-        schema, array, counted = self.tracker.take_rows(rows.sequences, rows.extra)
+        schema, array, counted = self.tracker.take_rows(rows.extra)
         batch = rows.complete(pa.RecordBatch._import_from_c_capsule(schema, array))
         counts = RowCounts(*counted)
         stats = self.stats

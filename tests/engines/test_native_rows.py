@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -96,13 +97,31 @@ def test_a_sink_without_batches_gets_every_row_as_objects() -> None:
 def test_taking_more_rows_than_the_core_keeps_is_refused() -> None:
     tracker = _native.Tracker(1, 1, 10, 10, 10, 1, 1, [443], None, native_rows=True)
     with pytest.raises(ValueError, match="1 sequence numbers for 0 rows"):
-        tracker.take_rows([1], [])
+        tracker.build_rows([1])
+
+
+def test_rows_are_built_before_they_are_taken() -> None:
+    tracker = _native.Tracker(1, 1, 10, 10, 10, 1, 1, [443], None, native_rows=True)
+    with pytest.raises(ValueError, match="build_rows first"):
+        tracker.take_rows([])
+
+
+def test_rows_built_are_taken_before_more_are_built() -> None:
+    tracker = _native.Tracker(1, 1, 10, 10, 10, 1, 1, [443], None, native_rows=True)
+    tracker.build_rows([])
+    with pytest.raises(ValueError, match="wait for take_rows"):
+        tracker.build_rows([])
+    schema, array, counted = tracker.take_rows([])
+    batch = pa.RecordBatch._import_from_c_capsule(schema, array)
+    assert (batch.num_rows, counted) == (0, (0, 0, 0, {}, {}, {}))
 
 
 def test_a_tracker_without_native_rows_has_none_to_take() -> None:
     tracker = _native.Tracker(1, 1, 10, 10, 10, 1, 1, [443], None)
     with pytest.raises(ValueError, match="without native_rows"):
-        tracker.take_rows([], [])
+        tracker.build_rows([])
+    with pytest.raises(ValueError, match="without native_rows"):
+        tracker.take_rows([])
 
 
 @pytest.mark.parametrize(("name", "seen"), [("tls13-basic.pcap", False), ("tls12-ecdhe-rsa.pcap", True)])

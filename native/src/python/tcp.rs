@@ -14,7 +14,7 @@ use crate::dispatch::TlsRow;
 use crate::python::capture::{capture_error, PyCaptureSource};
 use crate::python::live::PyLiveCapture;
 use crate::python::stop::PyStop;
-use crate::records::batch::{fits, NativeRows};
+use crate::records::batch::{fits, NativeRows, PreparedRows};
 use crate::tcp::connection::{END_EOF, END_INTERRUPTED};
 use crate::tcp::events::{ConnEnd, EventBatch, EventKind};
 use crate::tcp::tracker::{Tracker, TrackerConfig};
@@ -131,6 +131,8 @@ fn tls_row_to_py<'py>(
 #[derive(Default)]
 pub struct RowStore {
     pub rows: NativeRows,
+    /// Rows taken out by `build_rows`, waiting for `take_rows`.
+    prepared: Option<PreparedRows>,
     /// Connections given an interim record: their final row goes the way the interim one went (its uid).
     interim: ahash::AHashSet<u64>,
     certificates: CertificateObjects,
@@ -569,26 +571,48 @@ impl PyTracker {
         self.rows.as_ref().map_or(0, |store| store.rows.len())
     }
 
-    /// The rows kept natively since the last call, as the Arrow C data interface's `(schema, array)`
-    /// capsules of one struct array (`pyarrow.RecordBatch._import_from_c_capsule`): the `conn` and `tls`
-    /// columns; then what the run's figures count of them: `(evicted, with gaps, missed bytes, by version,
-    /// by cipher, anomalies)`.
-    /// `sequences`: each row's uid sequence number; `extra`: anomalies to add, by row index.
-    #[allow(clippy::type_complexity, clippy::needless_pass_by_value)] // PyO3 extracts the lists
+    /// Take the first `len(sequences)` rows kept natively out of the store and build their columns (all
+    /// but what Python adds), without the GIL: the engine's certificate thread makes the same rows'
+    /// certificate columns meanwhile. `sequences`: each row's uid sequence number. `take_rows` then hands
+    /// them over.
+    #[allow(clippy::needless_pass_by_value)] // PyO3 extracts the list
+    fn build_rows(&mut self, py: Python<'_>, sequences: Vec<u64>) -> PyResult<()> {
+        let store = self
+            .rows
+            .as_mut()
+            .ok_or_else(|| PyValueError::new_err("the tracker was made without native_rows"))?;
+        if store.prepared.is_some() {
+            return Err(PyValueError::new_err(
+                "rows built already wait for take_rows",
+            ));
+        }
+        let rows = &mut store.rows;
+        let prepared = py
+            .detach(|| rows.prepare(&sequences))
+            .map_err(PyValueError::new_err)?;
+        store.prepared = Some(prepared);
+        Ok(())
+    }
+
+    /// The rows `build_rows` took, with `extra` (anomalies their certificates add, by row index): two
+    /// capsules of one struct array (`pyarrow.RecordBatch._import_from_c_capsule`) holding the `conn` and
+    /// `tls` columns; then what the run's figures count of them: `(evicted, with gaps, missed bytes, by
+    /// version, by cipher, anomalies)`.
+    #[allow(clippy::type_complexity, clippy::needless_pass_by_value)] // PyO3 extracts the list
     fn take_rows<'py>(
         &mut self,
         py: Python<'py>,
-        sequences: Vec<u64>,
         extra: Vec<(usize, Vec<String>)>,
     ) -> PyResult<(Bound<'py, PyCapsule>, Bound<'py, PyCapsule>, BatchCounts)> {
         let store = self
             .rows
             .as_mut()
             .ok_or_else(|| PyValueError::new_err("the tracker was made without native_rows"))?;
-        let (array, counts) = store
-            .rows
-            .build(&sequences, &extra)
-            .map_err(PyValueError::new_err)?;
+        let prepared = store
+            .prepared
+            .take()
+            .ok_or_else(|| PyValueError::new_err("no rows built: build_rows first"))?;
+        let (array, counts) = prepared.finish(&extra).map_err(PyValueError::new_err)?;
         let (array, schema) = arrow_array::ffi::to_ffi(&arrow_array::Array::to_data(&array))
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok((

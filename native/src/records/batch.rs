@@ -149,22 +149,74 @@ impl NativeRows {
         sequences: &[u64],
         extra: &[(usize, Vec<String>)],
     ) -> Result<(StructArray, RowCounts), String> {
+        let n = sequences.len().min(self.rows.len());
+        if let Some((row, _)) = extra.iter().find(|(row, _)| *row >= n) {
+            return Err(format!("anomalies for row {row} of {n}"));
+        }
+        self.prepare(sequences)?.finish(extra)
+    }
+
+    /// The first `sequences.len()` rows taken out of the store with their columns built as if Python added
+    /// nothing to them: the part of `build` that needs nothing from Python (the engine runs it without the
+    /// GIL while Python makes the rows' certificate columns).
+    pub fn prepare(&mut self, sequences: &[u64]) -> Result<PreparedRows, String> {
         let n = sequences.len();
         if n > self.rows.len() {
             return Err(format!("{n} sequence numbers for {} rows", self.rows.len()));
         }
+        let rows: Vec<NativeRow> = self.rows.drain(..n).collect();
+        let mut columns = conn_columns(&rows, sequences, &vec![&[][..]; n]);
+        columns.extend(tls_columns(&rows));
+        Ok(PreparedRows { rows, columns })
+    }
+}
+
+/// Rows out of the store with their columns, waiting for what Python adds (`NativeRows::prepare`).
+#[derive(Debug)]
+pub struct PreparedRows {
+    rows: Vec<NativeRow>,
+    columns: Vec<Column>,
+}
+
+impl PreparedRows {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The rows as one struct array with `extra` (anomalies by row index) added, and what the run's figures
+    /// count of them.
+    pub fn finish(
+        mut self,
+        extra: &[(usize, Vec<String>)],
+    ) -> Result<(StructArray, RowCounts), String> {
+        let n = self.rows.len();
         if let Some((row, _)) = extra.iter().find(|(row, _)| *row >= n) {
             return Err(format!("anomalies for row {row} of {n}"));
         }
-        let rows: Vec<NativeRow> = self.rows.drain(..n).collect();
-        let counts = RowCounts::of(&rows, extra);
-        let mut columns = conn_columns(&rows, sequences, extra);
-        columns.extend(tls_columns(&rows));
-        let fields: Fields = columns
+        if !extra.is_empty() {
+            let of = extra_of(n, extra);
+            for (name, array) in &mut self.columns {
+                match *name {
+                    "anomalies" => *array = anomalies_column(&self.rows, &of),
+                    "service" => *array = service_column(&self.rows, &of),
+                    _ => {}
+                }
+            }
+        }
+        debug_assert!(COLUMNS_WITH_EXTRA
+            .iter()
+            .all(|c| self.columns.iter().any(|(name, _)| name == c)));
+        let counts = RowCounts::of(&self.rows, extra);
+        let fields: Fields = self
+            .columns
             .iter()
             .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
             .collect();
-        let arrays = columns.into_iter().map(|(_, array)| array).collect();
+        let arrays = self.columns.into_iter().map(|(_, array)| array).collect();
         let array = StructArray::try_new(fields, arrays, None).map_err(|e| e.to_string())?;
         Ok((array, counts))
     }
@@ -290,18 +342,19 @@ fn timestamps(rows: &[NativeRow], value: impl Fn(&NativeRow) -> i64) -> ArrayRef
     )
 }
 
-#[allow(clippy::too_many_lines)] // one entry per column, in the table's order
-fn conn_columns(
-    rows: &[NativeRow],
-    sequences: &[u64],
-    extra: &[(usize, Vec<String>)],
-) -> Vec<Column> {
-    let mut anomalies = ListBuilder::new(StringBuilder::new());
-    let mut extra_of: Vec<&[String]> = vec![&[]; rows.len()];
+/// Each row's anomalies from Python (its certificates'), empty for most.
+fn extra_of(n: usize, extra: &[(usize, Vec<String>)]) -> Vec<&[String]> {
+    let mut of: Vec<&[String]> = vec![&[]; n];
     for (row, names) in extra {
-        extra_of[*row] = names;
+        of[*row] = names;
     }
-    for (row, more) in rows.iter().zip(&extra_of) {
+    of
+}
+
+/// The `anomalies` column: the row's own, then those Python adds.
+fn anomalies_column(rows: &[NativeRow], extra_of: &[&[String]]) -> ArrayRef {
+    let mut anomalies = ListBuilder::new(StringBuilder::new());
+    for (row, more) in rows.iter().zip(extra_of) {
         for name in row.anomalies() {
             anomalies.values().append_value(name);
         }
@@ -310,6 +363,27 @@ fn conn_columns(
         }
         anomalies.append(true);
     }
+    Arc::new(anomalies.finish())
+}
+
+/// The `service` column, which depends on every anomaly of the row (Zeek's rule: zeek.rs).
+fn service_column(rows: &[NativeRow], extra_of: &[&[String]]) -> ArrayRef {
+    Arc::new(
+        rows.iter()
+            .zip(extra_of)
+            .map(|(r, more)| {
+                let all = r.anomalies().chain(more.iter().map(String::as_str));
+                zeek::tls_service(r.tls.summary.version.is_some(), all)
+            })
+            .collect::<StringArray>(),
+    )
+}
+
+/// The columns that depend on what Python adds to a row.
+const COLUMNS_WITH_EXTRA: [&str; 2] = ["anomalies", "service"];
+
+#[allow(clippy::too_many_lines)] // one entry per column, in the table's order
+fn conn_columns(rows: &[NativeRow], sequences: &[u64], extra_of: &[&[String]]) -> Vec<Column> {
     let histories: Vec<String> = rows.iter().map(NativeRow::history).collect();
     let seq_first = |seen: bool, start: u32| seen.then(|| start.wrapping_add(1));
     vec![
@@ -371,7 +445,7 @@ fn conn_columns(
         ("end_reason", strings(rows, |r| Some(r.end.end_reason))),
         ("app_proto", strings(rows, |_| Some("tls"))),
         ("tls_mode", strings(rows, |_| Some("implicit"))),
-        ("anomalies", Arc::new(anomalies.finish())),
+        ("anomalies", anomalies_column(rows, extra_of)),
         (
             "orig_seq_first",
             u32s(rows, |r| {
@@ -407,18 +481,7 @@ fn conn_columns(
         ),
         ("proto", strings(rows, |_| Some("tcp"))),
         ("transport", strings(rows, |_| Some("tls"))),
-        (
-            "service",
-            Arc::new(
-                rows.iter()
-                    .zip(&extra_of)
-                    .map(|(r, more)| {
-                        let all = r.anomalies().chain(more.iter().map(String::as_str));
-                        zeek::tls_service(r.tls.summary.version.is_some(), all)
-                    })
-                    .collect::<StringArray>(),
-            ),
-        ),
+        ("service", service_column(rows, extra_of)),
         (
             "duration",
             Arc::new(
@@ -672,6 +735,7 @@ mod tests {
     use crate::decode::Addr;
     use crate::tls::testdata::TLS13_BASIC;
     use crate::tls::{Limits, TlsAnalyzer};
+    use arrow_array::ListArray;
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
@@ -758,6 +822,45 @@ mod tests {
         assert_eq!(counts.anomalies["tcp.overlap_mismatch"], 2);
         assert_eq!(counts.anomalies["x509.certificate_unparseable"], 1);
         assert_eq!(counts.versions["TLSv13"], 2);
+    }
+
+    #[test]
+    fn a_prepared_batch_takes_the_certificates_anomalies_into_anomalies_and_service() {
+        let mut rows = NativeRows::default();
+        for conn in 0..2 {
+            let (end, tls) = row(conn);
+            rows.push(end, tls);
+        }
+        let prepared = rows.prepare(&[1, 2]).unwrap();
+        assert_eq!((prepared.len(), rows.len()), (2, 0));
+        let extra = vec![(1, vec!["x509.certificate_unparseable".to_owned()])];
+        let (array, counts) = prepared.finish(&extra).unwrap();
+        let anomalies = array
+            .column_by_name("anomalies")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<ListArray>()
+            .unwrap();
+        let names = |i: usize| -> Vec<String> {
+            let list = anomalies.value(i);
+            let list = list.as_any().downcast_ref::<StringArray>().unwrap();
+            list.iter().map(|s| s.unwrap().to_owned()).collect()
+        };
+        assert_eq!(names(0), ["tcp.overlap_mismatch"]);
+        assert_eq!(
+            names(1),
+            ["tcp.overlap_mismatch", "x509.certificate_unparseable"]
+        );
+        assert_eq!(counts.anomalies["x509.certificate_unparseable"], 1);
+    }
+
+    #[test]
+    fn anomalies_beyond_the_prepared_rows_are_an_error() {
+        let mut rows = NativeRows::default();
+        let (end, tls) = row(0);
+        rows.push(end, tls);
+        let prepared = rows.prepare(&[1]).unwrap();
+        assert!(prepared.finish(&[(1, vec![])]).is_err());
     }
 
     #[test]
