@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn, cast
 
@@ -37,9 +36,10 @@ from tlsmon.engines import DEFAULT_ENGINE, ENGINES, EngineName, make_engine, ope
 from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.output.directory import DEFAULT_PART_ROWS, DEFAULT_PART_SECONDS, existing_tables, remove_tables
 from tlsmon.tcp.config import TrackerConfig
-from tlsmon.tcp.connection import END_EOF, END_INTERRUPTED
 
 if TYPE_CHECKING:  # the rest loads once a read has started reading ahead (tlsmon.readahead)
+    from pathlib import Path
+
     from tlsmon.engines import AnyEngine, AnySource
     from tlsmon.live.stats import CountingSink, StatsRecord
     from tlsmon.output.sink import ParquetSink
@@ -186,9 +186,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     read.set_defaults(func=_cmd_read)
 
-    _add_live(sub)
     if command != "read":
-        # Imported here: a read needs neither module (they register report, batch and compact themselves).
+        # A read needs none of these (7 ms of argparse before its native loop could start reading); report,
+        # batch and compact register themselves from their own modules.
+        _add_live(sub)
         from tlsmon.batch.cli import add_batch_commands
         from tlsmon.report.cli import add_parser as add_report_parser
 
@@ -356,9 +357,8 @@ def _cmd_read(args: argparse.Namespace) -> int:
         _warning(line)
 
     for name in args.files:
-        path = Path(name)
-        if not path.is_file():
-            reason = "is a directory" if path.is_dir() else "no such file"
+        if not os.path.isfile(name):
+            reason = "is a directory" if os.path.isdir(name) else "no such file"
             print(f"tlsmon: {name}: {reason}", file=sys.stderr)
             return EXIT_ERROR
     if args.filter is not None:
@@ -367,10 +367,9 @@ def _cmd_read(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"tlsmon read: --filter: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    out = Path(args.output)
-    existing = existing_tables(out)
+    existing = existing_tables(args.output)
     if existing and not (args.overwrite or args.append):
-        print(f"tlsmon: {out} already holds tlsmon tables ({', '.join(existing)}): give --overwrite to replace "
+        print(f"tlsmon: {args.output} already holds tlsmon tables ({', '.join(existing)}): give --overwrite to replace "
               "them or --append to add to them", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -407,11 +406,14 @@ def _read(
     warnings: list[str],
 ) -> int:
     """A read once its input is open: the output, the engine, the run, the summary."""
+    from pathlib import Path
+
     import pyarrow.parquet  # noqa: F401  (the writer's, loaded now while the native loop reads ahead)
 
     from tlsmon.live.stats import CountingSink, LiveCounters, sample_run, stats_record
     from tlsmon.output.registries import write_registries
     from tlsmon.output.sink import ParquetSink, run_metadata
+    from tlsmon.tcp.connection import END_EOF, END_INTERRUPTED
 
     def dead_letter(table: str, key: str, reason: str) -> None:
         _warning(f"{table}: row {key} not written: {reason}")

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: A part ends after this many connection rows (memory does not grow with it: rows go to the file in row groups) …
 DEFAULT_PART_ROWS = 100_000
@@ -21,13 +24,20 @@ _TMP_NAME = re.compile(r"^\.part-\d{8}T\d{6}Z-(\d+)-[0-9a-f]+-\d+\.parquet\.tmp$
 def existing_tables(out_dir: str | os.PathLike[str]) -> list[str]:
     """The tlsmon tables that already have Parquet files under ``out_dir`` (flat as ``read`` writes them, or in
     the partitions of ``live`` and ``batch``)."""
-    out = Path(out_dir)
-    return [t for t in READ_TABLES if (out / t).is_dir() and any((out / t).rglob("*.parquet"))]
+    return [t for t in READ_TABLES if _holds_parquet(os.path.join(out_dir, t))]
+
+
+def _holds_parquet(folder: str) -> bool:
+    """Whether ``folder`` or a folder below it holds a Parquet file (os.walk: pathlib is not loaded yet when
+    ``read`` looks)."""
+    return any(name.endswith(".parquet") for _, _, files in os.walk(folder) for name in files)
 
 
 def remove_tables(out_dir: str | os.PathLike[str]) -> int:
     """Delete the Parquet files of tlsmon's tables under ``out_dir`` (``--overwrite``); nothing else. Returns
     how many were deleted."""
+    from pathlib import Path
+
     removed = 0
     for table in READ_TABLES:
         folder = Path(out_dir) / table
@@ -40,6 +50,8 @@ def remove_tables(out_dir: str | os.PathLike[str]) -> int:
 
 def remove_stale_temporaries(out_dir: str | os.PathLike[str]) -> list[Path]:
     """Delete the ``.part-*.parquet.tmp`` files of writers that are no longer running; return them."""
+    from pathlib import Path
+
     removed: list[Path] = []
     for table in READ_TABLES:
         folder = Path(out_dir) / table

@@ -60,7 +60,7 @@ class X509Summary:
 class ConnectionCertificates:
     """Per-run certificate work for connections: the store, the validator and their caches."""
 
-    __slots__ = ("_max_validation_cache", "_validator", "store")
+    __slots__ = ("_chain_inputs", "_max_validation_cache", "_sni_matches", "_validator", "store")
 
     def __init__(
         self,
@@ -71,6 +71,10 @@ class ConnectionCertificates:
         self.store = store
         self._validator = validator
         self._max_validation_cache = max_validation_cache
+        # Per distinct chain and (SNI, leaf): most connections repeat one (bounded like the validator's
+        # caches, emptied when full).
+        self._chain_inputs: dict[tuple[str, ...], ChainInput] = {}
+        self._sni_matches: dict[tuple[str, str], bool] = {}
 
     @property
     def validator(self) -> Validator:
@@ -106,7 +110,7 @@ class ConnectionCertificates:
             out.anomalies.append(X509Anomaly.CERTIFICATE_UNPARSEABLE)
         if server:
             out.leaf_fingerprint = server[0].fingerprint
-            plain, cached = self.validator.validate(_chain_input(server), ts_ns, is_client=False)
+            plain, cached = self.validator.validate(self._chain_input(server), ts_ns, is_client=False)
             out.validation_status = plain.status
             out.validation_detail = plain.detail
             out.validity_class = plain.validity_class
@@ -116,10 +120,10 @@ class ConnectionCertificates:
             out.leaf_weak_key = leaf.weak_key
             out.leaf_weak_sig = leaf.weak_sig
             if server_name and leaf.parse_error is None:
-                out.sni_matches_cert = sni_matches(server_name, leaf.san_dns, leaf.common_names, leaf.san_ip)
+                out.sni_matches_cert = self._sni_match(server_name, server[0])
         if client:
             out.client_leaf_fingerprint = client[0].fingerprint
-            plain, cached = self.validator.validate(_chain_input(client), ts_ns, is_client=True)
+            plain, cached = self.validator.validate(self._chain_input(client), ts_ns, is_client=True)
             out.client_validation_status = plain.status
             out.client_validation_detail = plain.detail
             out.client_validity_class = plain.validity_class
@@ -138,6 +142,28 @@ class ConnectionCertificates:
             if stapled.anomaly is not None:
                 out.anomalies.append(stapled.anomaly)
         return out
+
+    def _chain_input(self, records: list[CertificateRecord]) -> ChainInput:
+        """The chain as the validator takes it, made once per distinct chain."""
+        key = tuple(r.fingerprint for r in records)
+        chain = self._chain_inputs.get(key)
+        if chain is None:
+            if len(self._chain_inputs) >= self._max_validation_cache:
+                self._chain_inputs.clear()
+            chain = self._chain_inputs[key] = _chain_input(records)
+        return chain
+
+    def _sni_match(self, server_name: str, leaf: CertificateRecord) -> bool:
+        """Whether the SNI names the leaf (:func:`~tlsmon.x509.hostname.sni_matches`), once per (SNI, leaf)."""
+        key = (server_name, leaf.fingerprint)
+        matches = self._sni_matches.get(key)
+        if matches is None:
+            if len(self._sni_matches) >= self._max_validation_cache:
+                self._sni_matches.clear()
+            parsed = leaf.parsed
+            matches = sni_matches(server_name, parsed.san_dns, parsed.common_names, parsed.san_ip)
+            self._sni_matches[key] = matches
+        return matches
 
 
 def _chain_input(records: list[CertificateRecord]) -> ChainInput:
