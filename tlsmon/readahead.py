@@ -11,7 +11,8 @@ in the rows: a connection that Python's analysis would have let go sooner gets i
 their epoch (:mod:`tlsmon.native_engine`), and a row kept natively is numbered where its marker is applied.
 
 What is held is bounded: reading ahead stops, and waits for the engine, once :data:`READ_AHEAD_EVENTS` events,
-:data:`READ_AHEAD_BYTES` of stream data or :data:`READ_AHEAD_ROWS` rows wait.
+:data:`READ_AHEAD_BYTES` of stream data or :data:`READ_AHEAD_ROWS` rows wait. A signal (SIGINT, SIGTERM) is
+honoured once they are applied, as after any crossing.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from tlsmon.tcp.config import TrackerConfig
 
 READ_AHEAD_EVENTS = 1 << 18  # events waiting (~40 bytes each natively, before their payload)
 READ_AHEAD_BYTES = 32 << 20  # stream data the events carry
-READ_AHEAD_ROWS = 1 << 16  # rows of natively analyzed connections (~1 KiB each with their certificates' hashes)
+# Rows of natively analyzed connections: one batch's worth (the engine's ROW_BATCH). A signal is honoured
+# after the events read ahead are applied, so this also bounds how far a run interrupted during start-up reads.
+READ_AHEAD_ROWS = 4096
 
 #: A crossing: its events, and whether the capture has been read to its end.
 Pass = tuple[list[Event], bool]
