@@ -1,8 +1,9 @@
 """Time tlsmon, Suricata and tshark on the same generated captures, in the same run.
 
 Theory of operation: each workload is generated once into bench/work/ (bench/generate.py, seeded, so the
-file is the same on every machine). Every tool is started as a child process on that file, --repeat times;
-the wall time of the best run counts, and the child's own rusage (``os.wait4``) gives its peak RSS and CPU
+file is the same on every machine). Every tool is started as a child process on that file, --repeat times, in
+rounds (each tool once per round, so that a noisy spell of a shared machine falls on every tool alike); the
+wall time of each tool's best run counts, and the child's own rusage (``os.wait4``) gives its peak RSS and CPU
 time, so no run is polluted by the ones before it. Packets per second is the number of records in the pcap
 divided by the wall time of the whole process, start-up included. Each tool's output is counted (Parquet
 rows, eve ``tls`` events, tshark lines) so that a tool which silently parsed nothing cannot look fast.
@@ -211,34 +212,49 @@ def run_child(argv: Sequence[str], stdout: Path, stderr: Path) -> Run:
     )
 
 
-def measure(tool: Tool, pcap: Path, packets: int, repeat: int) -> ToolResult:
-    """Best wall time of ``repeat`` runs; peak RSS and CPU of that best run; events of the last run."""
-    why = tool.missing()
-    if why is not None:
-        return ToolResult(tool.name, "not available", why)
-    runs: list[Run] = []
-    events: int | None = None
+def measure(tools: Sequence[Tool], pcap: Path, packets: int, repeat: int) -> dict[str, ToolResult]:
+    """Best wall time of ``repeat`` runs of each tool; peak RSS and CPU of that best run; events of the last
+    run. The runs go in rounds, each tool once per round, so that a noisy spell of the machine (a shared VM)
+    falls on every tool alike rather than on whichever tool was running then."""
+    results: dict[str, ToolResult] = {}
+    runs: dict[str, list[Run]] = {}
+    events: dict[str, int | None] = {}
+    for tool in tools:
+        why = tool.missing()
+        if why is not None:
+            results[tool.name] = ToolResult(tool.name, "not available", why)
+        else:
+            runs[tool.name] = []
     for _ in range(repeat):
-        with tempfile.TemporaryDirectory(prefix=f"bench-{tool.name}-") as tmp:
-            outdir = Path(tmp) / "out"
-            outdir.mkdir()
-            stdout, stderr = Path(tmp) / "stdout", Path(tmp) / "stderr"
-            run = run_child(tool.argv(pcap, outdir), stdout, stderr)
-            if run.returncode != 0:
-                return ToolResult(tool.name, "failed", f"exit {run.returncode}: {run.stderr_tail}")
-            events = tool.count_events(outdir, stdout)
-        runs.append(run)
-    best = min(runs, key=lambda r: r.wall_s)
-    return ToolResult(
-        tool=tool.name,
-        status="ok",
-        walls_s=[round(r.wall_s, 4) for r in runs],
-        best_wall_s=best.wall_s,
-        packets_per_s=packets / best.wall_s,
-        cpu_s=best.cpu_s,
-        peak_rss_kib=max(r.peak_rss_kib for r in runs),
-        events=events,
-    )
+        for tool in tools:
+            if tool.name in results:
+                continue
+            with tempfile.TemporaryDirectory(prefix=f"bench-{tool.name}-") as tmp:
+                outdir = Path(tmp) / "out"
+                outdir.mkdir()
+                stdout, stderr = Path(tmp) / "stdout", Path(tmp) / "stderr"
+                run = run_child(tool.argv(pcap, outdir), stdout, stderr)
+                if run.returncode != 0:
+                    results[tool.name] = ToolResult(tool.name, "failed", f"exit {run.returncode}: {run.stderr_tail}")
+                    continue
+                events[tool.name] = tool.count_events(outdir, stdout)
+            runs[tool.name].append(run)
+    for tool in tools:
+        if tool.name in results:
+            continue
+        done = runs[tool.name]
+        best = min(done, key=lambda r: r.wall_s)
+        results[tool.name] = ToolResult(
+            tool=tool.name,
+            status="ok",
+            walls_s=[round(r.wall_s, 4) for r in done],
+            best_wall_s=best.wall_s,
+            packets_per_s=packets / best.wall_s,
+            cpu_s=best.cpu_s,
+            peak_rss_kib=max(r.peak_rss_kib for r in done),
+            events=events[tool.name],
+        )
+    return {tool.name: results[tool.name] for tool in tools}
 
 
 def count_pcap_records(path: Path) -> int:
@@ -322,7 +338,7 @@ def bench_workload(name: str, repeat: int, tools: Sequence[Tool], regenerate: bo
     pcap = WORK / f"{name}.pcap"
     ensure_workload(name, pcap, regenerate=regenerate)
     packets = count_pcap_records(pcap)
-    results = {tool.name: measure(tool, pcap, packets, repeat) for tool in tools}
+    results = measure(tools, pcap, packets, repeat)
     print_workload(name, pcap, packets, results, repeat)
     return {
         "file": str(pcap),
@@ -345,7 +361,7 @@ def rss_check(regenerate: bool) -> dict[str, object]:
     tool = TOOLS[0]
     found = {}
     for label, pcap in (("bulk", single), ("bulk-x2", double)):
-        found[label] = measure(tool, pcap, count_pcap_records(pcap), 1)
+        found[label] = measure([tool], pcap, count_pcap_records(pcap), 1)[tool.name]
     print("\n== RSS vs input length (tlsmon)")
     for label, result in found.items():
         if result.status != "ok" or result.peak_rss_kib is None:

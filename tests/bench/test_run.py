@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import struct
+import sys
 from pathlib import Path
 
 import pytest
 
-from bench.run import ToolResult, count_pcap_records, ratios
+from bench.run import Tool, ToolResult, count_pcap_records, measure, ratios
 
 
 def ok(tool: str, packets_per_s: float) -> ToolResult:
@@ -58,3 +59,17 @@ def test_handshake_ratio_below_target_is_not_met() -> None:
 def test_ratio_is_unknown_when_tlsmon_did_not_run() -> None:
     found = ratios("bulk", {"tlsmon": ToolResult("tlsmon", "not available"), "suricata": ok("suricata", 1.0)})
     assert found["suricata"] == {"ratio": None, "target": 1.2, "met": None}
+
+
+def _appending(log: Path, name: str) -> Tool:
+    """A tool whose every run appends its name to ``log``."""
+    code = f"open({str(log)!r}, 'a').write({name!r} + ' ')"
+    return Tool(name, lambda: None, lambda pcap, out: [sys.executable, "-c", code], lambda out, stdout: 0)
+
+
+def test_runs_go_in_rounds_each_tool_once_per_round(tmp_path: Path) -> None:
+    log = tmp_path / "order"
+    tools = [_appending(log, "a"), _appending(log, "b")]
+    results = measure(tools, tmp_path / "any.pcap", 1, 3)
+    assert log.read_text().split() == ["a", "b", "a", "b", "a", "b"]
+    assert [(r.tool, r.status, len(r.walls_s)) for r in results.values()] == [("a", "ok", 3), ("b", "ok", 3)]
