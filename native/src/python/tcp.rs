@@ -547,8 +547,12 @@ impl PyTracker {
         }
     }
 
-    fn finish(&mut self, reason: &str) -> PyResult<()> {
-        self.tracker.finish(end_reason(reason)?);
+    /// End every connection still in the table, without the GIL (a read ends thousands at once; the
+    /// certificate thread runs meanwhile).
+    fn finish(&mut self, py: Python<'_>, reason: &str) -> PyResult<()> {
+        let reason = end_reason(reason)?;
+        let tracker = &mut self.tracker;
+        py.detach(|| tracker.finish(reason));
         Ok(())
     }
 
