@@ -29,6 +29,10 @@ class ReadPosition(Protocol):
 
 
 class ByteProgress:
+    """The bar reads the source only in :meth:`update`, which the engine calls between two of its passes: a
+    native source is in use by the read-ahead's thread until the engine takes over (tlsmon.readahead), and
+    PyO3 refuses to read it meanwhile."""
+
     def __init__(self, source: ReadPosition, console: Console) -> None:
         self.source = source
         self._progress = Progress(
@@ -47,7 +51,7 @@ class ByteProgress:
 
     def __enter__(self) -> ByteProgress:
         self._progress.start()
-        self._task = self._progress.add_task("read", total=self.source.total_bytes, pps="")
+        self._task = self._progress.add_task("read", total=None, pps="")
         self._last_time = self._progress.get_time()
         return self
 
@@ -61,7 +65,7 @@ class ByteProgress:
             pps = f"{(packets - self._last_packets) / (now - self._last_time):,.0f} pkt/s"
         self._last_packets = packets
         self._last_time = now
-        self._progress.update(self._task, completed=self.source.bytes_read, pps=pps)
+        self._progress.update(self._task, total=self.source.total_bytes, completed=self.source.bytes_read, pps=pps)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -8,6 +8,7 @@ some input was damaged, each damaged file named in a warning line. Commands run 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import certifi
@@ -225,3 +226,10 @@ def test_usage_error_exits_two_with_one_line(argv: list[str], capsys: pytest.Cap
     status = main(argv)
     (line,) = stderr_lines(capsys)
     assert (status, line.startswith("tlsmon"), line.endswith("(see tlsmon --help)")) == (2, True, True)
+
+
+def test_a_read_on_a_terminal_shows_its_progress_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The bar is made while the native loop may still be reading ahead (tests/cli/test_progress.py).
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    status = main(["read", str(PCAPS / "sample.pcap"), "-o", str(tmp_path)])
+    assert (status, pq.read_table(tmp_path / "connections").num_rows) == (0, 19)
