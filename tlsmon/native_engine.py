@@ -292,7 +292,7 @@ class NativeEngine(Recorder):
         frames = WARM_UP_FRAMES if warming else MAX_FRAMES
         read = 0
         try:
-            done = self._apply_read_ahead()
+            done = self._apply_read_ahead(source)
             if done or self.tracker.certificates_seen:
                 warming, frames = False, MAX_FRAMES
             while not done:
@@ -307,13 +307,16 @@ class NativeEngine(Recorder):
         finally:
             sys.setswitchinterval(switch)
 
-    def _apply_read_ahead(self) -> bool:
+    def _apply_read_ahead(self, source: _native.CaptureSource) -> bool:
         """Apply the events read ahead, if any, as one crossing; True when they read the capture to its end.
         An error that ended the reading is raised once the events before it are applied (their records are
         kept)."""
         read_ahead, self._read_ahead = self._read_ahead, None
         if read_ahead is None:
             return False
+        if read_ahead.source is not source:
+            read_ahead.stop()
+            raise ValueError("the read-ahead read another capture source than the one given to run()")
         (events, done), error = read_ahead.take()
         if self.tracker.certificates_seen and self.native_rows is not None:
             self._certificate_work = _CertificateWork(self._load_certificates, self._certificate_work)

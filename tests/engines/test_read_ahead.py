@@ -101,3 +101,10 @@ def test_a_read_that_fails_before_its_engine_is_made_stops_reading_ahead(tmp_pat
     status = main(["read", str(SAMPLE), "-o", str(out), "-q"])
     assert status == 1
     assert [t for t in threading.enumerate() if t.name == "tlsmon-read-ahead"] == []
+
+
+def test_an_engine_run_on_another_source_than_the_one_read_ahead_refuses_it(tmp_path: Path) -> None:
+    ahead = ReadAhead(_native.CaptureSource([SMTP]), TrackerConfig(), DEFAULT_LIMITS, native_rows=True)
+    engine = NativeEngine(CountingSink(ParquetSink(tmp_path), LiveCounters()), TrackerConfig(), read_ahead=ahead)
+    with pytest.raises(ValueError, match="another capture source"):
+        engine.run(_native.CaptureSource([SMTP]))
