@@ -25,8 +25,8 @@ from tlsmon.engines import settle_heap
 from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.native_engine import MAX_FRAMES
 from tlsmon.native_tracker import DEFAULT_MAX_EVENTS, OPEN, TLS_ROW, tls_limits
-from tlsmon.tcp.config import TrackerConfig
 from tlsmon.tcp.ports import SERVICE_PORTS
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 
 def native_loop(path: Path, max_events: int = DEFAULT_MAX_EVENTS, native_tls: bool = True) -> tuple[float, int, int]:

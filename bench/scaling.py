@@ -155,7 +155,7 @@ def _engine_run(frames: list[tuple[int, int, bytes]], native: bool, max_connecti
     """Rows written by either engine for ``frames``."""
     from tlsmon.engine import Engine
     from tlsmon.recorder import MemorySink
-    from tlsmon.tcp.config import TrackerConfig
+    from tlsmon.tcp.tracker_config import TrackerConfig
 
     sink = MemorySink()
     config = TrackerConfig(max_connections=max_connections, max_buffered_per_direction=1 << 30)

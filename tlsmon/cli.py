@@ -35,13 +35,13 @@ from tlsmon.capture.errors import CaptureError
 from tlsmon.engines import DEFAULT_ENGINE, ENGINES, EngineName, make_engine, open_source, settle_heap
 from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.output.directory import DEFAULT_PART_ROWS, DEFAULT_PART_SECONDS, existing_tables, remove_tables
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 if TYPE_CHECKING:  # the rest loads once a read has started reading ahead (tlsmon.readahead)
     from pathlib import Path
 
     from tlsmon.engines import AnyEngine, AnySource
-    from tlsmon.live.stats import CountingSink, StatsRecord
+    from tlsmon.live.counters import CountingSink, StatsRecord
     from tlsmon.output.sink import ParquetSink
     from tlsmon.readahead import ReadAhead
     from tlsmon.recorder import RunStats
@@ -190,8 +190,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         # A read needs none of these (7 ms of argparse before its native loop could start reading); report,
         # batch and compact register themselves from their own modules.
         _add_live(sub)
-        from tlsmon.batch.cli import add_batch_commands
-        from tlsmon.report.cli import add_parser as add_report_parser
+        from tlsmon.batch.commands import add_batch_commands
+        from tlsmon.report.command import add_parser as add_report_parser
 
         add_report_parser(sub)
         add_batch_commands(sub)
@@ -410,8 +410,8 @@ def _read(
 
     import pyarrow.parquet  # noqa: F401  (the writer's, loaded now while the native loop reads ahead)
 
-    from tlsmon.live.stats import CountingSink, LiveCounters, sample_run, stats_record
-    from tlsmon.output.registries import write_registries
+    from tlsmon.live.counters import CountingSink, LiveCounters, sample_run, stats_record
+    from tlsmon.output.registries_file import write_registries
     from tlsmon.output.sink import ParquetSink, run_metadata
     from tlsmon.tcp.connection import END_EOF, END_INTERRUPTED
 
@@ -521,7 +521,7 @@ def _run(engine: AnyEngine, source: AnySource) -> int:
 
 def write_stats(out: Path, row: StatsRecord) -> Path:
     """The run's stats row as ``OUT/stats/part-<run>.parquet``."""
-    from tlsmon.live.stats import STATS_TABLE
+    from tlsmon.live.counters import STATS_TABLE
     from tlsmon.output.parquet import TableWriter
     from tlsmon.output.sink import run_metadata
 

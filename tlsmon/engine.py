@@ -15,10 +15,10 @@ from tlsmon.decode.packet import Decoder
 from tlsmon.dispatch import Dispatcher
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.recorder import Recorder, RecordSink, RunStats
-from tlsmon.tcp.config import TrackerConfig
 from tlsmon.tcp.connection import END_EOF, Connection
 from tlsmon.tcp.tracker import TcpTracker
-from tlsmon.udp.dispatch import UdpDispatcher
+from tlsmon.tcp.tracker_config import TrackerConfig
+from tlsmon.udp.dispatcher import UdpDispatcher
 from tlsmon.udp.flows import UdpFlow, UdpTracker
 
 if TYPE_CHECKING:

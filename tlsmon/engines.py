@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from tlsmon import _native
 from tlsmon.limits import DEFAULT_LIMITS, Limits
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 if TYPE_CHECKING:
     from tlsmon.capture import CaptureSource

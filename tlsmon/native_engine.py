@@ -53,8 +53,8 @@ from tlsmon.native_tracker import (
 )
 from tlsmon.recorder import BatchSink, Recorder, RecordSink, RunStats, StreamFacts, takes_batches
 from tlsmon.records.native_rows import NativeRows, RowCounts, X509Inputs
-from tlsmon.tcp.config import TrackerConfig, TrackerStats
 from tlsmon.tcp.connection import END_EOF, TransportFacts
+from tlsmon.tcp.tracker_config import TrackerConfig, TrackerStats
 from tlsmon.tls.modes import TLS_MODE_IMPLICIT
 from tlsmon.tls.summary import TlsSummary
 
@@ -62,7 +62,7 @@ if TYPE_CHECKING:  # annotations only: neither libpcap's binding nor cryptograph
     from tlsmon.capture.live import LiveSource
     from tlsmon.dispatch import Dispatcher
     from tlsmon.readahead import ReadAhead
-    from tlsmon.udp.dispatch import UdpDispatcher
+    from tlsmon.udp.dispatcher import UdpDispatcher
     from tlsmon.x509.validate import Validator
 
 DEFAULT_BATCH = 64  # frames per crossing when the frames come from Python
@@ -518,7 +518,7 @@ class NativeEngine(Recorder):
     def _apply_udp(self, conn: int, kind: int, is_orig: bool, value: object) -> bool:
         """One event of a UDP flow; True when its dispatcher has just finished (the flow is to be bypassed)."""
         if kind == OPEN_UDP:
-            from tlsmon.udp.dispatch import UdpDispatcher  # QUIC and DTLS: loaded by a run with UDP flows
+            from tlsmon.udp.dispatcher import UdpDispatcher  # QUIC and DTLS: loaded by a run with UDP flows
 
             self.udp_flows[conn] = UdpDispatcher(self.limits, native_tls_analyzer)
             return False

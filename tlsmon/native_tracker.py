@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from tlsmon import _native
 from tlsmon.limits import Limits
-from tlsmon.tcp.config import TrackerConfig
 from tlsmon.tcp.ports import SERVICE_PORTS
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 #: Reading natively, a crossing returns once this many events wait: the fewer, the sooner Python's verdict
 #: "finished" stops the tracker reassembling a connection (measured on bench/'s bulk workload: see

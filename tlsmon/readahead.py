@@ -22,7 +22,7 @@ import threading
 from tlsmon import _native
 from tlsmon.limits import Limits
 from tlsmon.native_tracker import DEFAULT_MAX_EVENTS, Event, make_tracker
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 READ_AHEAD_EVENTS = 1 << 18  # events waiting (~40 bytes each natively, before their payload)
 READ_AHEAD_BYTES = 32 << 20  # stream data the events carry

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Protocol, TypeGuard
 from tlsmon.limits import DEFAULT_LIMITS, Limits
 from tlsmon.records.conn import ConnSummary, conn_summary, make_uid
 from tlsmon.records.tables import ConnectionRecord
-from tlsmon.tcp.config import TrackerStats
 from tlsmon.tcp.connection import END_INTERIM, TransportFacts
+from tlsmon.tcp.tracker_config import TrackerStats
 from tlsmon.tls.summary import TlsSummary
 from tlsmon.x509.chains import ConnectionCertificates
 from tlsmon.x509.store import CertificateRecord, CertificateStore
@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # annotations only: cryptography and the STARTTLS analyzers l
     from tlsmon.protocols.proxy import PreambleSummary
     from tlsmon.protocols.starttls import StartTlsSummary
     from tlsmon.records.native_rows import RowCounts
-    from tlsmon.udp.dispatch import UdpDispatcher
+    from tlsmon.udp.dispatcher import UdpDispatcher
     from tlsmon.x509.validate import Validator
 
 # Named run counters of the TCP and UDP stages and the certificate store (the stats table's `counters`).

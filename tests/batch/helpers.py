@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from tlsmon.batch.manifest import ManifestEntry, latest, read_entries
 from tlsmon.batch.task import convert
 from tlsmon.cli import main
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 PCAPS = ROOT / "fixtures" / "pcaps"

@@ -12,7 +12,7 @@ from rich.console import Console
 from tests.batch.helpers import SAMPLE, TRUNCATED, batch
 from tlsmon import __version__
 from tlsmon.batch.inputs import identify
-from tlsmon.batch.progress import BatchProgress
+from tlsmon.batch.progress_line import BatchProgress
 from tlsmon.batch.task import TaskResult, TaskSpec
 from tlsmon.cli import main
 

@@ -153,7 +153,7 @@ THE_PYTHON_ENGINE = frozenset(
         "tlsmon.protocols.identification",
         "tlsmon.tls.factory",
         "tlsmon.udp.flows",
-        "tlsmon.udp.dispatch",
+        "tlsmon.udp.dispatcher",
         "tlsmon.quic",
         "tlsmon.dtls",
     }

@@ -13,12 +13,12 @@ from tlsmon import _native
 from tlsmon.capture import CaptureError, CaptureSource
 from tlsmon.engine import Engine
 from tlsmon.limits import DEFAULT_LIMITS
-from tlsmon.live.stats import CountingSink, LiveCounters
+from tlsmon.live.counters import CountingSink, LiveCounters
 from tlsmon.native_engine import NativeEngine
 from tlsmon.output.sink import ParquetSink
 from tlsmon.readahead import ReadAhead
 from tlsmon.recorder import MemorySink, RunStats
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 Frames = Iterable[tuple[int, int, bytes]]
 # Every record's parts as reprs (the dataclasses' reprs list every field), sorted; then the certificates.

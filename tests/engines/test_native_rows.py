@@ -23,7 +23,7 @@ from tlsmon.output.rotating import RotatingSink
 from tlsmon.output.sink import ParquetSink
 from tlsmon.recorder import MemorySink
 from tlsmon.records.native_rows import X509Inputs
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 from tlsmon.x509.chains import ConnectionCertificates
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"

@@ -17,12 +17,12 @@ from tests.engines.equality import capture_frames, native_tables, python_tables
 from tlsmon import _native, readahead
 from tlsmon.cli import main
 from tlsmon.limits import DEFAULT_LIMITS
-from tlsmon.live.stats import CountingSink, LiveCounters
+from tlsmon.live.counters import CountingSink, LiveCounters
 from tlsmon.native_engine import NativeEngine
 from tlsmon.native_tracker import DATA, OPEN, TLS_ROW, make_tracker
 from tlsmon.output.sink import ParquetSink
 from tlsmon.readahead import ReadAhead
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
 SMTP = FIXTURES / "starttls" / "smtp-accepted-tls12.pcap"  # 23 frames: SMTP, STARTTLS, TLS 1.2

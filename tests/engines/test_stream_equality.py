@@ -17,7 +17,7 @@ from fixtures import tcpsynth as t
 from tests.e2e.captures import TLS12_BASE, TLS13_BASE
 from tests.e2e.test_resegmentation import messages
 from tests.engines.equality import run_native, run_python
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 LINKTYPE_RAW = 101
 MS = 1_000_000

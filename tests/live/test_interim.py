@@ -9,10 +9,10 @@ import pytest
 from tests.engines.equality import capture_frames
 from tests.live.traffic import SECOND, T0, tls_connection
 from tlsmon.engine import Engine
-from tlsmon.live.stats import CountingSink, LiveCounters
+from tlsmon.live.counters import CountingSink, LiveCounters
 from tlsmon.native_engine import NativeEngine
 from tlsmon.recorder import MemorySink
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
 

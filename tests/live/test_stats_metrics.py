@@ -7,8 +7,8 @@ from collections import Counter
 from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from tlsmon.live.counters import LiveCounters, StatsRecord, stats_record
 from tlsmon.live.metrics import LiveCollector, MetricsSnapshot
-from tlsmon.live.stats import LiveCounters, StatsRecord, stats_record
 from tlsmon.live.worker import describe, next_boundary
 
 BEFORE = LiveCounters(packets=100, bytes=10_000, kernel_received=110, kernel_dropped=10, interface_dropped=1,

@@ -24,8 +24,8 @@ from tlsmon import registries
 from tlsmon.batch.runner import BatchOptions, run_batch
 from tlsmon.cli import main
 from tlsmon.live.service import _prepare_output
-from tlsmon.output.registries import write_registries
-from tlsmon.records.registries import EXAMPLE_QUERY, REGISTRY_COLUMNS
+from tlsmon.output.registries_file import write_registries
+from tlsmon.records.registries_table import EXAMPLE_QUERY, REGISTRY_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 CSV_DIR = ROOT / "registries" / "iana"

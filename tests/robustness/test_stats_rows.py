@@ -7,9 +7,9 @@ from collections import Counter
 
 from tests.live.traffic import SECOND, tls_connection
 from tlsmon.engine import Engine
-from tlsmon.live.stats import CountingSink, LiveCounters, sample_run, stats_record
+from tlsmon.live.counters import CountingSink, LiveCounters, sample_run, stats_record
 from tlsmon.recorder import MemorySink, RunStats
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 
 def test_a_row_without_engine_sample_has_null_engine_counts() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tlsmon.decode.packet import Decoder
-from tlsmon.tcp.config import TrackerConfig
 from tlsmon.tcp.connection import Connection
 from tlsmon.tcp.reassembly import CHUNK_OVERHEAD
 from tlsmon.tcp.tracker import TcpTracker
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 CLIENT = 0x0A000001  # 10.0.0.1

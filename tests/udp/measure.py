@@ -31,8 +31,8 @@ from pathlib import Path
 from tlsmon import _native
 from tlsmon.native_engine import MAX_FRAMES
 from tlsmon.native_tracker import DEFAULT_MAX_EVENTS
-from tlsmon.tcp.config import TrackerConfig
 from tlsmon.tcp.ports import SERVICE_PORTS
+from tlsmon.tcp.tracker_config import TrackerConfig
 from tlsmon.udp.flows import UdpFlow, UdpTracker
 
 OPEN_UDP = 7

@@ -12,7 +12,7 @@ from tests.engines.equality import capture_frames, run_native, run_native_captur
 from tlsmon.engine import Engine
 from tlsmon.native_engine import NativeEngine
 from tlsmon.recorder import UDP_FLOWS_EVICTED, UDP_FLOWS_IGNORED, MemorySink, RunStats
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 UDP_PCAPS = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps" / "udp"
 LINKTYPE_RAW = 101

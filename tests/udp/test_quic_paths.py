@@ -26,7 +26,7 @@ from fixtures.make_udp_captures import (
 from tests.engines.equality import capture_frames, run_native, run_python
 from tests.udp.test_flow_table import SECOND, run, udp_frame
 from tlsmon.recorder import UDP_FLOWS_IGNORED
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 from tlsmon.udp.anomalies import UdpAnomaly
 
 UDP_PCAPS = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps" / "udp"

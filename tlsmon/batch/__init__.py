@@ -4,5 +4,5 @@ Modules: :mod:`~tlsmon.batch.inputs` (which files, and each one's identity), :mo
 files go, and the atomic write), :mod:`~tlsmon.batch.task` (one input file → its part files),
 :mod:`~tlsmon.batch.manifest` (what is done), :mod:`~tlsmon.batch.runner` (plan, execute, record),
 :mod:`~tlsmon.batch.executors` (local process pool, Dask), :mod:`~tlsmon.batch.stitch`,
-:mod:`~tlsmon.batch.compact`, :mod:`~tlsmon.batch.cli`. docs/batch.md is the user's guide.
+:mod:`~tlsmon.batch.compact`, :mod:`~tlsmon.batch.commands`. docs/batch.md is the user's guide.
 """

@@ -39,7 +39,7 @@ from tlsmon.batch.manifest import Manifest, ManifestEntry
 from tlsmon.batch.parts import remove_input_parts
 from tlsmon.batch.stitch import StitchReport, is_stitched_output, stitch_dataset
 from tlsmon.batch.task import DONE, FAILED, SKIPPED, TaskResult, TaskSpec
-from tlsmon.output.registries import write_registries
+from tlsmon.output.registries_file import write_registries
 from tlsmon.output.sink import run_metadata
 from tlsmon.records.tables import SCHEMA_VERSION
 

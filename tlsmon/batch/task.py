@@ -45,7 +45,7 @@ from tlsmon.capture import CaptureError
 from tlsmon.engines import DEFAULT_ENGINE, make_engine, open_source
 from tlsmon.output.parquet import COMPRESSION, fsync_path
 from tlsmon.output.sink import ParquetSink, run_metadata
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 DONE = "done"
 FAILED = "failed"

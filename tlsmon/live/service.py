@@ -36,10 +36,10 @@ from tlsmon.live.config import LiveConfig
 from tlsmon.live.metrics import LiveCollector, MetricsServer, MetricsSnapshot
 from tlsmon.live.signals import SignalFlags
 from tlsmon.live.worker import Worker, WorkerSettings
-from tlsmon.output.registries import write_registries
+from tlsmon.output.registries_file import write_registries
 from tlsmon.output.rotating import recover_staging
 from tlsmon.output.sink import run_metadata
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -27,13 +27,13 @@ from pathlib import Path
 from tlsmon.capture.errors import CaptureError
 from tlsmon.capture.live import LiveSource
 from tlsmon.engine import Engine
+from tlsmon.live.counters import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, sample_run, stats_record
 from tlsmon.live.metrics import MetricsSnapshot
 from tlsmon.live.signals import SignalFlags
-from tlsmon.live.stats import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, sample_run, stats_record
 from tlsmon.native_engine import NativeEngine
 from tlsmon.output.parquet import ColumnValueError
 from tlsmon.output.rotating import RotatingSink
-from tlsmon.tcp.config import TrackerConfig
+from tlsmon.tcp.tracker_config import TrackerConfig
 
 READ_WAIT_S = 0.1  # the loop regains control at least this often, traffic or not
 PUBLISH_INTERVAL_S = 1.0

@@ -14,8 +14,8 @@ from tlsmon.columns import ColumnGroup
 from tlsmon.protocols.proxy import PREAMBLE_COLUMNS, PreambleSummary
 from tlsmon.protocols.starttls import STARTTLS_COLUMNS, StartTlsSummary
 from tlsmon.records.conn import CONN_COLUMNS, ConnSummary
-from tlsmon.records.registries import REGISTRIES_TABLE, schema_note
-from tlsmon.records.stats import STATS_TABLE
+from tlsmon.records.registries_table import REGISTRIES_TABLE, schema_note
+from tlsmon.records.stats_table import STATS_TABLE
 from tlsmon.tls.summary import TLS_COLUMNS, TlsSummary
 from tlsmon.x509.chains import X509_COLUMNS, X509Summary
 from tlsmon.x509.parsed import PARSED_COLUMNS

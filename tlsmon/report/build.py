@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tlsmon import __version__
 from tlsmon.report import render
-from tlsmon.report.cli import FORMATS
+from tlsmon.report.command import FORMATS
 from tlsmon.report.dataset import Window, describe, open_dataset
 from tlsmon.report.queries import Table, run_file
 from tlsmon.report.sections import SECTIONS

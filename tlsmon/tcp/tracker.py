@@ -50,7 +50,6 @@ from tlsmon.decode.packet import (
     Decoded,
     Decoder,
 )
-from tlsmon.tcp.config import TrackerConfig, TrackerStats
 from tlsmon.tcp.connection import (
     END_EOF,
     END_EVICTED,
@@ -66,6 +65,7 @@ from tlsmon.tcp.connection import (
 from tlsmon.tcp.endpoint import both_closed, track
 from tlsmon.tcp.ports import sender_is_originator
 from tlsmon.tcp.reassembly import Reassembler
+from tlsmon.tcp.tracker_config import TrackerConfig, TrackerStats
 from tlsmon.udp.flows import UdpTracker
 
 _FIN = 0x01

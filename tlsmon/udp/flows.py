@@ -32,9 +32,9 @@ from typing import Protocol
 
 from tlsmon.decode.numbers import IPPROTO_UDP
 from tlsmon.decode.packet import Decoded
-from tlsmon.tcp.config import DEFAULT_UDP_IDLE_TIMEOUT_NS
 from tlsmon.tcp.connection import END_EOF, END_EVICTED, END_TIMEOUT, TransportFacts
 from tlsmon.tcp.ports import sender_is_originator
+from tlsmon.tcp.tracker_config import DEFAULT_UDP_IDLE_TIMEOUT_NS
 from tlsmon.udp.anomalies import UdpAnomaly
 from tlsmon.udp.cids import MAX_CIDS_PER_FLOW, MAX_PATHS_PER_FLOW, CidIndex, long_header_cids
 

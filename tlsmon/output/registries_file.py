@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-The table is the same for every run of one tlsmon version (:mod:`tlsmon.records.registries`), so each output
+The table is the same for every run of one tlsmon version (:mod:`tlsmon.records.registries_table`), so each output
 holds exactly one file, ``OUT/registries/registries.parquet``, written under a hidden temporary name, fsynced
 and renamed over the previous one: ``read`` writes it with its other tables, ``live`` when it starts, ``batch``
 once per run into the dataset. A reader never sees a partial file and never two copies. A file that already
@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tlsmon.output.parquet import COMPRESSION, fsync_path
-from tlsmon.records.registries import REGISTRIES_TABLE, registry_rows
+from tlsmon.records.registries_table import REGISTRIES_TABLE, registry_rows
 
 TABLE = "registries"
 FILE_NAME = "registries.parquet"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tlsmon.recorder import RecordSink, RowChains, RunStats, takes_batches
-from tlsmon.records.stats import STATS_COLUMNS, STATS_TABLE, StatsRecord
+from tlsmon.records.stats_table import STATS_COLUMNS, STATS_TABLE, StatsRecord
 from tlsmon.records.tables import ConnectionRecord
 from tlsmon.tcp.connection import END_EVICTED, END_INTERIM
 from tlsmon.x509.store import CertificateRecord

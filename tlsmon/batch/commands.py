@@ -116,7 +116,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     from tlsmon.batch.executors import SchedulerError
     from tlsmon.batch.inputs import InputError
-    from tlsmon.batch.progress import BatchProgress, print_summary
+    from tlsmon.batch.progress_line import BatchProgress, print_summary
     from tlsmon.batch.runner import BatchOptions, DatasetBusyError, run_batch
 
     dataset = Path(args.output)
