@@ -22,6 +22,9 @@ class Column:
     description: str
     example: str
     nullable: bool = True
+    #: Nearly every value differs from the others (an id, a hash of the endpoints): the writer does not try
+    #: dictionary encoding on it (:func:`tlsmon.output.parquet.dictionary_columns`).
+    distinct: bool = False
 
     def field(self) -> pa.Field:
         return pa.field(self.name, self.type, nullable=self.nullable, metadata={"description": self.description})

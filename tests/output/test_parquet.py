@@ -383,3 +383,35 @@ def test_string_utf8_cannot_encode_is_written_with_a_replacement(tmp_path: Path)
     assert (pq.read_table(path).column("note").to_pylist(), dict(w.fitted)) == (
         ["caf?", "ok"], {"note.value_out_of_range": 1}
     )
+
+
+NAMED = ColumnGroup(
+    "named",
+    (
+        Column("id", pa.string(), "all different", "C1", distinct=True),
+        Column("server", pa.string(), "repeats", "example.com"),
+        Column("fps", pa.list_(pa.string()), "repeats", "['ab']"),
+        Column("port", pa.uint16(), "a number", "443"),
+    ),
+)
+
+
+@dataclass(slots=True)
+class Named:
+    id: str
+    server: str
+    fps: list[str]
+    port: int
+
+
+def test_text_is_dictionary_encoded_unless_its_column_is_distinct(tmp_path: Path) -> None:
+    writer = TableWriter(tmp_path, "t", [NAMED], META)
+    for i in range(100):
+        writer.append(Named(f"C{i}", "example.com", ["ab", "cd"], 443))
+    (path,) = writer.close()
+    chunks = pq.ParquetFile(path).metadata.row_group(0)
+    dictionary = {
+        chunks.column(i).path_in_schema.split(".")[0]: "RLE_DICTIONARY" in chunks.column(i).encodings
+        for i in range(chunks.num_columns)
+    }
+    assert dictionary == {"id": False, "server": True, "fps": True, "port": False}

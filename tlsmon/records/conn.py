@@ -70,6 +70,7 @@ CONN_COLUMNS = ColumnGroup(
             "input files in the same order.",
             "CHhAvVGS1DHFjwGM9",
             nullable=False,
+            distinct=True,
         ),
         Column(
             "ts_start",
@@ -219,6 +220,7 @@ CONN_COLUMNS = ColumnGroup(
             "Community ID v1 of the connection (seed 0), the flow hash Zeek (community-id plugin) and Suricata "
             "(community-id: yes) write, for joining their logs: base64 of the SHA-1 of the ordered endpoints.",
             "1:IwiTNfuO7aCaamMijl+7/X9uLx0=",
+            distinct=True,
         ),
         Column(
             "proto",

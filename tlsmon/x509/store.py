@@ -85,6 +85,7 @@ CERT_COLUMNS = ColumnGroup(
             "sha256 under Zeek's name, and the key that connections' cert_chain_fps refer to",
             "96bcec06264976f37460779acf28c5a7cfe8a3c0aae11a8ffcee05c0bddf08c6",
             nullable=False,
+            distinct=True,
         ),
         Column(
             "sha1",
