@@ -151,6 +151,7 @@ THE_PYTHON_ENGINE = frozenset(
         "sortedcontainers",
         "tlsmon.dispatch",
         "tlsmon.protocols.identification",
+        "tlsmon.protocols.events",  # what the plaintext analyzers say; the STARTTLS columns need none of it
         "tlsmon.tls.factory",
         "tlsmon.udp.flows",
         "tlsmon.udp.dispatcher",

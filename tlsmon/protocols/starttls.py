@@ -14,24 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from tlsmon.columns import Column, ColumnGroup
 from tlsmon.limits import DEFAULT_LIMITS, Limits
-from tlsmon.protocols.events import (
-    Anomaly,
-    AuthMechanismsOffered,
-    CapabilitiesOffered,
-    Detail,
-    Event,
-    OtherEncryptionAccepted,
-    PlaintextAuth,
-    StartTlsAccepted,
-    StartTlsOffered,
-    StartTlsRejected,
-    StartTlsRequested,
-)
+
+if TYPE_CHECKING:
+    from tlsmon.protocols.events import Event
 
 RESULT_ACCEPTED = "accepted"
 RESULT_REFUSED = "refused"
@@ -73,7 +64,10 @@ class StartTlsSummary:
     _seen_mechs: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def apply(self, event: Event) -> None:
-        if isinstance(event, CapabilitiesOffered):
+        # Imported here: the schema needs this module, a read without plaintext protocols needs no events.
+        from tlsmon.protocols import events as e
+
+        if isinstance(event, e.CapabilitiesOffered):
             if self.starttls_offered is None:
                 self.starttls_offered = False
             dropped = self._keep(event.tokens, self.server_capabilities, self._seen_capabilities)
@@ -81,34 +75,34 @@ class StartTlsSummary:
                 if not self.capabilities_dropped:
                     self.anomalies.append(StartTlsAnomaly.TOO_MANY_CAPABILITIES)
                 self.capabilities_dropped += dropped
-        elif isinstance(event, StartTlsOffered):
+        elif isinstance(event, e.StartTlsOffered):
             self.starttls_offered = True
             self.starttls_required = bool(self.starttls_required) or event.required
-        elif isinstance(event, AuthMechanismsOffered):
+        elif isinstance(event, e.AuthMechanismsOffered):
             dropped = self._keep(event.mechanisms, self.auth_mechs_offered, self._seen_mechs)
             if dropped:
                 if not self.auth_mechs_dropped:
                     self.anomalies.append(StartTlsAnomaly.TOO_MANY_AUTH_MECHANISMS)
                 self.auth_mechs_dropped += dropped
-        elif isinstance(event, StartTlsRequested):
+        elif isinstance(event, e.StartTlsRequested):
             self.starttls_command_seen = True
             self.starttls_command = event.command
             self.starttls_result = RESULT_NO_REPLY
-        elif isinstance(event, StartTlsAccepted):
+        elif isinstance(event, e.StartTlsAccepted):
             self.starttls_reply = event.reply
             self.starttls_result = RESULT_ACCEPTED
-        elif isinstance(event, StartTlsRejected):
+        elif isinstance(event, e.StartTlsRejected):
             self.starttls_reply = event.reply
             self.starttls_result = RESULT_REFUSED
-        elif isinstance(event, OtherEncryptionAccepted):
+        elif isinstance(event, e.OtherEncryptionAccepted):
             self.starttls_reply = event.reply
             self.starttls_result = RESULT_GSSAPI
-        elif isinstance(event, PlaintextAuth):
+        elif isinstance(event, e.PlaintextAuth):
             if self.plaintext_auth_command is None:
                 self.plaintext_auth_command = event.command
-        elif isinstance(event, Detail):
+        elif isinstance(event, e.Detail):
             setattr(self, event.column, event.value)
-        elif isinstance(event, Anomaly):
+        elif isinstance(event, e.Anomaly):
             if len(self.anomalies) < self.limits.max_anomalies:
                 self.anomalies.append(event.name)
             else:
