@@ -35,6 +35,7 @@ from tlsmon.capture.errors import CaptureError
 from tlsmon.engines import DEFAULT_ENGINE, ENGINES, EngineName, make_engine, open_source, settle_heap
 from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.output.directory import DEFAULT_PART_ROWS, DEFAULT_PART_SECONDS, existing_tables, remove_tables
+from tlsmon.readahead import ReadAhead
 from tlsmon.tcp.tracker_config import TrackerConfig
 
 if TYPE_CHECKING:  # the rest loads once a read has started reading ahead (tlsmon.readahead)
@@ -43,7 +44,6 @@ if TYPE_CHECKING:  # the rest loads once a read has started reading ahead (tlsmo
     from tlsmon.engines import AnyEngine, AnySource
     from tlsmon.live.counters import CountingSink, StatsRecord
     from tlsmon.output.sink import ParquetSink
-    from tlsmon.readahead import ReadAhead
     from tlsmon.recorder import RunStats
 
 LINKTYPE_ETHERNET = 1
@@ -390,10 +390,8 @@ def _cmd_read(args: argparse.Namespace) -> int:
 
 
 def _read_ahead(source: AnySource, config: TrackerConfig) -> ReadAhead:
-    """The native loop's first passes, run while the rest of ``read`` loads: the tracker is the one the
-    engine :func:`_engine` makes would make (native TLS, rows kept as columns for the Parquet sink)."""
-    from tlsmon.readahead import ReadAhead
-
+    """The native loop, run while the rest of ``read`` loads: the tracker is the one the engine
+    :func:`_engine` makes would make (native TLS, rows kept as columns for the Parquet sink)."""
     assert isinstance(source, _native.CaptureSource)
     return ReadAhead(source, config, DEFAULT_LIMITS, native_rows=True)
 

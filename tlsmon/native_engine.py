@@ -281,8 +281,8 @@ class NativeEngine(Recorder):
     def _run_native(self, source: _native.CaptureSource) -> None:
         """The crossings: while the native loop reads the next frames (without the GIL), a thread makes the
         certificate columns of the rows the last crossing ended (:meth:`_summarize_meanwhile`); their batch
-        is written once it has, before the new events are applied, so every row keeps its place. Passes read
-        ahead (:mod:`tlsmon.readahead`) are applied first, as crossings of their own."""
+        is written once it has, before the new events are applied, so every row keeps its place. The events
+        read ahead (:mod:`tlsmon.readahead`) are applied first, as one crossing."""
         run_capture = self.tracker.run_capture
         switch = sys.getswitchinterval()
         # The loop wants the GIL back as soon as a pass ends; the certificate thread gives it up this often.
@@ -300,7 +300,7 @@ class NativeEngine(Recorder):
                 if warming:
                     read += frames
                     if self.tracker.certificates_seen:
-                        self._certificate_work = _CertificateWork(self._load_certificates, self._certificate_work)
+                        self._load_certificates_meanwhile()
                     if self.tracker.certificates_seen or read >= MAX_FRAMES:
                         warming, frames = False, MAX_FRAMES
                 self._cross(events)
@@ -319,7 +319,7 @@ class NativeEngine(Recorder):
             raise ValueError("the read-ahead read another capture source than the one given to run()")
         (events, done), error = read_ahead.take()
         if self.tracker.certificates_seen and self.native_rows is not None:
-            self._certificate_work = _CertificateWork(self._load_certificates, self._certificate_work)
+            self._load_certificates_meanwhile()
         self._cross(events)
         if error is not None:
             raise error
@@ -464,6 +464,10 @@ class NativeEngine(Recorder):
             return
         certificates = self.x509
         self._certificate_work = _CertificateWork(lambda: rows.summarize(certificates), self._certificate_work)
+
+    def _load_certificates_meanwhile(self) -> None:
+        """Start :meth:`_load_certificates` on the certificate thread (after the work already there)."""
+        self._certificate_work = _CertificateWork(self._load_certificates, self._certificate_work)
 
     def _load_certificates(self) -> None:
         """Import the X.509 stack and make the validator (the Mozilla roots): 40-60 ms that a run with

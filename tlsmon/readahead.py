@@ -31,11 +31,11 @@ READ_AHEAD_BYTES = 32 << 20  # stream data the events carry
 READ_AHEAD_ROWS = 4096
 
 #: A crossing: its events, and whether the capture has been read to its end.
-Pass = tuple[list[Event], bool]
+Crossing = tuple[list[Event], bool]
 
 
 class ReadAhead:
-    """The native loop's passes over ``source``, on a thread from the moment it is made until :meth:`take`, by
+    """The native loop over ``source``, on a thread from the moment it is made until :meth:`take`, by
     the tracker a :class:`~tlsmon.native_engine.NativeEngine` of the same arguments would make (with native TLS;
     the rows kept as columns when ``native_rows``, for a sink that takes Arrow batches)."""
 
@@ -72,7 +72,7 @@ class ReadAhead:
         self._stop.set()
         self._thread.join()
 
-    def take(self) -> tuple[Pass, BaseException | None]:
+    def take(self) -> tuple[Crossing, BaseException | None]:
         """Stop reading ahead; the events read (one crossing), and the error that ended the reading, if one
         did. The tracker is the caller's from then on."""
         self.stop()
