@@ -6,8 +6,9 @@ batches (native/src/records; without certificate columns, which are Python's). P
 others: each is
 declared finished at its first event, so the tracker bypasses it from the next crossing on. What remains per
 packet is the native path the issue measures (issue 9: >= 5 M packets/s on the bulk workload); ``--no-tls``
-sends every connection to Python instead (each bypassed at its first crossing), the loop before issue 10.
-Prints one line per run.
+sends every connection to Python instead (each bypassed at its first crossing), the loop before issue 10;
+``--reader-thread`` reads the file on a thread of its own (native/src/capture/reader_thread.rs), as `read`
+does when it has a CPU for it. Prints one line per run.
 
     .venv/bin/python bench/native_loop.py bench/work/bulk.pcap [--repeat 3]
 """
@@ -18,8 +19,6 @@ import argparse
 import time
 from pathlib import Path
 
-import pyarrow as pa
-
 from tlsmon import _native
 from tlsmon.engines import settle_heap
 from tlsmon.limits import DEFAULT_LIMITS
@@ -29,8 +28,10 @@ from tlsmon.tcp.ports import SERVICE_PORTS
 from tlsmon.tcp.tracker_config import TrackerConfig
 
 
-def native_loop(path: Path, max_events: int = DEFAULT_MAX_EVENTS, native_tls: bool = True) -> tuple[float, int, int]:
-    """Seconds, packets and bypassed packets for one pass over ``path``."""
+def native_loop(
+    path: Path, max_events: int = DEFAULT_MAX_EVENTS, native_tls: bool = True, reader_thread: bool = False
+) -> tuple[float, int, int]:
+    """Seconds, packets and bypassed packets for one pass over ``path`` (read on a reader thread if asked)."""
     c = TrackerConfig()
     tracker = _native.Tracker(
         c.idle_timeout_ns, c.linger_ns, c.max_connections, c.max_buffered_per_direction, c.max_buffered_total,
@@ -39,6 +40,8 @@ def native_loop(path: Path, max_events: int = DEFAULT_MAX_EVENTS, native_tls: bo
     )  # fmt: skip
     started = time.perf_counter()
     source = _native.CaptureSource([str(path)])
+    if reader_thread:
+        source.use_reader_thread()
     done = False
     rows = 0
     while not done:
@@ -58,6 +61,8 @@ def _take_rows(tracker: _native.Tracker, events: list[tuple[int, int, int, bool,
     """The rows the events marked, as one Arrow batch (numbered as Python would); the rows numbered so far."""
     marked = sum(1 for _, _, kind, _, _ in events if kind == TLS_ROW)
     if marked:
+        import pyarrow as pa  # after tlsmon, as `read` loads it: numpy hidden, no spinning OpenBLAS threads
+
         tracker.build_rows(list(range(rows + 1, rows + marked + 1)))
         schema, array, _ = tracker.take_rows([])
         pa.RecordBatch._import_from_c_capsule(schema, array)
@@ -70,10 +75,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--max-events", type=int, default=DEFAULT_MAX_EVENTS)
     parser.add_argument("--no-tls", action="store_true", help="no native TLS: every connection crosses to Python")
+    parser.add_argument("--reader-thread", action="store_true",
+                        help="read the file on a thread of its own, beside the decoding (as `read` with >= 3 CPUs)")
     args = parser.parse_args()
     settle_heap()  # as `tlsmon read` does before its run
     for _ in range(args.repeat):
-        elapsed, packets, bypassed = native_loop(args.capture, args.max_events, not args.no_tls)
+        elapsed, packets, bypassed = native_loop(args.capture, args.max_events, not args.no_tls, args.reader_thread)
         print(f"{args.capture.name}: {packets:,} packets in {elapsed:.3f} s = {packets / elapsed / 1e6:.2f} M "
               f"packets/s; {bypassed:,} bypassed")
 

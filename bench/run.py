@@ -126,6 +126,10 @@ def _tlsmon_argv(pcap: Path, outdir: Path) -> list[str]:
     return [str(TLSMON), "read", str(pcap), "-o", str(outdir), "--engine", "native"]
 
 
+def _tlsmon_reader_thread_argv(pcap: Path, outdir: Path) -> list[str]:
+    return [*_tlsmon_argv(pcap, outdir), "--reader-thread", "on"]
+
+
 def _tlsmon_python_argv(pcap: Path, outdir: Path) -> list[str]:
     return [str(TLSMON), "read", str(pcap), "-o", str(outdir), "--engine", "python"]
 
@@ -172,6 +176,7 @@ def _count_lines(outdir: Path, stdout: Path) -> int | None:
 
 TOOLS = (
     Tool("tlsmon", _missing_tlsmon, _tlsmon_argv, _count_parquet_rows),
+    Tool("tlsmon-rt", _missing_tlsmon, _tlsmon_reader_thread_argv, _count_parquet_rows),
     Tool("tlsmon-py", _missing_tlsmon, _tlsmon_python_argv, _count_parquet_rows),
     Tool("suricata", _missing_command("suricata"), _suricata_argv, _count_eve_tls),
     Tool("tshark", _missing_command("tshark"), _tshark_argv, _count_lines),

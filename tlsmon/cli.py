@@ -32,7 +32,17 @@ from typing import TYPE_CHECKING, NoReturn, cast
 from tlsmon import __version__, _native
 from tlsmon.capture.bpf import compile_filter
 from tlsmon.capture.errors import CaptureError
-from tlsmon.engines import DEFAULT_ENGINE, ENGINES, EngineName, make_engine, open_source, settle_heap
+from tlsmon.engines import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    READER_THREAD_CHOICES,
+    READER_THREAD_MIN_CPUS,
+    EngineName,
+    make_engine,
+    open_source,
+    settle_heap,
+    wants_reader_thread,
+)
 from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.output.directory import DEFAULT_PART_ROWS, DEFAULT_PART_SECONDS, existing_tables, remove_tables
 from tlsmon.readahead import ReadAhead
@@ -42,7 +52,7 @@ if TYPE_CHECKING:  # the rest loads once a read has started reading ahead (tlsmo
     from pathlib import Path
 
     from tlsmon.engines import AnyEngine, AnySource
-    from tlsmon.live.counters import CountingSink, StatsRecord
+    from tlsmon.live.counting import CountingSink, StatsRecord
     from tlsmon.output.sink import ParquetSink
     from tlsmon.recorder import RunStats
 
@@ -183,6 +193,11 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     read.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                       help="native: the compiled core reads, decodes and tracks (default); python: the reference "
                       "implementation, slower, same tables")
+    read.add_argument(
+        "--reader-thread", choices=READER_THREAD_CHOICES, default="auto",
+        help="native engine: read the files on a thread of their own, beside the decoding; auto (the default) "
+        f"when at least {READER_THREAD_MIN_CPUS} CPUs are available to the process",
+    )
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     read.set_defaults(func=_cmd_read)
 
@@ -373,7 +388,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
               "them or --append to add to them", file=sys.stderr)
         return EXIT_USAGE
     try:
-        source = open_source(args.engine, args.files, args.filter, warn)
+        source = open_source(args.engine, args.files, args.filter, warn, wants_reader_thread(args.reader_thread))
     except CaptureError as exc:
         print(f"tlsmon: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -408,7 +423,7 @@ def _read(
 
     import pyarrow.parquet  # noqa: F401  (the writer's, loaded now while the native loop reads ahead)
 
-    from tlsmon.live.counters import CountingSink, LiveCounters, sample_run, stats_record
+    from tlsmon.live.counting import CountingSink, LiveCounters, sample_run, stats_record
     from tlsmon.output.registries_file import write_registries
     from tlsmon.output.sink import ParquetSink, run_metadata
     from tlsmon.tcp.connection import END_EOF, END_INTERRUPTED
@@ -519,7 +534,7 @@ def _run(engine: AnyEngine, source: AnySource) -> int:
 
 def write_stats(out: Path, row: StatsRecord) -> Path:
     """The run's stats row as ``OUT/stats/part-<run>.parquet``."""
-    from tlsmon.live.counters import STATS_TABLE
+    from tlsmon.live.counting import STATS_TABLE
     from tlsmon.output.parquet import TableWriter
     from tlsmon.output.sink import run_metadata
 

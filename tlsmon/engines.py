@@ -35,13 +35,43 @@ def open_source(
     paths: Sequence[str | os.PathLike[str]],
     bpf: str | None = None,
     on_warning: Callable[[str], None] | None = None,
+    reader_thread: bool = False,
 ) -> AnySource:
-    """The capture files as the engine reads them; raises CaptureError for a file that cannot be read."""
+    """The capture files as the engine reads them; raises CaptureError for a file that cannot be read. The
+    native engine reads them on a thread of their own when ``reader_thread`` is set (see
+    :func:`wants_reader_thread`); the Python engine reads on the caller's thread whatever it says."""
     if engine == "native":
-        return _native.CaptureSource([os.fspath(p) for p in paths], bpf, on_warning)
+        source = _native.CaptureSource([os.fspath(p) for p in paths], bpf, on_warning)
+        if reader_thread:
+            source.use_reader_thread()
+        return source
     from tlsmon.capture import CaptureSource
 
     return CaptureSource(paths, bpf, on_warning)
+
+
+ReaderThreadChoice: TypeAlias = Literal["auto", "on", "off"]
+READER_THREAD_CHOICES: tuple[ReaderThreadChoice, ...] = ("auto", "on", "off")
+#: CPUs a native ``read`` needs before ``auto`` reads its files on a thread of their own: one for the loop, one
+#: for the Python work beside it (imports, certificates, Parquet) and one for the reader. With two, the reader
+#: only takes turns with the others (docs/performance.md, "A reader thread").
+READER_THREAD_MIN_CPUS = 3
+
+
+def wants_reader_thread(choice: ReaderThreadChoice) -> bool:
+    """Whether a native read should read its files on a reader thread: ``on``, ``off``, or ``auto`` = when
+    this process may run on at least :data:`READER_THREAD_MIN_CPUS` CPUs."""
+    if choice == "auto":
+        return available_cpus() >= READER_THREAD_MIN_CPUS
+    return choice == "on"
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity: a container's or taskset's limit, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def make_engine(

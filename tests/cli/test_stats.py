@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.captures import PCAPS
 from tlsmon.cli import main
-from tlsmon.live.counters import STATS_TABLE
+from tlsmon.live.counting import STATS_TABLE
 
 SAMPLE = PCAPS / "sample.pcap"
 TRUNCATED = PCAPS / "truncated.pcap"

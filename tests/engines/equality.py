@@ -13,7 +13,7 @@ from tlsmon import _native
 from tlsmon.capture import CaptureError, CaptureSource
 from tlsmon.engine import Engine
 from tlsmon.limits import DEFAULT_LIMITS
-from tlsmon.live.counters import CountingSink, LiveCounters
+from tlsmon.live.counting import CountingSink, LiveCounters
 from tlsmon.native_engine import NativeEngine
 from tlsmon.output.sink import ParquetSink
 from tlsmon.readahead import ReadAhead
@@ -46,12 +46,18 @@ def run_native(frames: Frames, config: TrackerConfig | None = None, batch: int =
     return output(sink)
 
 
-def run_native_capture(paths: Sequence[Path], config: TrackerConfig | None = None, max_events: int = 64) -> Output:
-    """The whole native path: the capture files read, decoded and tracked without Python per packet."""
+def run_native_capture(
+    paths: Sequence[Path], config: TrackerConfig | None = None, max_events: int = 64, reader_thread: bool = False
+) -> Output:
+    """The whole native path: the capture files read (on a reader thread if asked), decoded and tracked without
+    Python per packet."""
     sink = MemorySink()
     engine = NativeEngine(sink, config, max_events=max_events)
+    source = _native.CaptureSource(paths)
+    if reader_thread:
+        source.use_reader_thread()
     try:
-        engine.run(_native.CaptureSource(paths))
+        engine.run(source)
     except CaptureError:
         pass
     engine.close()
@@ -125,9 +131,11 @@ def native_tables(
     max_events: int = 64,
     config: TrackerConfig | None = None,
     read_ahead: bool = True,
+    reader_thread: bool = False,
 ) -> Written:
-    """What `tlsmon read` writes, and counts: the files read natively (the first frames read ahead while the
-    engine is made, as `tlsmon read` does), the rows of natively analyzed connections written as Arrow batches."""
+    """What `tlsmon read` writes, and counts: the files read natively (on a reader thread if asked; the first
+    frames read ahead while the engine is made, as `tlsmon read` does), the rows of natively analyzed
+    connections written as Arrow batches."""
     config = config or TrackerConfig()
     with tempfile.TemporaryDirectory() as out:
         parquet = ParquetSink(out, part_rows)
@@ -136,6 +144,8 @@ def native_tables(
             source = _native.CaptureSource(paths)
         except CaptureError:
             source = None
+        if reader_thread and source is not None:
+            source.use_reader_thread()
         ahead = None
         if read_ahead and source is not None:
             ahead = ReadAhead(source, config, DEFAULT_LIMITS, native_rows=True, max_events=max_events)

@@ -53,6 +53,7 @@ def test_engines_agree_on_fixture(path: Path) -> None:
     assert run_native(frames, batch=1) == expected
     assert run_native_capture([path]) == expected
     assert run_native_capture([path], max_events=1) == expected
+    assert run_native_capture([path], reader_thread=True) == expected
 
 
 @requires_corpus

@@ -17,7 +17,7 @@ from tests.engines.equality import capture_frames, native_tables, python_tables
 from tlsmon import _native, readahead
 from tlsmon.cli import main
 from tlsmon.limits import DEFAULT_LIMITS
-from tlsmon.live.counters import CountingSink, LiveCounters
+from tlsmon.live.counting import CountingSink, LiveCounters
 from tlsmon.native_engine import NativeEngine
 from tlsmon.native_tracker import DATA, OPEN, TLS_ROW, make_tracker
 from tlsmon.output.sink import ParquetSink

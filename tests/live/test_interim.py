@@ -9,7 +9,7 @@ import pytest
 from tests.engines.equality import capture_frames
 from tests.live.traffic import SECOND, T0, tls_connection
 from tlsmon.engine import Engine
-from tlsmon.live.counters import CountingSink, LiveCounters
+from tlsmon.live.counting import CountingSink, LiveCounters
 from tlsmon.native_engine import NativeEngine
 from tlsmon.recorder import MemorySink
 from tlsmon.tcp.tracker_config import TrackerConfig

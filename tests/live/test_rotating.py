@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from tests.live.traffic import SECOND, T0, chain_fingerprints, tls_connection
 from tlsmon.engine import Engine
-from tlsmon.live.counters import STATS_TABLE, StatsRecord
+from tlsmon.live.counting import STATS_TABLE, StatsRecord
 from tlsmon.output.rotating import RotatingSink, partition_dir, recover_staging
 
 START = T0 / 1e9  # 2024-05-01 12:34:56 UTC

@@ -7,7 +7,7 @@ from collections import Counter
 from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
-from tlsmon.live.counters import LiveCounters, StatsRecord, stats_record
+from tlsmon.live.counting import LiveCounters, StatsRecord, stats_record
 from tlsmon.live.metrics import LiveCollector, MetricsSnapshot
 from tlsmon.live.worker import describe, next_boundary
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 from tests.live.traffic import SECOND, tls_connection
 from tlsmon.engine import Engine
-from tlsmon.live.counters import CountingSink, LiveCounters, sample_run, stats_record
+from tlsmon.live.counting import CountingSink, LiveCounters, sample_run, stats_record
 from tlsmon.recorder import MemorySink, RunStats
 from tlsmon.tcp.tracker_config import TrackerConfig
 

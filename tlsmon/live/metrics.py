@@ -25,7 +25,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import ThreadingWSGIServer, make_wsgi_app
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from tlsmon.live.counters import LiveCounters
+from tlsmon.live.counting import LiveCounters
 
 
 @dataclass(slots=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 from tlsmon.capture.errors import CaptureError
 from tlsmon.capture.live import LiveSource
 from tlsmon.engine import Engine
-from tlsmon.live.counters import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, sample_run, stats_record
+from tlsmon.live.counting import STATS_TABLE, CountingSink, LiveCounters, StatsRecord, sample_run, stats_record
 from tlsmon.live.metrics import MetricsSnapshot
 from tlsmon.live.signals import SignalFlags
 from tlsmon.native_engine import NativeEngine

@@ -1,5 +1,5 @@
 """The ``stats`` table, shared by ``tlsmon live`` (one row per interval and worker) and ``tlsmon read`` (one
-row per run): every counter of a run as data. How the rows are computed is in :mod:`tlsmon.live.counters`."""
+row per run): every counter of a run as data. How the rows are computed is in :mod:`tlsmon.live.counting`."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ pub mod live;
 pub mod pcap;
 pub mod pcapng;
 pub mod reader;
+pub mod reader_thread;
 pub mod source;
 pub mod stream;
 

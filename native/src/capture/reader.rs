@@ -2,6 +2,7 @@
 //! by the next chunk, with the file offset of its first byte (for the offsets warnings name).
 
 use super::frames::{truncated_at, ReadState};
+use super::reader_thread::HEADROOM;
 use super::stream::ChunkStream;
 
 /// Where a reader stopped: the batch is full, or the file is finished (warning given if damaged).
@@ -58,7 +59,7 @@ impl Window {
 
     /// Uncompressed file offset of `data()[0]`.
     pub fn offset(&self) -> u64 {
-        self.base + self.start as u64
+        self.base.wrapping_add(self.start as u64) // `base` wraps when a chunk's headroom precedes byte 0
     }
 
     /// Appends the next chunk for a reader whose window holds no complete `kind` (record/block) any more:
@@ -83,11 +84,42 @@ impl Window {
 
     /// Appends the next chunk of the file; 0 at its end.
     pub fn fill(&mut self) -> usize {
+        if self.stream.is_on_reader_thread() {
+            return self
+                .stream
+                .next_chunk()
+                .map_or(0, |chunk| self.take_chunk(chunk));
+        }
+        self.drain_read();
+        self.stream.read(&mut self.buf)
+    }
+
+    /// Moves the unread bytes to the front of the buffer.
+    fn drain_read(&mut self) {
         if self.start > 0 {
             self.buf.drain(..self.start);
-            self.base += self.start as u64;
+            self.base = self.base.wrapping_add(self.start as u64);
             self.start = 0;
         }
-        self.stream.read(&mut self.buf)
+    }
+
+    /// Makes a chunk from the reader thread the window, the unread bytes copied into its headroom (appended to the
+    /// window the usual way when they do not fit there); the bytes the chunk added.
+    fn take_chunk(&mut self, mut chunk: Vec<u8>) -> usize {
+        let added = chunk.len() - HEADROOM;
+        let unread = self.available();
+        if unread <= HEADROOM {
+            let at = HEADROOM - unread;
+            chunk[at..HEADROOM].copy_from_slice(self.data());
+            self.base = self.offset().wrapping_sub(at as u64);
+            self.start = at;
+            let spent = std::mem::replace(&mut self.buf, chunk);
+            self.stream.give_back(spent);
+        } else {
+            self.drain_read();
+            self.buf.extend_from_slice(&chunk[HEADROOM..]);
+            self.stream.give_back(chunk);
+        }
+        added
     }
 }

@@ -60,6 +60,8 @@ pub struct CaptureSource {
     filter: Option<Filter>,
     pending_error: Option<CaptureError>,
     finished: bool,
+    reader_thread: bool,
+    read_cap: usize,
 }
 
 impl CaptureSource {
@@ -83,6 +85,16 @@ impl CaptureSource {
 
     /// A source over in-memory "files" `(name, bytes)`, read exactly as files with those contents are.
     pub fn from_memory(files: Vec<(String, Vec<u8>)>, bpf: Option<&str>) -> Self {
+        Self::from_memory_in_chunks(files, bpf, usize::MAX)
+    }
+
+    /// The same, no read of a file asking for more than `read_cap` bytes: the tests and the fuzz targets put
+    /// chunk borders everywhere with a small one.
+    pub fn from_memory_in_chunks(
+        files: Vec<(String, Vec<u8>)>,
+        bpf: Option<&str>,
+        read_cap: usize,
+    ) -> Self {
         let files = files
             .into_iter()
             .map(|(name, data)| FileEntry {
@@ -92,7 +104,9 @@ impl CaptureSource {
                 memory: Some(Arc::from(data)),
             })
             .collect();
-        Self::with_files(files, bpf)
+        let mut source = Self::with_files(files, bpf);
+        source.read_cap = read_cap;
+        source
     }
 
     fn with_files(files: Vec<FileEntry>, bpf: Option<&str>) -> Self {
@@ -111,6 +125,17 @@ impl CaptureSource {
             filter: bpf.map(Filter::new),
             pending_error: None,
             finished: false,
+            reader_thread: false,
+            read_cap: usize::MAX,
+        }
+    }
+
+    /// Reads the files on a thread of their own from now on, the file being read included
+    /// (see `reader_thread.rs`): the same frames, warnings and counters.
+    pub fn use_reader_thread(&mut self) {
+        self.reader_thread = true;
+        if let Some(open) = &mut self.current {
+            open.win.stream.use_reader_thread();
         }
     }
 
@@ -226,10 +251,15 @@ impl CaptureSource {
         let entry = &self.files[self.next];
         let stream = match &entry.memory {
             Some(data) => {
-                ChunkStream::from_reader(&entry.name, Box::new(Cursor::new(Arc::clone(data))))?
+                let data = Box::new(Cursor::new(Arc::clone(data)));
+                ChunkStream::from_reader_in_chunks(&entry.name, data, self.read_cap)?
             }
             None => ChunkStream::open(&entry.name, &entry.path)?,
         };
+        let mut stream = stream;
+        if self.reader_thread {
+            stream.use_reader_thread();
+        }
         let mut win = Window::new(stream);
         while win.available() < 4 {
             if win.fill() == 0 {

@@ -19,6 +19,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
 
 use super::errors::{os_reason, CaptureError};
+use super::reader_thread::{ReaderThread, HEADROOM};
 
 /// Bytes of the first read, and the gzip output cap per inflate call (Python's CHUNK_SIZE).
 pub const CHUNK_SIZE: usize = 256 * 1024;
@@ -223,6 +224,11 @@ pub struct ChunkStream {
     pub damage: Option<String>,
     inflater: Option<Inflater>,
     raw: Vec<u8>,
+    /// The most bytes one `read()` asks for (the constants above unless smaller: tests put chunk borders
+    /// everywhere with a small one).
+    read_cap: usize,
+    /// Set when the file is read on a thread of its own, with its compression.
+    reader: Option<(ReaderThread, Option<&'static str>)>,
 }
 
 impl ChunkStream {
@@ -234,10 +240,20 @@ impl ChunkStream {
     }
 
     /// The same over any byte source (the fuzz targets and tests read from memory).
-    pub fn from_reader(name: &str, mut file: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+    pub fn from_reader(name: &str, file: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        Self::from_reader_in_chunks(name, file, usize::MAX)
+    }
+
+    /// The same, no `read()` asking for more than `read_cap` bytes (at least the 4 of a magic).
+    pub fn from_reader_in_chunks(
+        name: &str,
+        mut file: Box<dyn Read + Send>,
+        read_cap: usize,
+    ) -> Result<Self, CaptureError> {
+        let read_cap = read_cap.max(4);
         let fail = |err: &io::Error| CaptureError(format!("{name}: {}", os_reason(err)));
         let mut first = Vec::new();
-        read_up_to(file.as_mut(), &mut first, CHUNK_SIZE).map_err(|e| fail(&e))?;
+        read_up_to(file.as_mut(), &mut first, CHUNK_SIZE.min(read_cap)).map_err(|e| fail(&e))?;
         let inflater = if first.starts_with(GZIP_MAGIC) {
             Some(Inflater::Gzip(GzipInflater::new()))
         } else if first.starts_with(ZSTD_MAGIC) {
@@ -255,16 +271,69 @@ impl ChunkStream {
             damage: None,
             inflater,
             raw: Vec::new(),
+            read_cap,
+            reader: None,
         })
+    }
+
+    /// From now on, reads the file on a thread of its own, a few chunks ahead (see [`ReaderThread`]).
+    pub fn use_reader_thread(&mut self) {
+        if self.reader.is_some() {
+            return;
+        }
+        let kind = self.compression();
+        let moved = Self {
+            name: self.name.clone(),
+            file: std::mem::replace(&mut self.file, Box::new(io::empty())),
+            first: self.first.take(),
+            raw_pos: self.raw_pos,
+            damage: self.damage.take(),
+            inflater: self.inflater.take(),
+            raw: std::mem::take(&mut self.raw),
+            read_cap: self.read_cap,
+            reader: None,
+        };
+        self.reader = Some((ReaderThread::start(moved), kind));
+    }
+
+    /// Whether the file is read on a thread of its own ([`Self::use_reader_thread`]).
+    pub fn is_on_reader_thread(&self) -> bool {
+        self.reader.is_some()
+    }
+
+    /// For a stream on a reader thread: the next chunk after [`HEADROOM`] bytes of room; None at its end (and for a
+    /// stream read on this thread).
+    pub fn next_chunk(&mut self) -> Option<Vec<u8>> {
+        let (reader, _) = self.reader.as_mut()?;
+        reader.next(&mut self.raw_pos, &mut self.damage)
+    }
+
+    /// A buffer for the reader thread's next chunks (dropped for a stream read on this thread).
+    pub fn give_back(&self, buf: Vec<u8>) {
+        if let Some((reader, _)) = &self.reader {
+            reader.give_back(buf);
+        }
     }
 
     /// `"gzip"`, `"zstd"` or None.
     pub fn compression(&self) -> Option<&'static str> {
+        if let Some((_, kind)) = &self.reader {
+            return *kind;
+        }
         self.inflater.as_ref().map(Inflater::kind)
     }
 
     /// Appends the next chunk of uncompressed bytes to `out`; 0 at the end of the file or of readable data.
     pub fn read(&mut self, out: &mut Vec<u8>) -> usize {
+        if let Some(chunk) = self.next_chunk() {
+            let n = chunk.len() - HEADROOM;
+            out.extend_from_slice(&chunk[HEADROOM..]);
+            self.give_back(chunk);
+            return n;
+        }
+        if self.reader.is_some() {
+            return 0;
+        }
         if self.damage.is_some() {
             return 0;
         }
@@ -275,7 +344,7 @@ impl ChunkStream {
                     return first.len();
                 }
             }
-            return self.read_raw_into(out, PLAIN_READ_SIZE);
+            return self.read_raw_into(out, PLAIN_READ_SIZE.min(self.read_cap));
         }
         match self.read_inflated(out) {
             Ok(n) => n,
@@ -298,7 +367,7 @@ impl ChunkStream {
             match self.first.take() {
                 Some(first) if !first.is_empty() => raw = first,
                 _ => {
-                    self.read_raw_into(&mut raw, RAW_CHUNK_SIZE);
+                    self.read_raw_into(&mut raw, RAW_CHUNK_SIZE.min(self.read_cap));
                 }
             }
             let inflater = self.inflater.as_mut().expect("compressed stream");

@@ -24,10 +24,18 @@ struct Read {
     source: CaptureSource,
 }
 
-fn read(mut source: CaptureSource) -> Read {
+fn read(source: CaptureSource) -> Read {
+    read_switching(source, None)
+}
+
+/// Reads `source` to its end, on a reader thread after `switch_after` batches if given.
+fn read_switching(mut source: CaptureSource, switch_after: Option<usize>) -> Read {
     let mut batch = FrameBatch::new();
     let (mut frames, mut warnings, mut error) = (Vec::new(), Vec::new(), None);
-    loop {
+    for batches in 0.. {
+        if switch_after == Some(batches) {
+            source.use_reader_thread();
+        }
         match source.next_batch(&mut batch) {
             Ok(more) => {
                 frames.extend(
@@ -65,6 +73,53 @@ fn read_memory(data: Vec<u8>) -> Read {
         vec![("mem.cap".to_owned(), data)],
         None,
     ))
+}
+
+/// Reads `files` in chunks of at most `read_cap` bytes on this thread, then again on a reader thread from
+/// batch `switch_after` on, and checks that both reads give the same frames, warnings, error and counters.
+fn assert_reader_thread_changes_nothing(
+    files: &[(String, Vec<u8>)],
+    read_cap: usize,
+    switch_after: usize,
+) -> Read {
+    let here = read(CaptureSource::from_memory_in_chunks(
+        files.to_vec(),
+        None,
+        read_cap,
+    ));
+    let there = read_switching(
+        CaptureSource::from_memory_in_chunks(files.to_vec(), None, read_cap),
+        Some(switch_after),
+    );
+    let what = format!("read_cap {read_cap}, switch after {switch_after}");
+    assert_eq!(here.frames.len(), there.frames.len(), "{what}");
+    assert!(here.frames == there.frames, "{what}: frames differ");
+    assert_eq!(here.warnings, there.warnings, "{what}");
+    assert_eq!(here.error, there.error, "{what}");
+    assert_eq!(here.source.packets(), there.source.packets(), "{what}");
+    assert_eq!(
+        here.source.bytes_read(),
+        there.source.bytes_read(),
+        "{what}"
+    );
+    assert_eq!(here.source.counters(), there.source.counters(), "{what}");
+    there
+}
+
+/// `times` copies of the records of `name` (a classic pcap) after its file header.
+fn repeated_pcap(name: &str, times: usize) -> Vec<u8> {
+    let data = std::fs::read(fixture(name)).unwrap();
+    let mut out = data[..24].to_vec();
+    for _ in 0..times {
+        out.extend_from_slice(&data[24..]);
+    }
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
 }
 
 fn counter(source: &CaptureSource, name: &str) -> u64 {
@@ -226,11 +281,7 @@ fn mutate(rng: &mut Rng, mut data: Vec<u8>) -> Vec<u8> {
         }
     }
     match rng.below(4) {
-        0 => {
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            enc.write_all(&data).unwrap();
-            enc.finish().unwrap()
-        }
+        0 => gzip(&data),
         1 => zstd::encode_all(&data[..], 1).unwrap(),
         _ => data,
     }
@@ -254,6 +305,11 @@ fn randomly_damaged_captures_give_frames_and_one_line_warnings_never_a_panic() {
     for _ in 0..3000 {
         let seed = &seeds[rng.below(seeds.len())];
         let data = mutate(&mut rng, seed.clone());
+        if rng.below(4) == 0 {
+            let read_cap = [1, 64, 1500, usize::MAX][rng.below(4)];
+            let files = [("mem.cap".to_owned(), data.clone())];
+            assert_reader_thread_changes_nothing(&files, read_cap, rng.below(3));
+        }
         let size = data.len() as u64;
         let mut source = CaptureSource::from_memory(vec![("mem.cap".to_owned(), data)], None);
         let mut batch = FrameBatch::new();
@@ -306,6 +362,97 @@ fn read_speed() {
             source.total_bytes() as f64 / secs / 1e6
         );
     }
+}
+
+#[test]
+fn the_reader_thread_gives_the_same_frames_warnings_and_counters() {
+    let plain = repeated_pcap("tls13-basic.pcap", 400); // 1.6 MB: chunk borders inside records
+    let pcapng = std::fs::read(fixture("tls13.pcapng")).unwrap().repeat(50); // sections one after another
+    for (name, data) in [
+        ("plain", plain.clone()),
+        ("gzip", gzip(&plain)),
+        ("zstd", zstd::encode_all(&plain[..], 1).unwrap()),
+        ("pcapng", pcapng),
+    ] {
+        for read_cap in [5, 4096, usize::MAX] {
+            for switch_after in [0, 3] {
+                let got = assert_reader_thread_changes_nothing(
+                    &[(format!("{name}.cap"), data.clone())],
+                    read_cap,
+                    switch_after,
+                );
+                assert!(got.warnings.is_empty(), "{name}: {:?}", got.warnings);
+                assert!(got.frames.len() >= 750, "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_record_longer_than_the_reader_threads_headroom_is_read_whole() {
+    let mut data = repeated_pcap("tls13-basic.pcap", 20);
+    data[16..20].copy_from_slice(&262_144_u32.to_le_bytes()); // snaplen
+    let big = 200_000_u32;
+    data.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]);
+    data.extend_from_slice(&big.to_le_bytes());
+    data.extend_from_slice(&big.to_le_bytes());
+    data.extend((0..big).map(|i| (i % 251) as u8));
+    data.extend_from_slice(&repeated_pcap("tls13-basic.pcap", 20)[24..]);
+    for read_cap in [1000, 70_000, usize::MAX] {
+        let got = assert_reader_thread_changes_nothing(
+            &[("big.cap".to_owned(), data.clone())],
+            read_cap,
+            0,
+        );
+        assert_eq!(got.frames.len(), 15 * 40 + 1);
+        assert_eq!(got.frames[300].2.len(), big as usize);
+        assert_eq!(got.frames[300].2[1000], (1000 % 251) as u8);
+    }
+}
+
+#[test]
+fn the_reader_thread_ends_a_damaged_file_as_this_thread_does() {
+    let plain = repeated_pcap("tls13-basic.pcap", 300);
+    let mut truncated = plain.clone();
+    truncated.truncate(plain.len() - 100);
+    let mut cut_gzip = gzip(&plain);
+    cut_gzip.truncate(cut_gzip.len() / 2);
+    for (data, warning) in [
+        (truncated, "truncated record at byte"),
+        (cut_gzip, "truncated gzip stream at compressed byte"),
+    ] {
+        for read_cap in [3000, usize::MAX] {
+            let got = assert_reader_thread_changes_nothing(
+                &[("bad.cap".to_owned(), data.clone())],
+                read_cap,
+                1,
+            );
+            assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+            assert!(got.warnings[0].contains(warning), "{:?}", got.warnings);
+            assert_eq!(counter(&got.source, "capture.damaged_files"), 1);
+        }
+    }
+}
+
+#[test]
+fn files_on_disk_read_on_a_reader_thread_give_the_same_frames() {
+    let names = [
+        "tls13-basic.pcap",
+        "tls13.pcapng",
+        "tls13.pcap.gz",
+        "tls13.pcap.zst",
+        "damaged/corrupt-header.pcap",
+        "truncated.pcap",
+    ];
+    let paths: Vec<PathBuf> = names.iter().map(|n| fixture(n)).collect();
+    let here = read(CaptureSource::open(&paths, None).unwrap());
+    let mut source = CaptureSource::open(&paths, None).unwrap();
+    source.use_reader_thread();
+    let there = read(source);
+    assert!(here.frames == there.frames);
+    assert_eq!(here.warnings, there.warnings);
+    assert_eq!(here.source.bytes_read(), there.source.bytes_read());
+    assert_eq!(here.source.counters(), there.source.counters());
 }
 
 #[test]

@@ -172,6 +172,12 @@ impl PyCaptureSource {
         Ok(next)
     }
 
+    /// Reads the files on a thread of their own from now on: the kernel's copy of the page cache (or the
+    /// inflating) runs beside the decoding. Worth it where a core is free for it (tlsmon.engines).
+    fn use_reader_thread(&self) {
+        self.reader().use_reader_thread();
+    }
+
     /// Warning lines given so far, in order.
     #[getter]
     fn warnings(&self) -> Vec<String> {
