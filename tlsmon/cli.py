@@ -41,7 +41,6 @@ from tlsmon.engines import (
     make_engine,
     open_source,
     settle_heap,
-    wants_reader_thread,
 )
 from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.output.directory import DEFAULT_PART_ROWS, DEFAULT_PART_SECONDS, existing_tables, remove_tables
@@ -196,7 +195,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     read.add_argument(
         "--reader-thread", choices=READER_THREAD_CHOICES, default="auto",
         help="native engine: read the files on a thread of their own, beside the decoding; auto (the default) "
-        f"when at least {READER_THREAD_MIN_CPUS} CPUs are available to the process",
+        f"when at least {READER_THREAD_MIN_CPUS} CPUs are available to the process or the files total 1 GiB or more",
     )
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     read.set_defaults(func=_cmd_read)
@@ -388,7 +387,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
               "them or --append to add to them", file=sys.stderr)
         return EXIT_USAGE
     try:
-        source = open_source(args.engine, args.files, args.filter, warn, wants_reader_thread(args.reader_thread))
+        source = open_source(args.engine, args.files, args.filter, warn, args.reader_thread)
     except CaptureError as exc:
         print(f"tlsmon: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     AnySource: TypeAlias = CaptureSource | _native.CaptureSource
 
 EngineName: TypeAlias = Literal["native", "python"]
+ReaderThreadChoice: TypeAlias = Literal["auto", "on", "off"]
+READER_THREAD_CHOICES: tuple[ReaderThreadChoice, ...] = ("auto", "on", "off")
 ENGINES: tuple[EngineName, ...] = ("native", "python")
 DEFAULT_ENGINE: EngineName = "native"
 
@@ -35,14 +37,14 @@ def open_source(
     paths: Sequence[str | os.PathLike[str]],
     bpf: str | None = None,
     on_warning: Callable[[str], None] | None = None,
-    reader_thread: bool = False,
+    reader_thread: ReaderThreadChoice = "off",
 ) -> AnySource:
     """The capture files as the engine reads them; raises CaptureError for a file that cannot be read. The
-    native engine reads them on a thread of their own when ``reader_thread`` is set (see
-    :func:`wants_reader_thread`); the Python engine reads on the caller's thread whatever it says."""
+    native engine reads them on a thread of their own as ``reader_thread`` says (:func:`wants_reader_thread`);
+    the Python engine reads on the caller's thread whatever it says."""
     if engine == "native":
         source = _native.CaptureSource([os.fspath(p) for p in paths], bpf, on_warning)
-        if reader_thread:
+        if wants_reader_thread(reader_thread, source.total_bytes):
             source.use_reader_thread()
         return source
     from tlsmon.capture import CaptureSource
@@ -50,19 +52,21 @@ def open_source(
     return CaptureSource(paths, bpf, on_warning)
 
 
-ReaderThreadChoice: TypeAlias = Literal["auto", "on", "off"]
-READER_THREAD_CHOICES: tuple[ReaderThreadChoice, ...] = ("auto", "on", "off")
-#: CPUs a native ``read`` needs before ``auto`` reads its files on a thread of their own: one for the loop, one
-#: for the Python work beside it (imports, certificates, Parquet) and one for the reader. With two, the reader
-#: only takes turns with the others (docs/performance.md, "A reader thread").
+#: CPUs a native ``read`` needs before ``auto`` reads its files on a thread of their own from the start: one for
+#: the loop, one for the Python work beside it (imports, certificates, Parquet) and one for the reader.
 READER_THREAD_MIN_CPUS = 3
+#: With fewer CPUs, the capture size from which ``auto`` still does: the loop is then most of the run, and the
+#: reader's turns with the start-up's imports cost less than it saves (bench/'s large workload, 2.7 GB on two
+#: vCPUs: -12 % wall time; the 0.4 GB bulk one: +7 %; docs/performance.md, "A reader thread").
+READER_THREAD_MIN_BYTES = 1 << 30
 
 
-def wants_reader_thread(choice: ReaderThreadChoice) -> bool:
-    """Whether a native read should read its files on a reader thread: ``on``, ``off``, or ``auto`` = when
-    this process may run on at least :data:`READER_THREAD_MIN_CPUS` CPUs."""
+def wants_reader_thread(choice: ReaderThreadChoice, capture_bytes: int) -> bool:
+    """Whether a native read of ``capture_bytes`` should read its files on a reader thread: ``on``, ``off``, or
+    ``auto`` = when this process may run on :data:`READER_THREAD_MIN_CPUS` CPUs, or the capture is
+    :data:`READER_THREAD_MIN_BYTES` or more."""
     if choice == "auto":
-        return available_cpus() >= READER_THREAD_MIN_CPUS
+        return available_cpus() >= READER_THREAD_MIN_CPUS or capture_bytes >= READER_THREAD_MIN_BYTES
     return choice == "on"
 
 
