@@ -126,8 +126,11 @@ def _tlsmon_argv(pcap: Path, outdir: Path) -> list[str]:
     return [str(TLSMON), "read", str(pcap), "-o", str(outdir), "--engine", "native"]
 
 
-def _tlsmon_reader_thread_argv(pcap: Path, outdir: Path) -> list[str]:
-    return [*_tlsmon_argv(pcap, outdir), "--reader-thread", "on"]
+def _tlsmon_reader_thread_argv(choice: str) -> Callable[[Path, Path], list[str]]:
+    def argv(pcap: Path, outdir: Path) -> list[str]:
+        return [*_tlsmon_argv(pcap, outdir), "--reader-thread", choice]
+
+    return argv
 
 
 def _tlsmon_python_argv(pcap: Path, outdir: Path) -> list[str]:
@@ -176,7 +179,8 @@ def _count_lines(outdir: Path, stdout: Path) -> int | None:
 
 TOOLS = (
     Tool("tlsmon", _missing_tlsmon, _tlsmon_argv, _count_parquet_rows),
-    Tool("tlsmon-rt", _missing_tlsmon, _tlsmon_reader_thread_argv, _count_parquet_rows),
+    Tool("tlsmon-rt-on", _missing_tlsmon, _tlsmon_reader_thread_argv("on"), _count_parquet_rows),
+    Tool("tlsmon-rt-off", _missing_tlsmon, _tlsmon_reader_thread_argv("off"), _count_parquet_rows),
     Tool("tlsmon-py", _missing_tlsmon, _tlsmon_python_argv, _count_parquet_rows),
     Tool("suricata", _missing_command("suricata"), _suricata_argv, _count_eve_tls),
     Tool("tshark", _missing_command("tshark"), _tshark_argv, _count_lines),
