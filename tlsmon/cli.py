@@ -195,7 +195,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     read.add_argument(
         "--reader-thread", choices=READER_THREAD_CHOICES, default="auto",
         help="native engine: read the files on a thread of their own, beside the decoding; auto (the default) "
-        f"when at least {READER_THREAD_MIN_CPUS} CPUs are available to the process or the files total 1 GiB or more",
+        f"when at least {READER_THREAD_MIN_CPUS} CPUs are available to the process",
     )
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     read.set_defaults(func=_cmd_read)

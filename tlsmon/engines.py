@@ -44,7 +44,7 @@ def open_source(
     the Python engine reads on the caller's thread whatever it says."""
     if engine == "native":
         source = _native.CaptureSource([os.fspath(p) for p in paths], bpf, on_warning)
-        if wants_reader_thread(reader_thread, source.total_bytes):
+        if wants_reader_thread(reader_thread):
             source.use_reader_thread()
         return source
     from tlsmon.capture import CaptureSource
@@ -52,21 +52,18 @@ def open_source(
     return CaptureSource(paths, bpf, on_warning)
 
 
-#: CPUs a native ``read`` needs before ``auto`` reads its files on a thread of their own from the start: one for
-#: the loop, one for the Python work beside it (imports, certificates, Parquet) and one for the reader.
+#: CPUs a native ``read`` needs before ``auto`` reads its files on a thread of their own: one for the loop, one
+#: for the Python work beside it (imports, certificates, Parquet) and one for the reader. With two, the reader
+#: takes turns with the others and whole runs gain nothing for sure (bench/ on two vCPUs: bulk +7 %, handshake
+#: +-0, large -12 % to +3 % between runs; docs/performance.md, "A reader thread").
 READER_THREAD_MIN_CPUS = 3
-#: With fewer CPUs, the capture size from which ``auto`` still does: the loop is then most of the run, and the
-#: reader's turns with the start-up's imports cost less than it saves (bench/'s large workload, 2.7 GB on two
-#: vCPUs: -12 % wall time; the 0.4 GB bulk one: +7 %; docs/performance.md, "A reader thread").
-READER_THREAD_MIN_BYTES = 1 << 30
 
 
-def wants_reader_thread(choice: ReaderThreadChoice, capture_bytes: int) -> bool:
-    """Whether a native read of ``capture_bytes`` should read its files on a reader thread: ``on``, ``off``, or
-    ``auto`` = when this process may run on :data:`READER_THREAD_MIN_CPUS` CPUs, or the capture is
-    :data:`READER_THREAD_MIN_BYTES` or more."""
+def wants_reader_thread(choice: ReaderThreadChoice) -> bool:
+    """Whether a native read should read its files on a reader thread: ``on``, ``off``, or ``auto`` = when this
+    process may run on at least :data:`READER_THREAD_MIN_CPUS` CPUs."""
     if choice == "auto":
-        return available_cpus() >= READER_THREAD_MIN_CPUS or capture_bytes >= READER_THREAD_MIN_BYTES
+        return available_cpus() >= READER_THREAD_MIN_CPUS
     return choice == "on"
 
 

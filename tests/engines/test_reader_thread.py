@@ -12,10 +12,7 @@ import pytest
 
 from tlsmon import engines
 from tlsmon.cli import main
-from tlsmon.engines import READER_THREAD_MIN_BYTES, READER_THREAD_MIN_CPUS, available_cpus, wants_reader_thread
-
-SMALL = 415_000_000  # bench/'s bulk workload
-LARGE = 2_744_545_943  # bench/'s large one
+from tlsmon.engines import READER_THREAD_MIN_CPUS, available_cpus, wants_reader_thread
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
 
@@ -23,29 +20,19 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pcaps"
 def test_auto_reads_on_a_reader_thread_when_three_cpus_are_available(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engines, "available_cpus", lambda: 3)
     assert READER_THREAD_MIN_CPUS == 3
-    assert wants_reader_thread("auto", SMALL) is True
+    assert wants_reader_thread("auto") is True
 
 
-def test_auto_reads_a_small_capture_on_the_loops_thread_with_two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_reads_on_the_loops_thread_with_two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engines, "available_cpus", lambda: 2)
-    assert wants_reader_thread("auto", SMALL) is False
+    assert wants_reader_thread("auto") is False
 
 
-def test_auto_reads_a_capture_of_a_gib_or_more_on_a_reader_thread_with_two_cpus(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(engines, "available_cpus", lambda: 2)
-    assert READER_THREAD_MIN_BYTES == 1024**3
-    assert wants_reader_thread("auto", LARGE) is True
-    assert wants_reader_thread("auto", READER_THREAD_MIN_BYTES) is True
-    assert wants_reader_thread("auto", READER_THREAD_MIN_BYTES - 1) is False
-
-
-def test_on_and_off_are_obeyed_whatever_the_cpus_and_size(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_and_off_are_obeyed_whatever_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engines, "available_cpus", lambda: 1)
-    assert wants_reader_thread("on", 0) is True
+    assert wants_reader_thread("on") is True
     monkeypatch.setattr(engines, "available_cpus", lambda: 64)
-    assert wants_reader_thread("off", LARGE) is False
+    assert wants_reader_thread("off") is False
 
 
 def test_available_cpus_are_the_processs_affinity_not_the_machines(monkeypatch: pytest.MonkeyPatch) -> None:
