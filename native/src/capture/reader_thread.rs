@@ -36,32 +36,44 @@ pub struct ReaderThread {
 }
 
 impl ReaderThread {
-    /// Starts reading `stream` on a new thread.
-    pub fn start(mut stream: ChunkStream) -> Self {
+    /// Starts reading `stream` on a new thread; the stream back if no thread can be had (a process at its
+    /// thread limit), to be read on the caller's.
+    pub fn start(stream: ChunkStream) -> Result<Self, Box<ChunkStream>> {
+        let (hand_over, take_stream) = channel::<ChunkStream>();
         let (send_piece, pieces) = sync_channel(CHUNKS_AHEAD);
         let (spent, take_spent) = channel::<Vec<u8>>();
-        thread::Builder::new()
+        let spawned = thread::Builder::new()
             .name("tlsmon-read".to_owned())
-            .spawn(move || loop {
-                let mut chunk = take_spent.try_recv().unwrap_or_default();
-                chunk.clear();
-                chunk.resize(HEADROOM, 0);
-                let piece = if stream.read(&mut chunk) == 0 {
-                    Piece::End(stream.raw_pos, stream.damage.take())
-                } else {
-                    Piece::Bytes(chunk, stream.raw_pos)
-                };
-                let last = matches!(piece, Piece::End(..));
-                if send_piece.send(piece).is_err() || last {
+            .spawn(move || {
+                let Ok(mut stream) = take_stream.recv() else {
                     return;
+                };
+                loop {
+                    let mut chunk = take_spent.try_recv().unwrap_or_default();
+                    chunk.clear();
+                    chunk.resize(HEADROOM, 0);
+                    let piece = if stream.read(&mut chunk) == 0 {
+                        Piece::End(stream.raw_pos, stream.damage.take())
+                    } else {
+                        Piece::Bytes(chunk, stream.raw_pos)
+                    };
+                    let last = matches!(piece, Piece::End(..));
+                    if send_piece.send(piece).is_err() || last {
+                        return;
+                    }
                 }
-            })
-            .expect("a reader thread");
-        Self {
+            });
+        if spawned.is_err() {
+            return Err(Box::new(stream));
+        }
+        hand_over
+            .send(stream)
+            .map_err(|unsent| Box::new(unsent.0))?;
+        Ok(Self {
             pieces,
             spent,
             ended: false,
-        }
+        })
     }
 
     /// The next chunk, after [`HEADROOM`] bytes of room for the unread end of the previous one; None at the

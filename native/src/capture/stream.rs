@@ -282,18 +282,22 @@ impl ChunkStream {
             return;
         }
         let kind = self.compression();
-        let moved = Self {
+        let consumer = Self {
             name: self.name.clone(),
-            file: std::mem::replace(&mut self.file, Box::new(io::empty())),
-            first: self.first.take(),
+            file: Box::new(io::empty()),
+            first: None,
             raw_pos: self.raw_pos,
-            damage: self.damage.take(),
-            inflater: self.inflater.take(),
-            raw: std::mem::take(&mut self.raw),
+            damage: None,
+            inflater: None,
+            raw: Vec::new(),
             read_cap: self.read_cap,
             reader: None,
         };
-        self.reader = Some((ReaderThread::start(moved), kind));
+        let stream = std::mem::replace(self, consumer);
+        match ReaderThread::start(stream) {
+            Ok(reader) => self.reader = Some((reader, kind)),
+            Err(stream) => *self = *stream, // no thread to be had: read on this one
+        }
     }
 
     /// Whether the file is read on a thread of its own ([`Self::use_reader_thread`]).
