@@ -61,8 +61,8 @@ class Run:
         self.err = err
 
 
-def interrupt(long_capture: Path, out: Path, signum: int) -> Run:
-    proc = start_read(long_capture, out)
+def interrupt(long_capture: Path, out: Path, signum: int, *extra: str) -> Run:
+    proc = start_read(long_capture, out, *extra)
     wait_for_parts(out, 1, proc)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
@@ -101,6 +101,18 @@ def test_signal_writes_open_connections_as_interrupted_and_both_tables(
     assert 0 < conns.num_rows < COPIES * SAMPLE_CONNECTIONS  # mid-run: the input was not read to the end
     assert table(out, "certificates").num_rows > 0
     assert not list(out.rglob("*.tmp"))
+
+
+def test_a_run_reading_on_a_reader_thread_is_interrupted_the_same_way(
+    long_capture: Path, tmp_path: Path
+) -> None:
+    run = interrupt(long_capture, tmp_path, signal.SIGINT, "--reader-thread", "on")
+    (line,) = run.err.splitlines()
+    assert (run.status, line.startswith("tlsmon: interrupted by SIGINT: ")) == (130, True)
+    conns = table(tmp_path, "connections")
+    assert "interrupted" in set(conns.column("end_reason").to_pylist())
+    assert 0 < conns.num_rows < COPIES * SAMPLE_CONNECTIONS
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_interrupted_run_writes_its_stats_row(sigterm: Run) -> None:
