@@ -50,8 +50,12 @@ impl ReaderThread {
                 };
                 loop {
                     let mut chunk = take_spent.try_recv().unwrap_or_default();
-                    chunk.clear();
-                    chunk.resize(HEADROOM, 0);
+                    if chunk.len() >= HEADROOM {
+                        chunk.truncate(HEADROOM); // what the headroom holds is never read
+                    } else {
+                        chunk.clear();
+                        chunk.resize(HEADROOM, 0);
+                    }
                     let piece = if stream.read(&mut chunk) == 0 {
                         Piece::End(stream.raw_pos, stream.damage.take())
                     } else {
