@@ -38,8 +38,10 @@ from tlsmon.engines import (
     READER_THREAD_CHOICES,
     READER_THREAD_MIN_CPUS,
     EngineName,
+    ReaderThreadStart,
     make_engine,
     open_source,
+    reader_thread_start,
     settle_heap,
 )
 from tlsmon.limits import DEFAULT_LIMITS
@@ -195,7 +197,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     read.add_argument(
         "--reader-thread", choices=READER_THREAD_CHOICES, default="auto",
         help="native engine: read the files on a thread of their own, beside the decoding; auto (the default) "
-        f"when at least {READER_THREAD_MIN_CPUS} CPUs are available to the process",
+        f"from the start when at least {READER_THREAD_MIN_CPUS} CPUs are available to the process, else once the "
+        "start-up is over",
     )
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     read.set_defaults(func=_cmd_read)
@@ -386,8 +389,9 @@ def _cmd_read(args: argparse.Namespace) -> int:
         print(f"tlsmon: {args.output} already holds tlsmon tables ({', '.join(existing)}): give --overwrite to replace "
               "them or --append to add to them", file=sys.stderr)
         return EXIT_USAGE
+    start = reader_thread_start(args.reader_thread)
     try:
-        source = open_source(args.engine, args.files, args.filter, warn, args.reader_thread)
+        source = open_source(args.engine, args.files, args.filter, warn, reader_thread=start == "open")
     except CaptureError as exc:
         print(f"tlsmon: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -397,7 +401,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
     )
     read_ahead = _read_ahead(source, config) if args.engine == "native" else None
     try:
-        return _read(args, source, config, read_ahead, warnings)
+        return _read(args, source, config, read_ahead, warnings, start)
     finally:
         if read_ahead is not None:  # should the run have ended before its engine took it
             read_ahead.stop()
@@ -416,6 +420,7 @@ def _read(
     config: TrackerConfig,
     read_ahead: ReadAhead | None,
     warnings: list[str],
+    reader_thread: ReaderThreadStart,
 ) -> int:
     """A read once its input is open: the output, the engine, the run, the summary."""
     from pathlib import Path
@@ -451,10 +456,11 @@ def _read(
             from tlsmon.progress import ByteProgress
 
             with ByteProgress(source, Console(stderr=True)) as progress:
-                engine = _engine(args.engine, counting, sink, config, read_ahead, interrupts, progress.update)
+                engine = _engine(args.engine, counting, sink, config, read_ahead, interrupts, progress.update,
+                                 reader_thread == "run")
                 status = _run(engine, source)
         else:
-            engine = _engine(args.engine, counting, sink, config, read_ahead, interrupts, None)
+            engine = _engine(args.engine, counting, sink, config, read_ahead, interrupts, None, reader_thread == "run")
             status = _run(engine, source)
         interrupts.hold()
         interrupted = interrupts.signum
@@ -504,6 +510,7 @@ def _engine(
     read_ahead: ReadAhead | None,
     interrupts: _Interrupts,
     progress: Callable[[], None] | None,
+    reader_thread: bool,
 ) -> AnyEngine:
     def on_progress() -> None:
         if progress is not None:
@@ -511,7 +518,7 @@ def _engine(
         parquet.tick()
         interrupts.check()
 
-    engine = make_engine(name, sink, config, on_progress, read_ahead=read_ahead)
+    engine = make_engine(name, sink, config, on_progress, read_ahead=read_ahead, reader_thread=reader_thread)
     parquet.use_certificates(engine.certificates.get)
     return engine
 
