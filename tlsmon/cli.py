@@ -38,10 +38,8 @@ from tlsmon.engines import (
     READER_THREAD_CHOICES,
     READER_THREAD_MIN_CPUS,
     EngineName,
-    ReaderThreadStart,
     make_engine,
     open_source,
-    reader_thread_start,
     settle_heap,
 )
 from tlsmon.limits import DEFAULT_LIMITS
@@ -197,8 +195,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     read.add_argument(
         "--reader-thread", choices=READER_THREAD_CHOICES, default="auto",
         help="native engine: read the files on a thread of their own, beside the decoding; auto (the default) "
-        f"from the start when at least {READER_THREAD_MIN_CPUS} CPUs are available to the process, else once the "
-        "start-up is over",
+        f"when at least {READER_THREAD_MIN_CPUS} CPUs are available to the process",
     )
     read.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     read.set_defaults(func=_cmd_read)
@@ -389,9 +386,8 @@ def _cmd_read(args: argparse.Namespace) -> int:
         print(f"tlsmon: {args.output} already holds tlsmon tables ({', '.join(existing)}): give --overwrite to replace "
               "them or --append to add to them", file=sys.stderr)
         return EXIT_USAGE
-    start = reader_thread_start(args.reader_thread)
     try:
-        source = open_source(args.engine, args.files, args.filter, warn, reader_thread=start == "open")
+        source = open_source(args.engine, args.files, args.filter, warn, args.reader_thread)
     except CaptureError as exc:
         print(f"tlsmon: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -401,7 +397,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
     )
     read_ahead = _read_ahead(source, config) if args.engine == "native" else None
     try:
-        return _read(args, source, config, read_ahead, warnings, start)
+        return _read(args, source, config, read_ahead, warnings)
     finally:
         if read_ahead is not None:  # should the run have ended before its engine took it
             read_ahead.stop()
@@ -420,7 +416,6 @@ def _read(
     config: TrackerConfig,
     read_ahead: ReadAhead | None,
     warnings: list[str],
-    reader_thread: ReaderThreadStart,
 ) -> int:
     """A read once its input is open: the output, the engine, the run, the summary."""
     from pathlib import Path
@@ -456,11 +451,10 @@ def _read(
             from tlsmon.progress import ByteProgress
 
             with ByteProgress(source, Console(stderr=True)) as progress:
-                engine = _engine(args.engine, counting, sink, config, read_ahead, interrupts, progress.update,
-                                 reader_thread == "run")
+                engine = _engine(args.engine, counting, sink, config, read_ahead, interrupts, progress.update)
                 status = _run(engine, source)
         else:
-            engine = _engine(args.engine, counting, sink, config, read_ahead, interrupts, None, reader_thread == "run")
+            engine = _engine(args.engine, counting, sink, config, read_ahead, interrupts, None)
             status = _run(engine, source)
         interrupts.hold()
         interrupted = interrupts.signum
@@ -510,7 +504,6 @@ def _engine(
     read_ahead: ReadAhead | None,
     interrupts: _Interrupts,
     progress: Callable[[], None] | None,
-    reader_thread: bool,
 ) -> AnyEngine:
     def on_progress() -> None:
         if progress is not None:
@@ -518,7 +511,7 @@ def _engine(
         parquet.tick()
         interrupts.check()
 
-    engine = make_engine(name, sink, config, on_progress, read_ahead=read_ahead, reader_thread=reader_thread)
+    engine = make_engine(name, sink, config, on_progress, read_ahead=read_ahead)
     parquet.use_certificates(engine.certificates.get)
     return engine
 

@@ -37,14 +37,14 @@ def open_source(
     paths: Sequence[str | os.PathLike[str]],
     bpf: str | None = None,
     on_warning: Callable[[str], None] | None = None,
-    reader_thread: bool = False,
+    reader_thread: ReaderThreadChoice = "off",
 ) -> AnySource:
     """The capture files as the engine reads them; raises CaptureError for a file that cannot be read. The
-    native engine reads them on a thread of their own from the start if ``reader_thread`` is set
-    (:func:`reader_thread_start`); the Python engine reads on the caller's thread whatever it says."""
+    native engine reads them on a thread of their own as ``reader_thread`` says (:func:`wants_reader_thread`);
+    the Python engine reads on the caller's thread whatever it says."""
     if engine == "native":
         source = _native.CaptureSource([os.fspath(p) for p in paths], bpf, on_warning)
-        if reader_thread:
+        if wants_reader_thread(reader_thread):
             source.use_reader_thread()
         return source
     from tlsmon.capture import CaptureSource
@@ -52,24 +52,19 @@ def open_source(
     return CaptureSource(paths, bpf, on_warning)
 
 
-ReaderThreadStart: TypeAlias = Literal["open", "run", "never"]
-#: CPUs a native ``read`` needs before ``auto`` reads its files on a thread of their own from the start: one for
-#: the loop, one for the Python work beside it (the start-up's imports, certificates, Parquet) and one for the
-#: reader.
+#: CPUs a native ``read`` needs before ``auto`` reads its files on a thread of their own: one for the loop, one
+#: for the Python work beside it (imports, certificates, Parquet) and one for the reader. With two, the reader
+#: takes turns with the others and whole runs gain nothing for sure (bench/ on two vCPUs: bulk +7 %, handshake
+#: +-0, large -12 % to +3 % between runs; docs/performance.md, "A reader thread").
 READER_THREAD_MIN_CPUS = 3
 
 
-def reader_thread_start(choice: ReaderThreadChoice) -> ReaderThreadStart:
-    """When a native read starts reading its files on a reader thread: when the capture is opened (``on``, or
-    ``auto`` with :data:`READER_THREAD_MIN_CPUS` CPUs or more), when the engine takes over from the read-ahead
-    (``auto`` with fewer: the start-up's imports had the second CPU while the loop read ahead, now idle), or
-    never (``off``). On two vCPUs, from the start cost bulk 4-7 % and saved large nothing for sure; from the
-    engine's start it left bulk as it was and saved large 8 % (docs/performance.md, "A reader thread")."""
-    if choice == "off":
-        return "never"
-    if choice == "on" or available_cpus() >= READER_THREAD_MIN_CPUS:
-        return "open"
-    return "run"
+def wants_reader_thread(choice: ReaderThreadChoice) -> bool:
+    """Whether a native read should read its files on a reader thread: ``on``, ``off``, or ``auto`` = when this
+    process may run on at least :data:`READER_THREAD_MIN_CPUS` CPUs."""
+    if choice == "auto":
+        return available_cpus() >= READER_THREAD_MIN_CPUS
+    return choice == "on"
 
 
 def available_cpus() -> int:
@@ -87,16 +82,12 @@ def make_engine(
     on_progress: Callable[[], None] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     read_ahead: ReadAhead | None = None,
-    reader_thread: bool = False,
 ) -> AnyEngine:
-    """The engine of that name; a native one takes over the passes ``read_ahead`` made, and then reads on a
-    reader thread if ``reader_thread`` is set."""
+    """The engine of that name; a native one takes over the passes ``read_ahead`` made."""
     if engine == "native":
         from tlsmon.native_engine import NativeEngine
 
-        return NativeEngine(
-            sink, config, on_progress, limits=limits, read_ahead=read_ahead, reader_thread=reader_thread
-        )
+        return NativeEngine(sink, config, on_progress, limits=limits, read_ahead=read_ahead)
     from tlsmon.engine import Engine
 
     return Engine(sink, config, on_progress, limits=limits)

@@ -243,11 +243,8 @@ class NativeEngine(Recorder):
         max_events: int = DEFAULT_MAX_EVENTS,
         native_tls: bool = True,
         read_ahead: ReadAhead | None = None,
-        reader_thread: bool = False,
     ) -> None:
         super().__init__(sink, validator, limits)
-        # Read a capture source on a reader thread from when this engine takes it over (tlsmon.engines).
-        self.reader_thread = reader_thread
         # A sink that takes Arrow batches gets the rows of natively analyzed connections as columns.
         self._batch_sink: BatchSink | None = sink if native_tls and takes_batches(sink) else None
         self.native_rows = NativeRows() if self._batch_sink is not None else None
@@ -296,8 +293,6 @@ class NativeEngine(Recorder):
         read = 0
         try:
             done = self._apply_read_ahead(source)
-            if self.reader_thread and not done:
-                source.use_reader_thread()
             if done or self.tracker.certificates_seen:
                 warming, frames = False, MAX_FRAMES
             while not done:

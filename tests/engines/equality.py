@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 from tlsmon import _native
 from tlsmon.capture import CaptureError, CaptureSource
 from tlsmon.engine import Engine
-from tlsmon.engines import ReaderThreadStart
 from tlsmon.limits import DEFAULT_LIMITS
 from tlsmon.live.counting import CountingSink, LiveCounters
 from tlsmon.native_engine import NativeEngine
@@ -132,11 +131,11 @@ def native_tables(
     max_events: int = 64,
     config: TrackerConfig | None = None,
     read_ahead: bool = True,
-    reader_thread: ReaderThreadStart = "never",
+    reader_thread: bool = False,
 ) -> Written:
-    """What `tlsmon read` writes, and counts: the files read natively (on a reader thread from the start or
-    from when the engine takes over, if asked; the first frames read ahead while the engine is made, as `tlsmon
-    read` does), the rows of natively analyzed connections written as Arrow batches."""
+    """What `tlsmon read` writes, and counts: the files read natively (on a reader thread if asked; the first
+    frames read ahead while the engine is made, as `tlsmon read` does), the rows of natively analyzed
+    connections written as Arrow batches."""
     config = config or TrackerConfig()
     with tempfile.TemporaryDirectory() as out:
         parquet = ParquetSink(out, part_rows)
@@ -145,13 +144,12 @@ def native_tables(
             source = _native.CaptureSource(paths)
         except CaptureError:
             source = None
-        if reader_thread == "open" and source is not None:
+        if reader_thread and source is not None:
             source.use_reader_thread()
         ahead = None
         if read_ahead and source is not None:
             ahead = ReadAhead(source, config, DEFAULT_LIMITS, native_rows=True, max_events=max_events)
-        engine = NativeEngine(CountingSink(parquet, counters), config, max_events=max_events, read_ahead=ahead,
-                              reader_thread=reader_thread == "run")
+        engine = NativeEngine(CountingSink(parquet, counters), config, max_events=max_events, read_ahead=ahead)
         assert engine.native_rows is not None, "the Parquet sink takes the native rows as batches"
         parquet.use_certificates(engine.certificates.get)
         try:

@@ -294,11 +294,6 @@ impl CaptureSource {
         )))
     }
 
-    /// Whether the files are read on a reader thread ([`Self::use_reader_thread`]).
-    pub fn reads_on_reader_thread(&self) -> bool {
-        self.reader_thread
-    }
-
     /// New warning lines since the last call.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.state.warnings)

@@ -178,12 +178,6 @@ impl PyCaptureSource {
         self.reader().use_reader_thread();
     }
 
-    /// Whether the files are read on a reader thread (`use_reader_thread`).
-    #[getter]
-    fn reader_thread(&self) -> bool {
-        self.reader().reads_on_reader_thread()
-    }
-
     /// Warning lines given so far, in order.
     #[getter]
     fn warnings(&self) -> Vec<String> {
