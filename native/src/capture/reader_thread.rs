@@ -3,8 +3,8 @@
 //! Theory of operation. [`ReaderThread::start`] moves a [`ChunkStream`] (the file and its inflater) to a reader
 //! thread that calls [`ChunkStream::read`] in a loop and sends each chunk through a bounded channel
 //! ([`CHUNKS_AHEAD`] chunks: at most 4 MiB of an uncompressed file, or 1 MiB of inflated bytes, waiting);
-//! the decoder's thread takes them in order. The kernel's copy of the page cache into user space (a third of
-//! the native loop's time on an uncompressed file) or the inflating of a compressed one then runs beside the
+//! the decoder's thread takes them in order. The kernel's copy of the page cache into user space (about 40 %
+//! of the native loop's time on an uncompressed file) or the inflating of a compressed one then runs beside the
 //! decoding instead of before it. The chunks are exactly the ones the stream would have handed out on the
 //! decoder's own thread, and the stream's state at its end (on-disk bytes read, the one-line damage text) is
 //! sent after the last of them, so frames, warnings and counters are the same either way. The emptied
