@@ -19,7 +19,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
 
 use super::errors::{os_reason, CaptureError};
-use super::reader_thread::{ReaderThread, HEADROOM};
+use super::reader_thread::ReaderThread;
 
 /// Bytes of the first read, and the gzip output cap per inflate call (Python's CHUNK_SIZE).
 pub const CHUNK_SIZE: usize = 256 * 1024;
@@ -305,7 +305,7 @@ impl ChunkStream {
         self.reader.is_some()
     }
 
-    /// For a stream on a reader thread: the next chunk after [`HEADROOM`] bytes of room; None at its end (and for a
+    /// For a stream on a reader thread: the next chunk after [`HEADROOM`](super::reader_thread::HEADROOM) bytes of room; None at its end (and for a
     /// stream read on this thread).
     pub fn next_chunk(&mut self) -> Option<Vec<u8>> {
         let (reader, _) = self.reader.as_mut()?;
@@ -328,16 +328,13 @@ impl ChunkStream {
     }
 
     /// Appends the next chunk of uncompressed bytes to `out`; 0 at the end of the file or of readable data.
+    /// Only for a stream read on this thread: one on a reader thread hands its chunks out by
+    /// [`Self::next_chunk`] (the window takes them without a copy, `reader.rs`).
     pub fn read(&mut self, out: &mut Vec<u8>) -> usize {
-        if let Some(chunk) = self.next_chunk() {
-            let n = chunk.len() - HEADROOM;
-            out.extend_from_slice(&chunk[HEADROOM..]);
-            self.give_back(chunk);
-            return n;
-        }
-        if self.reader.is_some() {
-            return 0;
-        }
+        debug_assert!(
+            self.reader.is_none(),
+            "a stream on a reader thread is read by next_chunk"
+        );
         if self.damage.is_some() {
             return 0;
         }
